@@ -1,0 +1,345 @@
+"""Typed value parsers for ledger cells, vectorised over a column.
+
+Every parser takes a raw column (object values as read from Excel/CSV/Parquet) and returns a `Parsed`:
+the typed values plus, per row, an error text (the row cannot use this value) and a warning text (the value
+is kept but doubtful). Texts are Chinese and end up in the validation report.
+
+Dates never go through `pd.to_datetime` guessing: 20190312 and Excel serials would become 1970 and 19.3.12
+would become 2012-03-19. Each accepted spelling has its own explicit pattern.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+BLANK_TOKENS = frozenset({"", "/", "-", "—", "--", "——", "无", "na", "n/a", "null", "none", "nan", "nat", "#n/a"})
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """Parsed values with per-row error and warning texts ("" when fine)."""
+
+    values: pd.Series
+    errors: pd.Series
+    warnings: pd.Series
+    extra: dict[str, pd.Series] = field(default_factory=dict)
+
+
+def _empty_msgs(index: pd.Index) -> pd.Series:
+    return pd.Series("", index=index, dtype="str")
+
+
+def _cell_text(value: object) -> object:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        if np.isnan(value):
+            return None
+        return str(int(value)) if value.is_integer() and abs(value) < 1e19 else repr(value)
+    if isinstance(value, (dt.datetime, pd.Timestamp)):
+        return value.strftime("%Y-%m-%d") if value == value else None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def as_text(raw: pd.Series) -> pd.Series:
+    """The column as normalised text (NFKC, trimmed, zero-width removed); blanks and 无/NA//" as missing."""
+    if isinstance(raw.dtype, pd.StringDtype) or pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
+        text = raw.astype("str")
+    else:
+        text = raw.map(_cell_text).astype("str")
+    text = text.str.normalize("NFKC").str.replace(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]", "", regex=True)
+    text = text.str.replace(r"\s+", " ", regex=True).str.strip()
+    return text.mask(text.str.lower().isin(BLANK_TOKENS))
+
+
+def is_blank(raw: pd.Series) -> pd.Series:
+    """True where a raw cell is empty (None, NaN, or only white space)."""
+    if raw.dtype == object:
+        text = raw.map(_cell_text)
+        return text.isna() | (text.astype("str").str.strip() == "")
+    if isinstance(raw.dtype, pd.StringDtype):
+        return raw.isna() | (raw.str.strip() == "")
+    return raw.isna()
+
+
+# --- dates -------------------------------------------------------------------------------------------------
+
+_DAY = re.compile(r"^(?P<y>\d{4})[-./年](?P<m>\d{1,2})[-./月](?P<d>\d{1,2})日?$")
+_COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$")
+_MONTH = re.compile(r"^(?P<y>\d{4})(?:[-/]|年)(?P<m>\d{1,2})月?$|^(?P<y2>\d{4})(?P<m2>\d{2})$")
+_DOT_MONTH = re.compile(r"^\d{4}\.\d{1,2}$")
+_SHORT_YEAR = re.compile(r"^\d{2}[-./年]\d{1,2}[-./月]\d{1,2}日?$")
+_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+_EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+
+MSG_DATE_AMBIGUOUS_DOT = "日期含义不明（年.月 可能是被截断的 年.10 月），请写成 2019年10月 或完整日期"
+MSG_DATE_SHORT_YEAR = "两位数年份含义不明，请写四位年份（如 2019.3.12）"
+MSG_DATE_IMPOSSIBLE = "日期不存在"
+MSG_DATE_UNREADABLE = "无法识别的日期"
+MSG_DATE_MONTH = "只有年月，按月精度处理"
+MSG_DATE_SERIAL = "Excel 日期序号，已换算为日期"
+
+
+def _ymd(y: pd.Series, m: pd.Series, d: pd.Series) -> pd.Series:
+    frame = pd.DataFrame({"year": y, "month": m, "day": d}).astype("float")
+    ok = frame.notna().all(axis=1) & frame["year"].between(1900, 2100)
+    out = pd.Series(pd.NaT, index=y.index, dtype="datetime64[s]")
+    if ok.any():
+        out.loc[ok] = pd.to_datetime(frame.loc[ok].astype("int64"), errors="coerce").astype("datetime64[s]")
+    return out
+
+
+def parse_dates(raw: pd.Series) -> Parsed:
+    """Dates (datetime64[s], NaT when blank/bad) with `extra["precision"]` of "day", "month" or ""."""
+    idx = raw.index
+    errors = _empty_msgs(idx)
+    warnings = _empty_msgs(idx)
+    precision = pd.Series("", index=idx, dtype="str")
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        values = raw.astype("datetime64[s]")
+        precision = precision.mask(values.notna(), "day")
+        return Parsed(values, errors, warnings, {"precision": precision})
+
+    values = pd.Series(pd.NaT, index=idx, dtype="datetime64[s]")
+    kinds = raw.map(type) if raw.dtype == object else pd.Series(type(None), index=idx)
+    is_date = kinds.isin([dt.date, dt.datetime, pd.Timestamp])
+    if is_date.any():
+        values.loc[is_date] = pd.to_datetime(raw[is_date].map(lambda v: dt.datetime(v.year, v.month, v.day)))
+        precision.loc[is_date] = "day"
+
+    numeric = kinds.isin([int, float, np.float64, np.int64]) if raw.dtype == object else pd.Series(False, index=idx)
+    if pd.api.types.is_numeric_dtype(raw.dtype):
+        numeric = raw.notna()
+    if numeric.any():
+        num = pd.to_numeric(raw[numeric], errors="coerce").astype("float")
+        whole = num == np.floor(num)
+        ymd = whole & num.between(19000101, 21001231)
+        ym = whole & num.between(190001, 210012)
+        serial = ~ymd & ~ym & num.between(1, 80000)
+        if ymd.any():
+            n = num[ymd].astype("int64")
+            v = _ymd(n // 10000, n // 100 % 100, n % 100)
+            values.loc[v.index] = v
+            precision.loc[v.index] = "day"
+        if ym.any():
+            n = num[ym].astype("int64")
+            v = _ymd(n // 100, n % 100, pd.Series(1, index=n.index))
+            values.loc[v.index] = v
+            precision.loc[v.index] = "month"
+            warnings.loc[v.index] = MSG_DATE_MONTH
+        if serial.any():
+            days = np.floor(num[serial].to_numpy()).astype("int64")
+            values.loc[serial[serial].index] = (_EXCEL_EPOCH + days.astype("timedelta64[D]")).astype("datetime64[s]")
+            precision.loc[serial[serial].index] = "day"
+        bad = num.index[~(ymd | ym | serial)]
+        errors.loc[bad] = MSG_DATE_UNREADABLE
+
+    rest = ~is_date & ~numeric
+    text = as_text(raw[rest]) if rest.any() else pd.Series([], dtype="str")
+    text = text.str.replace(r"\s*\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?$", "", regex=True).str.replace(" ", "")
+    text = text.dropna()
+    if len(text):
+        day = text.str.extract(_DAY)
+        compact = text.str.extract(_COMPACT)
+        day = day.fillna(compact)
+        month = text.str.extract(_MONTH)
+        month["y"] = month["y"].fillna(month["y2"])
+        month["m"] = month["m"].fillna(month["m2"])
+        is_day = day["y"].notna()
+        is_month = ~is_day & month["y"].notna()
+        if is_day.any():
+            v = _ymd(day.loc[is_day, "y"], day.loc[is_day, "m"], day.loc[is_day, "d"])
+            values.loc[v.index] = v
+            precision.loc[v.index] = "day"
+            errors.loc[v.index[v.isna()]] = MSG_DATE_IMPOSSIBLE
+        if is_month.any():
+            sub = month[is_month]
+            v = _ymd(sub["y"], sub["m"], pd.Series(1, index=sub.index))
+            values.loc[v.index] = v
+            precision.loc[v.index] = "month"
+            warnings.loc[v.index] = MSG_DATE_MONTH
+            errors.loc[v.index[v.isna()]] = MSG_DATE_IMPOSSIBLE
+        other = text[~is_day & ~is_month]
+        serial = other.str.fullmatch(_SERIAL)
+        if serial.any():
+            days = np.floor(other[serial].astype("float").to_numpy()).astype("int64")
+            values.loc[other[serial].index] = (_EXCEL_EPOCH + days.astype("timedelta64[D]")).astype("datetime64[s]")
+            precision.loc[other[serial].index] = "day"
+            warnings.loc[other[serial].index] = MSG_DATE_SERIAL
+        other = other[~serial]
+        errors.loc[other.index] = MSG_DATE_UNREADABLE
+        errors.loc[other.index[other.str.fullmatch(_DOT_MONTH)]] = MSG_DATE_AMBIGUOUS_DOT
+        errors.loc[other.index[other.str.fullmatch(_SHORT_YEAR)]] = MSG_DATE_SHORT_YEAR
+    values = values.mask(errors != "")
+    precision = precision.mask(errors != "", "")
+    return Parsed(values, errors, warnings, {"precision": precision})
+
+
+# --- flags ------------------------------------------------------------------------------------------------
+
+_TRUE = frozenset({"是", "√", "✓", "✔", "y", "yes", "1", "有", "true", "t", "是的", "对"})
+_FALSE = frozenset({"否", "×", "✗", "✘", "x", "n", "no", "0", "无", "false", "f", "不是", "没有"})
+MSG_FLAG_EXTRA = "标记带有附加文字，按“{v}”处理"
+MSG_FLAG_UNKNOWN = "无法识别的是/否标记，按未知处理"
+
+
+def parse_flags(raw: pd.Series) -> Parsed:
+    """Flags as pandas boolean (True/False/NA); a blank is unknown (NA), never 否."""
+    idx = raw.index
+    errors = _empty_msgs(idx)
+    warnings = _empty_msgs(idx)
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return Parsed(raw.astype("boolean"), errors, warnings)
+    text = as_text(raw)
+    # as_text treats 无 as blank; for a flag 无 means 否, so look at the raw token again
+    raw_text = raw.map(_cell_text).astype("str").str.normalize("NFKC").str.strip().str.lower()
+    key = text.str.lower().fillna(raw_text.where(raw_text.isin(_FALSE)))
+    values = pd.Series(pd.NA, index=idx, dtype="boolean")
+    values = values.mask(key.isin(_TRUE), True).mask(key.isin(_FALSE), False)
+    unknown = key.notna() & ~key.isin(_TRUE) & ~key.isin(_FALSE)
+    starts_yes = unknown & key.str.match(r"^(是|有|√)")
+    starts_no = unknown & key.str.match(r"^(否|无|×)")
+    values = values.mask(starts_yes, True).mask(starts_no, False)
+    warnings = warnings.mask(starts_yes, MSG_FLAG_EXTRA.format(v="是")).mask(starts_no, MSG_FLAG_EXTRA.format(v="否"))
+    warnings = warnings.mask(unknown & ~starts_yes & ~starts_no, MSG_FLAG_UNKNOWN)
+    return Parsed(values, errors, warnings)
+
+
+# --- ID numbers (GB 11643-1999) -----------------------------------------------------------------------------
+
+_ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
+_ID_CHECK = np.array(list("10X98765432"))
+MSG_ID_CHECKSUM = "身份证号校验位错误"
+MSG_ID_FORMAT = "身份证号格式不正确（应为18位）"
+MSG_ID_NUMBER = "身份证号以数字形式保存，后几位可能已被 Excel 改成 0，请将该列设为文本后重新录入"
+MSG_ID_BIRTH = "身份证号中的出生日期无效"
+
+
+def id_check_digit(first17: pd.Series) -> pd.Series:
+    """The MOD 11-2 check character for 17-digit strings."""
+    digits = np.frombuffer("".join(first17.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, 17) - 48
+    return pd.Series(_ID_CHECK[(digits.astype(np.int64) @ _ID_WEIGHTS) % 11], index=first17.index)
+
+
+def parse_ids(raw: pd.Series) -> Parsed:
+    """Normalised ID numbers (str) with extra["birth"] (datetime64[s]) and extra["sex"] ("男"/"女") from them."""
+    idx = raw.index
+    errors = _empty_msgs(idx)
+    warnings = _empty_msgs(idx)
+    as_number = pd.Series(False, index=idx)
+    if raw.dtype == object:
+        as_number = raw.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v == v)
+    elif pd.api.types.is_numeric_dtype(raw.dtype):
+        as_number = raw.notna()
+    text = as_text(raw)
+    text = text.str.replace(r"[\s'\"‘’“”`]", "", regex=True).str.upper()
+    text = text.mask(text == "")
+    long18 = text.str.fullmatch(r"\d{17}[\dX]").fillna(False).astype(bool)
+    old15 = text.str.fullmatch(r"\d{15}").fillna(False).astype(bool)
+    present = text.notna()
+    damaged = as_number & present & (text.str.len() >= 16)
+    warnings = warnings.mask(present & ~long18 & ~old15, MSG_ID_FORMAT)
+    if long18.any():
+        ids = text[long18]
+        bad = id_check_digit(ids.str[:17]) != ids.str[17]
+        warnings.loc[bad[bad].index] = MSG_ID_CHECKSUM
+    warnings = warnings.mask(damaged, MSG_ID_NUMBER)
+    birth_text = pd.Series(pd.NA, index=idx, dtype="str")
+    birth_text = birth_text.mask(long18, text.str[6:14]).mask(old15, "19" + text.str[6:12])
+    birth = pd.Series(pd.NaT, index=idx, dtype="datetime64[s]")
+    has_birth = birth_text.notna()
+    if has_birth.any():
+        bt = birth_text[has_birth]
+        b = _ymd(bt.str[:4], bt.str[4:6], bt.str[6:8])
+        birth.loc[b.index] = b
+        no_birth = b.index[b.isna()]
+        warnings.loc[no_birth] = warnings.loc[no_birth].mask(warnings.loc[no_birth] == "", MSG_ID_BIRTH)
+    sex_digit = pd.Series(pd.NA, index=idx, dtype="str").mask(long18, text.str[16]).mask(old15, text.str[14])
+    sex = sex_digit.map({str(d): ("男" if d % 2 else "女") for d in range(10)}).astype("str")
+    return Parsed(text, errors, warnings, {"birth": birth, "sex": sex, "valid": (long18 | old15) & (warnings == "")})
+
+
+# --- categories --------------------------------------------------------------------------------------------
+
+
+def categorize(text: pd.Series, patterns: tuple[tuple[str, str], ...]) -> pd.Series:
+    """The first category whose pattern the text contains, in pattern order; NA when none matches."""
+    out = pd.Series(pd.NA, index=text.index, dtype="str")
+    for category, pattern in reversed(patterns):
+        out = out.mask(text.str.contains(pattern, regex=True).fillna(False).astype(bool), category)
+    return out
+
+
+_CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def parse_grades(raw: pd.Series) -> pd.Series:
+    """Grade 1–9 (Int64) from 一年级…九年级, 1年级, 初一…初三, 七年级; NA when not readable."""
+    text = as_text(raw)
+    out = pd.Series(pd.NA, index=raw.index, dtype="Int64")
+    junior = text.str.extract(r"初([一二三123])")[0]
+    junior_n = junior.map(lambda c: _CN_NUM.get(c, None) or int(c), na_action="ignore")
+    out = out.mask(junior_n.notna(), junior_n + 6)
+    plain = text.str.extract(r"^([一二三四五六七八九1-9])(?:年级|年)?$|([一二三四五六七八九1-9])年级")
+    p = plain[0].fillna(plain[1])
+    p_n = p.map(lambda c: _CN_NUM.get(c, None) or int(c), na_action="ignore")
+    out = out.fillna(p_n.astype("Int64"))
+    return out
+
+
+def parse_stages(stage_raw: pd.Series | None, grade: pd.Series, school: pd.Series) -> pd.Series:
+    """"primary"/"junior" from the stage column, else the grade, else the school's name (…小学 / …中)."""
+    idx = grade.index
+    out = pd.Series(pd.NA, index=idx, dtype="str")
+    if stage_raw is not None:
+        st = as_text(stage_raw)
+        out = out.mask(st.str.contains("小", regex=False).fillna(False).astype(bool), "primary")
+        out = out.mask(st.str.contains("初|中", regex=True).fillna(False).astype(bool), "junior")
+    from_grade = pd.Series(pd.NA, index=idx, dtype="str")
+    from_grade = from_grade.mask(grade.between(1, 6).fillna(False).astype(bool), "primary")
+    from_grade = from_grade.mask(grade.between(7, 9).fillna(False).astype(bool), "junior")
+    out = out.fillna(from_grade)
+    from_school = pd.Series(pd.NA, index=idx, dtype="str")
+    from_school = from_school.mask(school.str.contains("小学|小$|完小|教学点", regex=True).fillna(False).astype(bool),
+                                   "primary")
+    from_school = from_school.mask(school.str.contains("中学|[一二三四五六七八九民]中$|初中|初级中学", regex=True)
+                                   .fillna(False).astype(bool), "junior")
+    return out.fillna(from_school)
+
+
+def parse_case_types(raw: pd.Series | None, index: pd.Index, default: str = "dropout") -> pd.Series:
+    """dropout / suspected / not_enrolled from the 类型 text; blank means `default`."""
+    out = pd.Series(default, index=index, dtype="str")
+    if raw is None:
+        return out
+    text = as_text(raw)
+    out = out.mask(text.str.contains("疑似", regex=False).fillna(False).astype(bool), "suspected")
+    out = out.mask(text.str.contains("未入学", regex=False).fillna(False).astype(bool), "not_enrolled")
+    return out
+
+
+def parse_sex(raw: pd.Series) -> pd.Series:
+    """"男"/"女" or NA."""
+    text = as_text(raw).str.lower()
+    mapping = {"男": "男", "女": "女", "m": "男", "f": "女", "男性": "男", "女性": "女", "1": "男", "2": "女"}
+    return text.map(mapping).astype("str")
+
+
+def parse_numbers(raw: pd.Series) -> Parsed:
+    """Floats; a non-empty cell that is not a number is a warning and NA."""
+    text = as_text(raw)
+    num = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+    warnings = _empty_msgs(raw.index).mask(text.notna() & num.isna(), "不是数字")
+    return Parsed(num.astype("float"), _empty_msgs(raw.index), warnings)
+

@@ -1,0 +1,356 @@
+"""The ledger schema, declared once: tables, canonical fields, Chinese header aliases, categories.
+
+Everything that knows a Chinese header spelling or which field is personal lives here. Ingest, metrics,
+privacy and the pages all refer to the canonical English field names defined below.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# --- tables --------------------------------------------------------------------------------------------
+
+TABLES = ("cases", "special_ed", "schools", "villages", "followups", "reports")
+
+TABLE_LABELS = {
+    "cases": "辍学台账",
+    "special_ed": "残疾儿童",
+    "schools": "学校",
+    "villages": "村屯",
+    "followups": "劝返记录",
+    "reports": "统计节点",
+}
+
+# Sheet or file name fragments -> table; checked in this order, first hit wins (残疾儿童台账 is special_ed,
+# 劝返记录 is followups, although both also contain words of the cases ledger).
+TABLE_NAME_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("special_ed", ("残疾", "特殊教育", "特教", "送教", "special")),
+    ("followups", ("劝返记录", "跟进", "家访", "走访", "劝返过程", "followup")),
+    ("reports", ("统计节点", "报告日期", "统计日期", "报送日期", "report")),
+    ("villages", ("村屯", "村庄", "行政村", "村名录", "坐标", "village")),
+    ("schools", ("学校", "school")),
+    ("cases", ("台账", "辍学", "控辍", "未入学", "case", "ledger")),
+)
+
+# --- fields ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One canonical field: its Chinese label, header aliases, and value kind."""
+
+    name: str
+    label: str
+    aliases: tuple[str, ...]
+    kind: str = "text"  # text | date | flag | id | number | int
+    personal: bool = False
+
+
+def _f(name: str, label: str, *aliases: str, kind: str = "text", personal: bool = False) -> Field:
+    return Field(name, label, (label, *aliases), kind, personal)
+
+
+CASE_FIELDS: tuple[Field, ...] = (
+    _f("seq", "序号", "编号", "序"),
+    _f("township", "乡镇", "乡镇(街道)", "乡镇街道", "乡(镇)", "乡镇名称", "所在乡镇", "乡镇/街道", "镇(乡)", "街道"),
+    _f("village", "村(社区)", "村", "村屯", "村委", "村委会", "村(居)委会", "所在村", "村名", "村社区", "行政村",
+       "村(屯)", "村/社区"),
+    _f("name", "姓名", "学生姓名", "儿童姓名", "辍学学生姓名", "学生名字", personal=True),
+    _f("sex", "性别"),
+    _f("ethnicity", "民族"),
+    _f("id_number", "身份证号", "身份证号码", "公民身份号码", "身份证", "证件号码", "身份证件号", "身份证件号码",
+       kind="id", personal=True),
+    _f("birth_date", "出生日期", "出生年月", "出生年月日", kind="date", personal=True),
+    _f("student_no", "学籍号", "全国学籍号", "学籍号码", "学籍编号", personal=True),
+    _f("school", "就读学校", "学校名称", "学校", "原就读学校", "所在学校", "应就读学校", "辍学学校"),
+    _f("grade", "年级", "就读年级", "辍学时年级", "原就读年级", "所在年级"),
+    _f("stage", "学段", "学段(小学/初中)"),
+    _f("poor", "建档立卡", "是否建档立卡", "是否建档立卡户", "建档立卡户", "是否脱贫户", "脱贫户", "是否建档立卡贫困户",
+       "建档立卡贫困户", kind="flag"),
+    _f("disabled", "是否残疾", "残疾", kind="flag"),
+    _f("disability_type", "残疾类别", "残疾类型"),
+    _f("left_behind", "留守儿童", "是否留守儿童", kind="flag"),
+    _f("orphan", "孤儿", "是否孤儿", kind="flag"),
+    _f("unsupported", "事实无人抚养", "是否事实无人抚养儿童", "事实无人抚养儿童", kind="flag"),
+    _f("case_type", "类型", "辍学类型", "台账类型", "类别", "学生类型"),
+    _f("registered", "辍学时间", "辍学日期", "登记日期", "登记时间", "发现时间", "发现日期", "辍学时间(年月日)",
+       kind="date"),
+    _f("reason", "辍学原因", "原因", "辍学主要原因"),
+    _f("returned", "是否返校", "是否劝返", "是否复学", "是否劝返成功", "是否已返校", kind="flag"),
+    _f("closed", "返校时间", "返校日期", "复学时间", "复学日期", "劝返时间", "销号时间", "销号日期", kind="date"),
+    _f("outcome", "处置情况", "去向", "处置情况/去向", "目前去向", "劝返情况", "处置结果", "现状"),
+    _f("gov_owner", "劝返责任人(政府线)", "政府线责任人", "政府责任人", "乡镇责任人", "村级责任人",
+       "劝返责任人政府线", "责任人(政府线)"),
+    _f("edu_owner", "劝返责任人(教育线)", "教育线责任人", "学校责任人", "班主任", "劝返责任人教育线",
+       "责任人(教育线)"),
+    _f("guardian_name", "监护人姓名", "监护人", "家长姓名", "父母姓名", personal=True),
+    _f("guardian_phone", "联系电话", "监护人电话", "监护人联系电话", "家长电话", "联系方式", personal=True),
+    _f("note", "备注", "情况说明", personal=True),
+)
+
+SPECIAL_ED_FIELDS: tuple[Field, ...] = (
+    _f("seq", "序号", "编号"),
+    _f("township", "乡镇", "乡镇(街道)", "乡镇街道", "所在乡镇", "乡镇名称"),
+    _f("village", "村(社区)", "村", "村屯", "所在村", "村委"),
+    _f("name", "姓名", "学生姓名", "儿童姓名", "残疾儿童姓名", personal=True),
+    _f("sex", "性别"),
+    _f("id_number", "身份证号", "身份证号码", "公民身份号码", "残疾证号", kind="id", personal=True),
+    _f("birth_date", "出生日期", "出生年月", kind="date", personal=True),
+    _f("disability_type", "残疾类别", "残疾类型"),
+    _f("disability_grade", "残疾等级", "残疾级别"),
+    _f("poor", "建档立卡", "是否建档立卡", "是否建档立卡户", "建档立卡户", "是否脱贫户", kind="flag"),
+    _f("placement", "安置方式", "安置情况", "就学方式", "安置形式", "教育安置方式"),
+    _f("school", "就读学校", "学校", "安置学校", "送教学校"),
+    _f("unplaced_reason", "未安置原因", "未入学原因", "未安置/未入学原因"),
+    _f("home_lessons", "送教次数", "送教上门次数", "累计送教次数", kind="int"),
+    _f("note", "备注", personal=True),
+)
+
+SCHOOL_FIELDS: tuple[Field, ...] = (
+    _f("seq", "序号"),
+    _f("school", "学校名称", "学校", "校名"),
+    _f("township", "乡镇", "乡镇(街道)", "所在乡镇"),
+    _f("school_stage", "学段", "办学类型", "学校类型"),
+    _f("enrol_primary", "小学在校生数", "小学在校生", "小学学生数", kind="int"),
+    _f("enrol_junior", "初中在校生数", "初中在校生", "初中学生数", kind="int"),
+    _f("cohort_intake", "入学年级人数", "起始年级入学人数", "三年前入学人数", kind="int"),
+    _f("transfers_in", "转入人数", "转入", kind="int"),
+    _f("transfers_out", "转出人数", "转出", kind="int"),
+    _f("graduates", "毕业生数", "毕业人数", "本年毕业生数", kind="int"),
+    _f("lon", "经度", "longitude", "lng", "lon", kind="number"),
+    _f("lat", "纬度", "latitude", "lat", kind="number"),
+)
+
+VILLAGE_FIELDS: tuple[Field, ...] = (
+    _f("seq", "序号"),
+    _f("township", "乡镇", "乡镇(街道)", "所在乡镇"),
+    _f("village", "村(社区)", "村", "村屯", "村名", "行政村", "村委"),
+    _f("lon", "经度", "longitude", "lng", "lon", kind="number"),
+    _f("lat", "纬度", "latitude", "lat", kind="number"),
+)
+
+FOLLOWUP_FIELDS: tuple[Field, ...] = (
+    _f("seq", "序号"),
+    _f("id_number", "身份证号", "身份证号码", "公民身份号码", kind="id", personal=True),
+    _f("name", "姓名", "学生姓名", personal=True),
+    _f("school", "就读学校", "学校", "学校名称"),
+    _f("visit_date", "劝返日期", "走访日期", "日期", "劝返时间", "家访日期", "跟进日期", kind="date"),
+    _f("step", "劝返环节", "环节", "措施", "督促环节", "劝返步骤"),
+    _f("method", "劝返方式", "方式", "工作方式"),
+    _f("person", "劝返人员", "参与人员", "责任人", "走访人员"),
+    _f("result", "劝返结果", "结果", "效果", "情况"),
+    _f("deadline", "复学期限", "限期复学日期", "期限", "限期", kind="date"),
+)
+
+REPORT_FIELDS: tuple[Field, ...] = (_f("report_date", "统计日期", "报告日期", "报送日期", "统计节点", kind="date"),)
+
+FIELDS: dict[str, tuple[Field, ...]] = {
+    "cases": CASE_FIELDS,
+    "special_ed": SPECIAL_ED_FIELDS,
+    "schools": SCHOOL_FIELDS,
+    "villages": VILLAGE_FIELDS,
+    "followups": FOLLOWUP_FIELDS,
+    "reports": REPORT_FIELDS,
+}
+
+# Fields a table must have to be recognised by its header alone, and to be usable at all.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "cases": ("registered",),
+    "special_ed": ("placement",),
+    "schools": ("school",),
+    "villages": ("village", "lon", "lat"),
+    "followups": ("visit_date",),
+    "reports": ("report_date",),
+}
+SIGNATURE: dict[str, tuple[tuple[str, ...], ...]] = {
+    # any one of these sets of fields identifies the table
+    "special_ed": (("placement", "disability_type"),),
+    "followups": (("visit_date", "step"), ("visit_date", "method")),
+    "villages": (("village", "lon", "lat"),),
+    "schools": (("school", "enrol_primary"), ("school", "enrol_junior")),
+    "cases": (("registered", "name"), ("registered", "id_number"), ("registered", "school")),
+    "reports": (("report_date",),),
+}
+
+# Derived columns the ingest adds to cases (and their labels, for tables and exports).
+DERIVED_LABELS = {
+    "case_id": "个案编号",
+    "child_key": "儿童标识",
+    "reason_category": "原因类别",
+    "outcome_category": "销号类别",
+    "registered_precision": "登记日期精度",
+    "closed_precision": "返校日期精度",
+    "age": "年龄",
+    "source": "来源",
+    "source_row": "原表行号",
+    "open_days": "已辍学天数",
+    "step": "所处环节",
+    "last_visit": "最近跟进",
+    "overdue_reason": "超期原因",
+}
+
+# Responsible persons (gov_owner, edu_owner, person) are officials acting in their role and are shown on
+# purpose: accountability is the point of 双线责任制. child_key is derived from the ID number.
+PERSONAL_FIELDS: frozenset[str] = frozenset(
+    f.name for fields in FIELDS.values() for f in fields if f.personal
+) | {"child_key"}
+
+
+def field_label(name: str) -> str:
+    """Chinese label of a canonical field name (any table), or the name itself when unknown."""
+    for fields in FIELDS.values():
+        for f in fields:
+            if f.name == name:
+                return f.label
+    return DERIVED_LABELS.get(name, name)
+
+
+# --- categories -------------------------------------------------------------------------------------------
+
+STAGES = {"primary": "小学", "junior": "初中"}
+CASE_TYPES = {"dropout": "辍学", "suspected": "疑似辍学", "not_enrolled": "未入学"}
+
+OUTCOMES = {
+    "open": "未销号",
+    "returned": "返校复学",
+    "vocational": "进入职业学校",
+    "special": "特殊教育安置",
+    "verified": "核实在外就读",
+    "other": "其他销号",
+}
+RETURN_OUTCOMES = ("returned", "vocational")  # counted as 劝返成功
+
+# (category, pattern) checked in order on the outcome text; the negations come first because 未返校 contains 返校.
+OUTCOME_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("open", r"未返校|未复学|未劝返|未入学|仍未|正在劝返|继续劝返|劝返中|在做工作|拒绝"),
+    ("verified", r"核实.*就读|外地就读|异地就读|在外.*就读|外省就读|外县就读"),
+    ("vocational", r"职业|中职|技工|职校|职教|技校"),
+    ("special", r"送教|特殊教育|特教|特校|免学|缓学|休学"),
+    ("returned", r"返校|复学|回校|入学|劝返成功|已返|在校就读|已就读"),
+    ("other", r"超龄|迁出|转出|转学|死亡|去世|病故|户籍迁移"),
+)
+
+REASONS = {
+    "learning": "学习困难/厌学",
+    "work": "外出打工",
+    "marriage": "早婚早育",
+    "religion": "信教",
+    "health": "身体原因/残疾/疾病",
+    "poverty": "家庭经济困难",
+    "migration": "随父母外出/去向不明",
+    "parents": "家长不重视",
+    "labour": "家庭缺乏劳动力",
+    "distance": "附近没有学校",
+    "other": "其他",
+}
+REASON_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("learning", r"学习困难|厌学|成绩|跟不上|不想读|不愿读|读书无兴趣"),
+    ("marriage", r"早婚|早育|结婚|怀孕|生育|订婚"),
+    ("religion", r"信教|宗教"),
+    ("work", r"打工|务工|做工|挣钱|就业|做生意"),
+    ("health", r"身体|残疾|疾病|生病|病|智力|自闭|视力|听力"),
+    ("migration", r"随父母|随家长|外出|去向不明|下落不明|联系不上|失联"),
+    ("parents", r"不重视|读书无用"),
+    ("labour", r"劳动力|照顾|带弟|带妹|农活"),
+    ("poverty", r"经济|贫困|家庭困难|交不起|没钱"),
+    ("distance", r"没有学校|路远|距离|交通"),
+)
+
+PLACEMENTS = {
+    "mainstream": "随班就读",
+    "special_school": "特殊教育学校",
+    "home_teaching": "送教上门",
+    "exempt": "办理免学",
+    "unplaced": "未入学/未安置",
+}
+PLACEMENT_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("unplaced", r"未入学|未安置|未就学"),
+    ("home_teaching", r"送教"),
+    ("special_school", r"特殊教育学校|特教学校|特校|特殊学校|培智|聋哑学校|盲校|启智"),
+    ("exempt", r"免学|缓学|休学"),
+    ("mainstream", r"随班|普通学校|普校"),
+)
+
+# The escalation ladder, in order. Index = level.
+STEPS = {
+    "none": "未跟进",
+    "school_visit": "学校劝返",
+    "joint_visit": "联合家访",
+    "notice": "限期复学通知书",
+    "administrative": "行政督促",
+    "judicial": "司法督促",
+}
+STEP_ORDER = tuple(STEPS)
+STEP_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("judicial", r"司法|法院|检察|起诉|诉讼|法律文书"),
+    ("administrative", r"行政|处罚|约谈|督办|罚款"),
+    ("notice", r"通知书|限期"),
+    ("joint_visit", r"联合|乡镇|村干|村委|驻村|联户"),
+    ("school_visit", r"学校|教师|班主任|校长|电话|家访|劝返"),
+)
+
+
+# --- header normalisation -----------------------------------------------------------------------------------
+
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_SPACE = re.compile(r"\s+")
+# Hints people put in headers: （√）, (是/否), （填是或否）, (必填), （单位：人）
+_HINT = re.compile(r"\((?:[√×✓✗/、是否有无或填写打必选]+|必填|选填|单位[:：]?[^)]*|年月日|yyyy[^)]*)\)")
+
+
+def normalize_text(value: str) -> str:
+    """NFKC, without zero-width characters, with inner white space collapsed to one space and trimmed."""
+    text = unicodedata.normalize("NFKC", value)
+    text = _ZERO_WIDTH.sub("", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def normalize_header(value: object) -> str:
+    """A header cell reduced to the form aliases are stored in: NFKC, no spaces or hints, lower case."""
+    if value is None:
+        return ""
+    text = normalize_text(str(value))
+    text = text.replace("（", "(").replace("）", ")").replace("【", "(").replace("】", ")")
+    text = _SPACE.sub("", text)
+    text = _HINT.sub("", text)
+    return text.lower()
+
+
+def _alias_index() -> dict[str, dict[str, str]]:
+    index: dict[str, dict[str, str]] = {}
+    for table, fields in FIELDS.items():
+        idx: dict[str, str] = {}
+        for f in fields:
+            for alias in f.aliases:
+                idx.setdefault(normalize_header(alias), f.name)
+        index[table] = idx
+    return index
+
+
+ALIASES: dict[str, dict[str, str]] = _alias_index()
+
+
+def match_header(table: str, header: object) -> str | None:
+    """The canonical field a header cell names in `table`, or None."""
+    key = normalize_header(header)
+    if not key:
+        return None
+    idx = ALIASES[table]
+    if key in idx:
+        return idx[key]
+    # 乡镇（街道）名称 / 学生姓名（必填）… : drop any remaining bracketed part and try again
+    bare = re.sub(r"\(.*?\)", "", key)
+    if bare and bare in idx:
+        return idx[bare]
+    return None
+
+
+def table_from_name(name: str) -> str | None:
+    """The table a sheet or file name points to, by the hints above, or None."""
+    key = normalize_header(name)
+    for table, hints in TABLE_NAME_HINTS:
+        if any(h.lower() in key for h in hints):
+            return table
+    return None
