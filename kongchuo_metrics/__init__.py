@@ -1,0 +1,1 @@
+"""控辍保学 ledger core: ingest, metrics, privacy, exports. Pure Python; never imports streamlit."""

@@ -63,7 +63,8 @@ class IngestReport:
     rows_quarantined: int = 0
     rows_excluded: int = 0
     excluded: dict[str, int] = field(
-        default_factory=lambda: {"blank": 0, "total": 0, "footer": 0, "header": 0, "duplicate": 0})
+        default_factory=lambda: {"blank": 0, "total": 0, "footer": 0, "header": 0, "duplicate": 0}
+    )
     tables: dict[str, int] = field(default_factory=dict)
     sheets: list[SheetReport] = field(default_factory=list)
     merged_filled: int = 0
@@ -138,7 +139,9 @@ def _check_zip(path: Path) -> None:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise LedgerError(f"{path.name}：Excel 文件已损坏或不完整，无法打开。请在 Excel/WPS 中重新保存后再导入。") from exc
+        raise LedgerError(
+            f"{path.name}：Excel 文件已损坏或不完整，无法打开。请在 Excel/WPS 中重新保存后再导入。"
+        ) from exc
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
         raise LedgerError(f"{path.name}：这是一个压缩包而不是 Excel 工作簿（缺少 xl/workbook.xml）。")
@@ -165,9 +168,13 @@ def _read_excel(path: Path) -> list[Grid]:
     try:
         wb = pc.CalamineWorkbook.from_path(str(path))
     except pc.PasswordError as exc:
-        raise LedgerError(f"{path.name}：文件设有打开密码，请在 Excel/WPS 中取消密码后另存为 .xlsx 再导入。") from exc
+        raise LedgerError(
+            f"{path.name}：文件设有打开密码，请在 Excel/WPS 中取消密码后另存为 .xlsx 再导入。"
+        ) from exc
     except Exception as exc:  # calamine raises several types for broken files
-        raise LedgerError(f"{path.name}：无法读取该 Excel 文件（{type(exc).__name__}），文件可能已损坏。") from exc
+        raise LedgerError(
+            f"{path.name}：无法读取该 Excel 文件（{type(exc).__name__}），文件可能已损坏。"
+        ) from exc
     grids: list[Grid] = []
     try:
         for meta in wb.sheets_metadata:
@@ -190,13 +197,27 @@ def _read_excel(path: Path) -> list[Grid]:
     except LedgerError:
         raise
     except Exception as exc:
-        raise LedgerError(f"{path.name}：读取工作表时出错（{type(exc).__name__}），文件可能已损坏或格式异常。") from exc
+        raise LedgerError(
+            f"{path.name}：读取工作表时出错（{type(exc).__name__}），文件可能已损坏或格式异常。"
+        ) from exc
     finally:
         wb.close()
     return grids
 
 
-_KNOWN_HEADER_WORDS = ("姓名", "乡镇", "学校", "日期", "时间", "序号", "村", "身份证", "性别", "学校名称", "安置")
+_KNOWN_HEADER_WORDS = (
+    "姓名",
+    "乡镇",
+    "学校",
+    "日期",
+    "时间",
+    "序号",
+    "村",
+    "身份证",
+    "性别",
+    "学校名称",
+    "安置",
+)
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -212,7 +233,9 @@ def _decode(data: bytes, name: str) -> str:
             return data.decode(enc, errors="strict")
         except UnicodeDecodeError:
             continue
-    raise LedgerError(f"{name}：无法识别文件编码（支持 UTF-8、GBK/GB18030、UTF-16）。请在 Excel/WPS 中另存为“CSV UTF-8”。")
+    raise LedgerError(
+        f"{name}：无法识别文件编码（支持 UTF-8、GBK/GB18030、UTF-16）。请在 Excel/WPS 中另存为“CSV UTF-8”。"
+    )
 
 
 def _read_text(path: Path, data: bytes) -> list[Grid]:
@@ -249,7 +272,9 @@ def read_grids(path: Path) -> list[Grid]:
     if size == 0:
         raise LedgerError(f"{path.name}：文件是空的（0 字节）。")
     if size > MAX_FILE_BYTES:
-        raise LedgerError(f"{path.name}：文件 {size / 1e6:.0f} MB，超过上限 {MAX_FILE_BYTES // 1_000_000} MB。")
+        raise LedgerError(
+            f"{path.name}：文件 {size / 1e6:.0f} MB，超过上限 {MAX_FILE_BYTES // 1_000_000} MB。"
+        )
     with open(path, "rb") as fh:
         head = fh.read(8)
     kind = _sniff(head)
@@ -259,7 +284,9 @@ def read_grids(path: Path) -> list[Grid]:
     if kind == "ole2":
         data = path.read_bytes()
         if _is_encrypted_ole(data):
-            raise LedgerError(f"{path.name}：文件设有打开密码，请在 Excel/WPS 中取消密码后另存为 .xlsx 再导入。")
+            raise LedgerError(
+                f"{path.name}：文件设有打开密码，请在 Excel/WPS 中取消密码后另存为 .xlsx 再导入。"
+            )
         return _read_excel(path)
     if kind == "parquet":
         return _read_parquet(path)
@@ -273,7 +300,9 @@ def read_grids(path: Path) -> list[Grid]:
         return _read_text(path, data)
     except LedgerError:
         if path.suffix.lower() in EXCEL_SUFFIXES:
-            raise LedgerError(f"{path.name}：不是有效的 Excel 文件，也不是可识别的 CSV 文本，无法打开。") from None
+            raise LedgerError(
+                f"{path.name}：不是有效的 Excel 文件，也不是可识别的 CSV 文本，无法打开。"
+            ) from None
         raise
 
 
@@ -337,7 +366,9 @@ def find_header(rows: list[list], hint: str | None) -> HeaderMatch | None:
 
 
 _META_UNIT = re.compile(r"填报单位[:：]\s*([^\s，,]+)")
-_META_DATE = re.compile(r"(?:统计日期|截至|截止|填报日期|统计时间)[:：]?\s*(\d{4}\s*[年./-]\s*\d{1,2}\s*[月./-]\s*\d{1,2}\s*日?)")
+_META_DATE = re.compile(
+    r"(?:统计日期|截至|截止|填报日期|统计时间)[:：]?\s*(\d{4}\s*[年./-]\s*\d{1,2}\s*[月./-]\s*\d{1,2}\s*日?)"
+)
 _DISTRICT = re.compile(r"^(.{2,12}?[区县市旗])")
 
 
@@ -392,7 +423,8 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
     frame.index = pd.RangeIndex(len(frame))
     header_cells = rows[match.row]
     unmapped = [
-        str(header_cells[i]) for i in range(len(header_cells))
+        str(header_cells[i])
+        for i in range(len(header_cells))
         if i not in match.columns and isinstance(header_cells[i], str) and header_cells[i].strip()
     ]
     blank_all = pd.Series(True, index=frame.index)
@@ -428,12 +460,17 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
     footer = pd.Series(False, index=frame.index)
     if first_col is not None:
         footer = first_col.str.match(_FOOTER).fillna(False).astype(bool)
-        footer &= (~blank_all) & (pd.concat([parsers.is_blank(frame[c]) for c in frame.columns[1:]], axis=1).all(axis=1)
-                                  if frame.shape[1] > 1 else True)
+        footer &= (~blank_all) & (
+            pd.concat([parsers.is_blank(frame[c]) for c in frame.columns[1:]], axis=1).all(axis=1)
+            if frame.shape[1] > 1
+            else True
+        )
     header_like = pd.Series(0, index=frame.index)
     for i, name in match.columns.items():
-        header_like += (frame[i].map(lambda v, t=match.table: schema.match_header(t, v) if isinstance(v, str) else None)
-                        == name).astype(int)
+        header_like += (
+            frame[i].map(lambda v, t=match.table: schema.match_header(t, v) if isinstance(v, str) else None)
+            == name
+        ).astype(int)
     repeated = header_like >= max(2, len(match.columns) // 2)
     blank = blank_all
     total &= ~blank
@@ -441,11 +478,24 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
     repeated &= ~blank & ~total & ~footer
     keep = ~(blank | total | footer | repeated)
     canon["_row"] = excel_rows
-    excluded = {"blank": int(blank.sum()), "total": int(total.sum()), "footer": int(footer.sum()),
-                "header": int(repeated.sum()), "duplicate": 0}
+    excluded = {
+        "blank": int(blank.sum()),
+        "total": int(total.sum()),
+        "footer": int(footer.sum()),
+        "header": int(repeated.sum()),
+        "duplicate": 0,
+    }
     return RawTable(
-        match.table, grid.source, grid.sheet, canon[keep].reset_index(drop=True), len(frame), excluded, filled,
-        unmapped, _meta(rows, match.row - match.header_rows + 1), match.row + 1 + grid.row_offset,
+        match.table,
+        grid.source,
+        grid.sheet,
+        canon[keep].reset_index(drop=True),
+        len(frame),
+        excluded,
+        filled,
+        unmapped,
+        _meta(rows, match.row - match.header_rows + 1),
+        match.row + 1 + grid.row_offset,
     )
 
 
@@ -480,26 +530,46 @@ class _Problems:
     def __init__(self) -> None:
         self.parts: list[pd.DataFrame] = []
 
-    def add(self, raw: RawTable | pd.DataFrame, table: str, column: str, messages: pd.Series, values: pd.Series,
-            severity: str, rows: pd.Series, sheet: pd.Series | str) -> None:
+    def add(
+        self,
+        raw: RawTable | pd.DataFrame,
+        table: str,
+        column: str,
+        messages: pd.Series,
+        values: pd.Series,
+        severity: str,
+        rows: pd.Series,
+        sheet: pd.Series | str,
+    ) -> None:
         mask = messages.notna() & (messages != "")
         if not mask.any():
             return
-        shown = privacy.mask_value(column, as_text(values[mask]) if values.dtype == object else values[mask].astype("str"))
+        shown = privacy.mask_value(
+            column, as_text(values[mask]) if values.dtype == object else values[mask].astype("str")
+        )
         sheet_col = sheet[mask] if isinstance(sheet, pd.Series) else sheet
-        self.parts.append(pd.DataFrame({
-            "table": schema.TABLE_LABELS[table], "sheet": sheet_col, "row": rows[mask].astype("int64"),
-            "column": schema.field_label(column) if column else "", "value": shown, "problem": messages[mask],
-            "severity": severity,
-        }))
+        self.parts.append(
+            pd.DataFrame(
+                {
+                    "table": schema.TABLE_LABELS[table],
+                    "sheet": sheet_col,
+                    "row": rows[mask].astype("int64"),
+                    "column": schema.field_label(column) if column else "",
+                    "value": shown,
+                    "problem": messages[mask],
+                    "severity": severity,
+                }
+            )
+        )
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
             return pd.DataFrame(columns=PROBLEM_COLUMNS)
         out = pd.concat(self.parts, ignore_index=True)
         order = {"错误": 0, "警告": 1}
-        return out.sort_values(["table", "sheet", "row"], key=lambda s: s.map(order) if s.name == "x" else s,
-                               kind="stable").reset_index(drop=True)
+        return out.sort_values(
+            ["table", "sheet", "row"], key=lambda s: s.map(order) if s.name == "x" else s, kind="stable"
+        ).reset_index(drop=True)
 
 
 ERROR, WARNING = "错误", "警告"
@@ -519,11 +589,29 @@ def _check_text_cells(df: pd.DataFrame, table: str, names: list[str], probs: _Pr
             continue
         col = out[name]
         formula = col.str.match(r"^[=+\-@]").fillna(False).astype(bool)
-        probs.add(df, table, name, pd.Series("", index=col.index).mask(formula, "以 = + - @ 开头的内容，导出时会加 ' 前缀防止被当作公式"),
-                  col, WARNING, df["_row"], df["_sheet"])
+        probs.add(
+            df,
+            table,
+            name,
+            pd.Series("", index=col.index).mask(
+                formula, "以 = + - @ 开头的内容，导出时会加 ' 前缀防止被当作公式"
+            ),
+            col,
+            WARNING,
+            df["_row"],
+            df["_sheet"],
+        )
         long = col.str.len().gt(MAX_CELL_CHARS).fillna(False).astype(bool)
-        probs.add(df, table, name, pd.Series("", index=col.index).mask(long, f"内容过长，已截取前 {MAX_CELL_CHARS} 个字"),
-                  col, WARNING, df["_row"], df["_sheet"])
+        probs.add(
+            df,
+            table,
+            name,
+            pd.Series("", index=col.index).mask(long, f"内容过长，已截取前 {MAX_CELL_CHARS} 个字"),
+            col,
+            WARNING,
+            df["_row"],
+            df["_sheet"],
+        )
         out[name] = col.where(~long, col.str[:MAX_CELL_CHARS])
     return out
 
@@ -561,7 +649,9 @@ def _num_col(df: pd.DataFrame, table: str, name: str, probs: _Problems) -> pd.Se
     return parsed.values
 
 
-def _quarantine(df: pd.DataFrame, table: str, reason: pd.Series, column: pd.Series, probs: _Problems) -> pd.Series:
+def _quarantine(
+    df: pd.DataFrame, table: str, reason: pd.Series, column: pd.Series, probs: _Problems
+) -> pd.Series:
     """Record quarantine problems (one line per row, its first reason) and return the keep mask."""
     q = reason != ""
     if q.any():
@@ -580,23 +670,71 @@ def _first_reason(reason: pd.Series, column: pd.Series, cond: pd.Series, msg: st
 
 
 CASE_COLUMNS = [
-    "case_id", "child_key", "township", "village", "school", "stage", "grade", "case_type", "name", "sex",
-    "ethnicity", "id_number", "birth_date", "age", "student_no", "poor", "disabled", "disability_type",
-    "left_behind", "orphan", "unsupported", "registered", "registered_precision", "reason", "reason_category",
-    "returned", "closed", "closed_precision", "outcome", "outcome_category", "gov_owner", "edu_owner",
-    "guardian_name", "guardian_phone", "note", "source", "source_row",
+    "case_id",
+    "child_key",
+    "township",
+    "village",
+    "school",
+    "stage",
+    "grade",
+    "case_type",
+    "name",
+    "sex",
+    "ethnicity",
+    "id_number",
+    "birth_date",
+    "age",
+    "student_no",
+    "poor",
+    "disabled",
+    "disability_type",
+    "left_behind",
+    "orphan",
+    "unsupported",
+    "registered",
+    "registered_precision",
+    "reason",
+    "reason_category",
+    "returned",
+    "closed",
+    "closed_precision",
+    "outcome",
+    "outcome_category",
+    "gov_owner",
+    "edu_owner",
+    "guardian_name",
+    "guardian_phone",
+    "note",
+    "source",
+    "source_row",
 ]
 
 
 def _build_cases(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, pd.Series]:
     t = "cases"
-    text_fields = ["township", "village", "name", "school", "reason", "outcome", "gov_owner", "edu_owner",
-                   "guardian_name", "guardian_phone", "note", "disability_type", "ethnicity", "student_no"]
+    text_fields = [
+        "township",
+        "village",
+        "name",
+        "school",
+        "reason",
+        "outcome",
+        "gov_owner",
+        "edu_owner",
+        "guardian_name",
+        "guardian_phone",
+        "note",
+        "disability_type",
+        "ethnicity",
+        "student_no",
+    ]
     out = pd.DataFrame(index=df.index)
     for name in text_fields:
         out[name] = _text_col(df, name)
     out["_row"], out["_sheet"] = df["_row"], df["_sheet"]
-    out = _check_text_cells(out, t, ["township", "village", "name", "school", "reason", "outcome", "note"], probs)
+    out = _check_text_cells(
+        out, t, ["township", "village", "name", "school", "reason", "outcome", "note"], probs
+    )
     out = out.drop(columns=["_row", "_sheet"])
     out["name"] = out["name"].str.replace(" ", "", regex=False)
 
@@ -608,23 +746,51 @@ def _build_cases(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, pd.S
         out["id_number"] = pd.Series(pd.NA, index=df.index, dtype="str")
 
     birth, _, birth_err = _parse_date_col(df, t, "birth_date", probs)
-    probs.add(df, t, "birth_date", birth_err, df.get("birth_date", pd.Series(index=df.index)), WARNING,
-              df["_row"], df["_sheet"])
+    probs.add(
+        df,
+        t,
+        "birth_date",
+        birth_err,
+        df.get("birth_date", pd.Series(index=df.index)),
+        WARNING,
+        df["_row"],
+        df["_sheet"],
+    )
     sex = parsers.parse_sex(df["sex"]) if "sex" in df else pd.Series(pd.NA, index=df.index, dtype="str")
     if ids is not None:
         id_birth, id_sex = ids.extra["birth"], ids.extra["sex"]
         disagree = birth.notna() & id_birth.notna() & (birth != id_birth)
-        probs.add(df, t, "birth_date", pd.Series("", index=df.index).mask(disagree, "出生日期与身份证号不一致"),
-                  df.get("birth_date", pd.Series(index=df.index)), WARNING, df["_row"], df["_sheet"])
+        probs.add(
+            df,
+            t,
+            "birth_date",
+            pd.Series("", index=df.index).mask(disagree, "出生日期与身份证号不一致"),
+            df.get("birth_date", pd.Series(index=df.index)),
+            WARNING,
+            df["_row"],
+            df["_sheet"],
+        )
         sex_bad = sex.notna() & id_sex.notna() & (sex != id_sex)
-        probs.add(df, t, "sex", pd.Series("", index=df.index).mask(sex_bad, "性别与身份证号不一致"),
-                  df.get("sex", pd.Series(index=df.index)), WARNING, df["_row"], df["_sheet"])
+        probs.add(
+            df,
+            t,
+            "sex",
+            pd.Series("", index=df.index).mask(sex_bad, "性别与身份证号不一致"),
+            df.get("sex", pd.Series(index=df.index)),
+            WARNING,
+            df["_row"],
+            df["_sheet"],
+        )
         birth = birth.fillna(id_birth)
         sex = sex.fillna(id_sex)
     out["birth_date"] = birth
     out["sex"] = sex
 
-    grade = parsers.parse_grades(df["grade"]) if "grade" in df else pd.Series(pd.NA, index=df.index, dtype="Int64")
+    grade = (
+        parsers.parse_grades(df["grade"])
+        if "grade" in df
+        else pd.Series(pd.NA, index=df.index, dtype="Int64")
+    )
     out["grade"] = grade
     out["stage"] = parsers.parse_stages(df.get("stage"), grade, out["school"])
     out["case_type"] = parsers.parse_case_types(df.get("case_type"), df.index, default="dropout")
@@ -636,22 +802,47 @@ def _build_cases(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, pd.S
 
     registered, reg_prec, reg_err = _parse_date_col(df, t, "registered", probs)
     closed, closed_prec, closed_err = _parse_date_col(df, t, "closed", probs)
-    probs.add(df, t, "closed", closed_err.mask(closed_err != "", closed_err + "，按未返校处理"),
-              df.get("closed", pd.Series(index=df.index)), WARNING, df["_row"], df["_sheet"])
+    probs.add(
+        df,
+        t,
+        "closed",
+        closed_err.mask(closed_err != "", closed_err + "，按未返校处理"),
+        df.get("closed", pd.Series(index=df.index)),
+        WARNING,
+        df["_row"],
+        df["_sheet"],
+    )
     # a month-only closing date counts from the month's last day: the case stays open until we know it closed
     closed = closed.mask(closed_prec == "month", closed + pd.offsets.MonthEnd(0))
     before = closed.notna() & registered.notna() & (closed < registered)
-    probs.add(df, t, "closed", pd.Series("", index=df.index).mask(before, "返校时间早于辍学时间，按未返校处理"),
-              df.get("closed", pd.Series(index=df.index)), WARNING, df["_row"], df["_sheet"])
+    probs.add(
+        df,
+        t,
+        "closed",
+        pd.Series("", index=df.index).mask(before, "返校时间早于辍学时间，按未返校处理"),
+        df.get("closed", pd.Series(index=df.index)),
+        WARNING,
+        df["_row"],
+        df["_sheet"],
+    )
     closed = closed.mask(before)
     out["registered"], out["registered_precision"] = registered, reg_prec
     out["reason_category"] = parsers.categorize(out["reason"], schema.REASON_PATTERNS).fillna(
-        pd.Series("other", index=df.index).where(out["reason"].notna()))
+        pd.Series("other", index=df.index).where(out["reason"].notna())
+    )
 
     category = parsers.categorize(out["outcome"], schema.OUTCOME_PATTERNS)
     unknown = out["outcome"].notna() & category.isna()
-    probs.add(df, t, "outcome", pd.Series("", index=df.index).mask(unknown, "无法识别的处置情况，已按原文保留"),
-              df.get("outcome", pd.Series(index=df.index)), WARNING, df["_row"], df["_sheet"])
+    probs.add(
+        df,
+        t,
+        "outcome",
+        pd.Series("", index=df.index).mask(unknown, "无法识别的处置情况，已按原文保留"),
+        df.get("outcome", pd.Series(index=df.index)),
+        WARNING,
+        df["_row"],
+        df["_sheet"],
+    )
     said_no = out["returned"].eq(False).fillna(False).astype(bool)
     said_yes = out["returned"].eq(True).fillna(False).astype(bool)
     category = category.mask(category.isna() & unknown & closed.notna(), "other")
@@ -659,11 +850,27 @@ def _build_cases(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, pd.S
     category = category.mask(category.isna() & ((closed.notna() & ~said_no) | said_yes), "returned")
     closing = category.notna() & (category != "open")
     no_date = closing & closed.isna()
-    probs.add(df, t, "closed", pd.Series("", index=df.index).mask(no_date, "已销号但缺少返校/销号时间，按未销号统计"),
-              df.get("closed", pd.Series(index=df.index)), WARNING, df["_row"], df["_sheet"])
+    probs.add(
+        df,
+        t,
+        "closed",
+        pd.Series("", index=df.index).mask(no_date, "已销号但缺少返校/销号时间，按未销号统计"),
+        df.get("closed", pd.Series(index=df.index)),
+        WARNING,
+        df["_row"],
+        df["_sheet"],
+    )
     has_date_open = closed.notna() & (category == "open")
-    probs.add(df, t, "closed", pd.Series("", index=df.index).mask(has_date_open, "填有返校时间但处置情况为未返校，按未返校统计"),
-              df.get("closed", pd.Series(index=df.index)), WARNING, df["_row"], df["_sheet"])
+    probs.add(
+        df,
+        t,
+        "closed",
+        pd.Series("", index=df.index).mask(has_date_open, "填有返校时间但处置情况为未返校，按未返校统计"),
+        df.get("closed", pd.Series(index=df.index)),
+        WARNING,
+        df["_row"],
+        df["_sheet"],
+    )
     closed = closed.where(closing)
     out["closed"], out["closed_precision"] = closed, closed_prec.where(closing, "")
     out["outcome_category"] = category.where(closing & closed.notna(), "open")
@@ -671,17 +878,26 @@ def _build_cases(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, pd.S
     age = ((registered - birth).dt.days / 365.25).astype("float")
     out["age"] = np.floor(age).astype("Int64")
     odd_age = out["age"].notna() & ~out["age"].between(6, 15)
-    probs.add(df, t, "birth_date", pd.Series("", index=df.index).mask(
-        odd_age.fillna(False).astype(bool), "辍学时年龄不在 6–15 岁之间"), out["age"].astype("str"), WARNING,
-        df["_row"], df["_sheet"])
+    probs.add(
+        df,
+        t,
+        "birth_date",
+        pd.Series("", index=df.index).mask(odd_age.fillna(False).astype(bool), "辍学时年龄不在 6–15 岁之间"),
+        out["age"].astype("str"),
+        WARNING,
+        df["_row"],
+        df["_sheet"],
+    )
 
     reason = pd.Series("", index=df.index, dtype="str")
     column = pd.Series("", index=df.index, dtype="str")
-    reason, column = _first_reason(reason, column, out["township"].isna() & out["school"].isna(),
-                                   "缺少乡镇和学校，无法归属", "township")
+    reason, column = _first_reason(
+        reason, column, out["township"].isna() & out["school"].isna(), "缺少乡镇和学校，无法归属", "township"
+    )
     reason, column = _first_reason(reason, column, reg_err != "", reg_err, "registered")
-    reason, column = _first_reason(reason, column, registered.isna(), "缺少辍学（登记）日期，无法确定统计时点",
-                                   "registered")
+    reason, column = _first_reason(
+        reason, column, registered.isna(), "缺少辍学（登记）日期，无法确定统计时点", "registered"
+    )
     keep = _quarantine(df, t, reason, column, probs)
     out["source"] = df["_source"] + "/" + df["_sheet"]
     out["source_row"] = df["_row"]
@@ -692,21 +908,35 @@ def _child_key(frame: pd.DataFrame) -> pd.Series:
     """A key per child: the ID number when it is valid, else name + birth date (or name + school)."""
     ids = parsers.parse_ids(frame["id_number"].astype(object)) if "id_number" in frame else None
     valid = ids.extra["valid"] if ids is not None else pd.Series(False, index=frame.index)
-    birth = frame["birth_date"].dt.strftime("%Y%m%d") if "birth_date" in frame else pd.Series(pd.NA, index=frame.index)
+    birth = (
+        frame["birth_date"].dt.strftime("%Y%m%d")
+        if "birth_date" in frame
+        else pd.Series(pd.NA, index=frame.index)
+    )
     fallback = "n:" + frame["name"].fillna("?") + "|" + birth.fillna(frame.get("school", "").fillna("?"))
     return ("id:" + frame["id_number"]).where(valid, fallback)
 
 
 def _dedupe_cases(cases: pd.DataFrame, probs: _Problems, report: IngestReport) -> pd.DataFrame:
     """Collapse identical rows (excluded, counted) and quarantine conflicting copies of the same episode."""
-    cmp_cols = [c for c in CASE_COLUMNS if c in cases and c not in ("case_id", "child_key", "source", "source_row")]
+    cmp_cols = [
+        c for c in CASE_COLUMNS if c in cases and c not in ("case_id", "child_key", "source", "source_row")
+    ]
     dup = cases.duplicated(subset=cmp_cols, keep="first")
     report.excluded["duplicate"] += int(dup.sum())
     if dup.any():
         first_row = cases.groupby(cmp_cols, dropna=False, sort=False)["source_row"].transform("first")
         msg = "与第 " + first_row.astype("str") + " 行完全相同，已合并"
-        probs.add(cases, "cases", "", msg.where(dup, ""), pd.Series("", index=cases.index), "排除",
-                  cases["source_row"], cases["_sheet"])
+        probs.add(
+            cases,
+            "cases",
+            "",
+            msg.where(dup, ""),
+            pd.Series("", index=cases.index),
+            "排除",
+            cases["source_row"],
+            cases["_sheet"],
+        )
     cases = cases[~dup]
     key = [cases["child_key"], cases["registered"]]
     conflict = cases.duplicated(subset=["child_key", "registered"], keep="first")
@@ -716,11 +946,25 @@ def _dedupe_cases(cases: pd.DataFrame, probs: _Problems, report: IngestReport) -
         for c in cmp_cols:
             a, b = cases[c].astype("str"), firsts[c].astype("str")
             diff = conflict & ~((a == b) | (a.isna() & b.isna())).fillna(False).astype(bool)
-            differing = differing.mask(diff, differing + ("、" if False else "") + schema.field_label(c) + " ")
-        msg = ("与第 " + firsts["source_row"].astype("str") + " 行为同一儿童、同一辍学日期，但字段不一致："
-               + differing.str.strip().str.replace(" ", "、"))
-        probs.add(cases, "cases", "name", msg.where(conflict, ""), cases["name"], ERROR, cases["source_row"],
-                  cases["_sheet"])
+            differing = differing.mask(
+                diff, differing + ("、" if False else "") + schema.field_label(c) + " "
+            )
+        msg = (
+            "与第 "
+            + firsts["source_row"].astype("str")
+            + " 行为同一儿童、同一辍学日期，但字段不一致："
+            + differing.str.strip().str.replace(" ", "、")
+        )
+        probs.add(
+            cases,
+            "cases",
+            "name",
+            msg.where(conflict, ""),
+            cases["name"],
+            ERROR,
+            cases["source_row"],
+            cases["_sheet"],
+        )
         report.rows_quarantined += int(conflict.sum())
     return cases[~conflict]
 
@@ -735,19 +979,35 @@ def _build_followups(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, 
     out["id_number"] = ids.values if ids is not None else pd.Series(pd.NA, index=df.index, dtype="str")
     visit, _, visit_err = _parse_date_col(df, t, "visit_date", probs)
     deadline, _, deadline_err = _parse_date_col(df, t, "deadline", probs)
-    probs.add(df, t, "deadline", deadline_err, df.get("deadline", pd.Series(index=df.index)), WARNING,
-              df["_row"], df["_sheet"])
+    probs.add(
+        df,
+        t,
+        "deadline",
+        deadline_err,
+        df.get("deadline", pd.Series(index=df.index)),
+        WARNING,
+        df["_row"],
+        df["_sheet"],
+    )
     out["visit_date"], out["deadline"] = visit, deadline
     step_text = out["step"].fillna("") + " " + out["method"].fillna("")
-    out["step_level"] = parsers.categorize(step_text.str.strip().mask(step_text.str.strip() == ""),
-                                           schema.STEP_PATTERNS).fillna("school_visit")
-    out["step_level"] = out["step_level"].mask(deadline.notna() & (out["step_level"] == "school_visit"), "notice")
+    out["step_level"] = parsers.categorize(
+        step_text.str.strip().mask(step_text.str.strip() == ""), schema.STEP_PATTERNS
+    ).fillna("school_visit")
+    out["step_level"] = out["step_level"].mask(
+        deadline.notna() & (out["step_level"] == "school_visit"), "notice"
+    )
     reason = pd.Series("", index=df.index, dtype="str")
     column = pd.Series("", index=df.index, dtype="str")
     reason, column = _first_reason(reason, column, visit_err != "", visit_err, "visit_date")
     reason, column = _first_reason(reason, column, visit.isna(), "缺少劝返日期", "visit_date")
-    reason, column = _first_reason(reason, column, out["id_number"].isna() & out["name"].isna(),
-                                   "缺少身份证号和姓名，无法对应到个案", "name")
+    reason, column = _first_reason(
+        reason,
+        column,
+        out["id_number"].isna() & out["name"].isna(),
+        "缺少身份证号和姓名，无法对应到个案",
+        "name",
+    )
     keep = _quarantine(df, t, reason, column, probs)
     out["source_row"] = df["_row"]
     out["_sheet"] = df["_sheet"]
@@ -757,23 +1017,38 @@ def _build_followups(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, 
 def _build_special_ed(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, pd.Series]:
     t = "special_ed"
     out = pd.DataFrame(index=df.index)
-    for name in ("township", "village", "name", "school", "disability_type", "disability_grade", "unplaced_reason",
-                 "placement", "note"):
+    for name in (
+        "township",
+        "village",
+        "name",
+        "school",
+        "disability_type",
+        "disability_grade",
+        "unplaced_reason",
+        "placement",
+        "note",
+    ):
         out[name] = _text_col(df, name)
     ids = parsers.parse_ids(df["id_number"]) if "id_number" in df else None
     out["id_number"] = ids.values if ids is not None else pd.Series(pd.NA, index=df.index, dtype="str")
     if ids is not None:
         probs.add(df, t, "id_number", ids.warnings, df["id_number"], WARNING, df["_row"], df["_sheet"])
-    out["sex"] = parsers.parse_sex(df["sex"]) if "sex" in df else pd.Series(pd.NA, index=df.index, dtype="str")
+    out["sex"] = (
+        parsers.parse_sex(df["sex"]) if "sex" in df else pd.Series(pd.NA, index=df.index, dtype="str")
+    )
     out["poor"] = _flag_col(df, t, "poor", probs)
     out["home_lessons"] = _int_col(df, t, "home_lessons", probs)
     out["placement_category"] = parsers.categorize(out["placement"], schema.PLACEMENT_PATTERNS)
     reason = pd.Series("", index=df.index, dtype="str")
     column = pd.Series("", index=df.index, dtype="str")
     reason, column = _first_reason(reason, column, out["placement"].isna(), "缺少安置方式", "placement")
-    reason, column = _first_reason(reason, column, out["placement_category"].isna(),
-                                   "无法识别的安置方式（应为随班就读、特殊教育学校、送教上门、办理免学、未入学/未安置之一）",
-                                   "placement")
+    reason, column = _first_reason(
+        reason,
+        column,
+        out["placement_category"].isna(),
+        "无法识别的安置方式（应为随班就读、特殊教育学校、送教上门、办理免学、未入学/未安置之一）",
+        "placement",
+    )
     keep = _quarantine(df, t, reason, column, probs)
     out["source_row"] = df["_row"]
     return out, keep
@@ -784,7 +1059,14 @@ def _build_schools(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, pd
     out = pd.DataFrame(index=df.index)
     for name in ("school", "township", "school_stage"):
         out[name] = _text_col(df, name)
-    for name in ("enrol_primary", "enrol_junior", "cohort_intake", "transfers_in", "transfers_out", "graduates"):
+    for name in (
+        "enrol_primary",
+        "enrol_junior",
+        "cohort_intake",
+        "transfers_in",
+        "transfers_out",
+        "graduates",
+    ):
         out[name] = _int_col(df, t, name, probs)
     out["lon"], out["lat"] = _num_col(df, t, "lon", probs), _num_col(df, t, "lat", probs)
     reason = pd.Series("", index=df.index, dtype="str").mask(out["school"].isna(), "缺少学校名称")
@@ -803,11 +1085,29 @@ def _build_villages(df: pd.DataFrame, probs: _Problems, coords: str) -> tuple[pd
         lon, lat = geo.gcj02_to_wgs84(lon, lat)
     out["lon"], out["lat"] = lon, lat
     missing = lon.isna() | lat.isna()
-    probs.add(df, t, "lon", pd.Series("", index=df.index).mask(missing, "缺少坐标，地图上将单列显示"),
-              df.get("lon", pd.Series(index=df.index)), WARNING, df["_row"], df["_sheet"])
+    probs.add(
+        df,
+        t,
+        "lon",
+        pd.Series("", index=df.index).mask(missing, "缺少坐标，地图上将单列显示"),
+        df.get("lon", pd.Series(index=df.index)),
+        WARNING,
+        df["_row"],
+        df["_sheet"],
+    )
     outside = ~missing & ~geo.in_plausible_box(lon, lat)
-    probs.add(df, t, "lon", pd.Series("", index=df.index).mask(outside, "坐标偏离本区县范围，请核对（是否把经纬度填反，或坐标系不对）"),
-              df.get("lon", pd.Series(index=df.index)), WARNING, df["_row"], df["_sheet"])
+    probs.add(
+        df,
+        t,
+        "lon",
+        pd.Series("", index=df.index).mask(
+            outside, "坐标偏离本区县范围，请核对（是否把经纬度填反，或坐标系不对）"
+        ),
+        df.get("lon", pd.Series(index=df.index)),
+        WARNING,
+        df["_row"],
+        df["_sheet"],
+    )
     reason = pd.Series("", index=df.index, dtype="str").mask(out["village"].isna(), "缺少村名")
     keep = _quarantine(df, t, reason, pd.Series("village", index=df.index), probs)
     out["source_row"] = df["_row"]
@@ -824,34 +1124,59 @@ def _build_reports(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, pd
 # --- linking tables ------------------------------------------------------------------------------------------------
 
 
-def _link_followups(followups: pd.DataFrame, cases: pd.DataFrame, probs: _Problems,
-                    report: IngestReport) -> pd.DataFrame:
+def _link_followups(
+    followups: pd.DataFrame, cases: pd.DataFrame, probs: _Problems, report: IngestReport
+) -> pd.DataFrame:
     """Attach each visit to the case episode of the same child registered last on or before the visit."""
     if followups.empty:
         return followups.assign(case_id=pd.Series(dtype="str"))
     fu = followups.copy()
-    fu["child_key"] = _child_key(fu.assign(birth_date=pd.Series(pd.NaT, index=fu.index, dtype="datetime64[s]")))
+    fu["child_key"] = _child_key(
+        fu.assign(birth_date=pd.Series(pd.NaT, index=fu.index, dtype="datetime64[s]"))
+    )
     by_name = "n:" + fu["name"].fillna("?") + "|"
     case_keys = cases[["case_id", "child_key", "registered", "name", "school"]].copy()
     case_keys["name_key"] = "n:" + case_keys["name"].fillna("?") + "|"
     # followups without a valid ID are matched by name (+ school when both have it)
-    fu["match_key"] = fu["child_key"].where(fu["child_key"].str.startswith("id:"), by_name + fu["school"].fillna(""))
+    fu["match_key"] = fu["child_key"].where(
+        fu["child_key"].str.startswith("id:"), by_name + fu["school"].fillna("")
+    )
     case_keys["match_key"] = case_keys["child_key"]
     alt = case_keys.assign(match_key=case_keys["name_key"] + case_keys["school"].fillna(""))
     left = fu.reset_index().sort_values("visit_date")
     right = pd.concat([case_keys, alt]).drop_duplicates(["match_key", "registered"]).sort_values("registered")
-    merged = pd.merge_asof(left, right[["match_key", "registered", "case_id"]], left_on="visit_date",
-                           right_on="registered", by="match_key", direction="backward")
+    merged = pd.merge_asof(
+        left,
+        right[["match_key", "registered", "case_id"]],
+        left_on="visit_date",
+        right_on="registered",
+        by="match_key",
+        direction="backward",
+    )
     # a visit a few days before the registration still belongs to that child's (only) episode
-    nearest = pd.merge_asof(left, right[["match_key", "registered", "case_id"]], left_on="visit_date",
-                            right_on="registered", by="match_key", direction="forward")
+    nearest = pd.merge_asof(
+        left,
+        right[["match_key", "registered", "case_id"]],
+        left_on="visit_date",
+        right_on="registered",
+        by="match_key",
+        direction="forward",
+    )
     merged["case_id"] = merged["case_id"].fillna(nearest["case_id"])
     merged = merged.set_index("index").loc[fu.index]
     fu["case_id"] = merged["case_id"].astype("str")
     unlinked = fu["case_id"].isna()
     if unlinked.any():
-        probs.add(fu, "followups", "name", pd.Series("", index=fu.index).mask(unlinked, "找不到对应的个案（身份证号/姓名与台账不符）"),
-                  fu["name"], ERROR, fu["source_row"], fu["_sheet"])
+        probs.add(
+            fu,
+            "followups",
+            "name",
+            pd.Series("", index=fu.index).mask(unlinked, "找不到对应的个案（身份证号/姓名与台账不符）"),
+            fu["name"],
+            ERROR,
+            fu["source_row"],
+            fu["_sheet"],
+        )
         report.rows_quarantined += int(unlinked.sum())
     return fu[~unlinked].drop(columns=["match_key"])
 
@@ -859,15 +1184,27 @@ def _link_followups(followups: pd.DataFrame, cases: pd.DataFrame, probs: _Proble
 def _fill_township_from_school(cases: pd.DataFrame, schools: pd.DataFrame, probs: _Problems) -> pd.DataFrame:
     if schools.empty:
         return cases
-    lookup = schools.dropna(subset=["school", "township"]).drop_duplicates("school").set_index("school")["township"]
+    lookup = (
+        schools.dropna(subset=["school", "township"])
+        .drop_duplicates("school")
+        .set_index("school")["township"]
+    )
     need = cases["township"].isna() & cases["school"].notna()
     if not need.any():
         return cases
     out = cases.copy()
     filled = out.loc[need, "school"].map(lookup)
     out.loc[need, "township"] = filled
-    probs.add(out, "cases", "township", pd.Series("", index=out.index).mask(need & out["township"].notna(),
-              "乡镇为空，已按学校所在乡镇补全"), out["school"], WARNING, out["source_row"], out["_sheet"])
+    probs.add(
+        out,
+        "cases",
+        "township",
+        pd.Series("", index=out.index).mask(need & out["township"].notna(), "乡镇为空，已按学校所在乡镇补全"),
+        out["school"],
+        WARNING,
+        out["source_row"],
+        out["_sheet"],
+    )
     return out
 
 
@@ -876,8 +1213,11 @@ def _fill_township_from_school(cases: pd.DataFrame, schools: pd.DataFrame, probs
 
 def _input_files(path: Path) -> list[Path]:
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES
-                       and not p.name.startswith(("~$", ".")))
+        files = sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file() and p.suffix.lower() in TABLE_SUFFIXES and not p.name.startswith(("~$", "."))
+        )
         if not files:
             raise LedgerError(f"文件夹 {path} 中没有 .xlsx/.xls/.csv/.parquet 文件。")
         return files
@@ -936,8 +1276,17 @@ def load_ledger(path: str | Path, coords: str = "wgs84") -> Ledger:
             report.merged_filled += raw.merged_filled
             if raw.unmapped:
                 report.unmapped_columns[f"{grid.source}/{grid.sheet}"] = raw.unmapped
-            report.sheets.append(SheetReport(grid.source, grid.sheet, raw.table, "已读取", raw.header_row, raw.rows_read,
-                                             f"合并单元格补全 {raw.merged_filled} 处" if raw.merged_filled else ""))
+            report.sheets.append(
+                SheetReport(
+                    grid.source,
+                    grid.sheet,
+                    raw.table,
+                    "已读取",
+                    raw.header_row,
+                    raw.rows_read,
+                    f"合并单元格补全 {raw.merged_filled} 处" if raw.merged_filled else "",
+                )
+            )
             for k, v in raw.meta.items():
                 meta.setdefault(k, v)
     if not raws["cases"]:
@@ -954,8 +1303,11 @@ def load_ledger(path: str | Path, coords: str = "wgs84") -> Ledger:
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     builders = {
-        "cases": _build_cases, "followups": _build_followups, "special_ed": _build_special_ed,
-        "schools": _build_schools, "reports": _build_reports,
+        "cases": _build_cases,
+        "followups": _build_followups,
+        "special_ed": _build_special_ed,
+        "schools": _build_schools,
+        "reports": _build_reports,
         "villages": lambda d, p: _build_villages(d, p, coords),
     }
     built: dict[str, pd.DataFrame] = {}
@@ -975,16 +1327,27 @@ def load_ledger(path: str | Path, coords: str = "wgs84") -> Ledger:
     cases = _dedupe_cases(cases, probs, report)
     cases = _fill_township_from_school(cases, built["schools"], probs)
     cases = cases.sort_values(["registered", "source", "source_row"], kind="stable").reset_index(drop=True)
-    cases["case_id"] = "C" + pd.Series(np.arange(1, len(cases) + 1), index=cases.index).astype("str").str.zfill(6)
-    followups = _link_followups(built["followups"], cases, probs, report) if not built["followups"].empty else \
-        built["followups"].assign(case_id=pd.Series(dtype="str"))
+    cases["case_id"] = "C" + pd.Series(np.arange(1, len(cases) + 1), index=cases.index).astype(
+        "str"
+    ).str.zfill(6)
+    followups = (
+        _link_followups(built["followups"], cases, probs, report)
+        if not built["followups"].empty
+        else built["followups"].assign(case_id=pd.Series(dtype="str"))
+    )
     cases = cases[CASE_COLUMNS]
     followups = followups.drop(columns=[c for c in ("_sheet", "child_key") if c in followups])
-    report_dates = tuple(sorted(pd.Timestamp(d) for d in built["reports"].get("report_date", pd.Series()).dropna().unique()))
+    report_dates = tuple(
+        sorted(pd.Timestamp(d) for d in built["reports"].get("report_date", pd.Series()).dropna().unique())
+    )
 
     report.tables = {
-        "cases": len(cases), "followups": len(followups), "special_ed": len(built["special_ed"]),
-        "schools": len(built["schools"]), "villages": len(built["villages"]), "reports": len(built["reports"]),
+        "cases": len(cases),
+        "followups": len(followups),
+        "special_ed": len(built["special_ed"]),
+        "schools": len(built["schools"]),
+        "villages": len(built["villages"]),
+        "reports": len(built["reports"]),
     }
     report.rows_loaded = sum(report.tables.values())
     report.rows_excluded = sum(report.excluded.values())
@@ -997,5 +1360,13 @@ def load_ledger(path: str | Path, coords: str = "wgs84") -> Ledger:
     meta["sha256"] = file_digest(path)
     meta["mtime"] = dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(timespec="seconds")
     meta.setdefault("district", "")
-    return Ledger(cases, followups, built["special_ed"].reset_index(drop=True), built["schools"].reset_index(drop=True),
-                  built["villages"].reset_index(drop=True), report_dates, report, meta)
+    return Ledger(
+        cases,
+        followups,
+        built["special_ed"].reset_index(drop=True),
+        built["schools"].reset_index(drop=True),
+        built["villages"].reset_index(drop=True),
+        report_dates,
+        report,
+        meta,
+    )

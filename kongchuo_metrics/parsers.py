@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-BLANK_TOKENS = frozenset({"", "/", "-", "—", "--", "——", "无", "na", "n/a", "null", "none", "nan", "nat", "#n/a"})
+BLANK_TOKENS = frozenset(
+    {"", "/", "-", "—", "--", "——", "无", "na", "n/a", "null", "none", "nan", "nat", "#n/a"}
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,10 @@ def _cell_text(value: object) -> object:
 
 def as_text(raw: pd.Series) -> pd.Series:
     """The column as normalised text (NFKC, trimmed, zero-width removed); blanks and 无/NA//" as missing."""
-    if isinstance(raw.dtype, pd.StringDtype) or pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
+    if isinstance(raw.dtype, pd.StringDtype) or pd.api.types.infer_dtype(raw, skipna=True) in (
+        "string",
+        "empty",
+    ):
         text = raw.astype("str")
     else:
         text = raw.map(_cell_text).astype("str")
@@ -118,7 +123,9 @@ def parse_dates(raw: pd.Series) -> Parsed:
         values.loc[is_date] = pd.to_datetime(raw[is_date].map(lambda v: dt.datetime(v.year, v.month, v.day)))
         precision.loc[is_date] = "day"
 
-    numeric = kinds.isin([int, float, np.float64, np.int64]) if raw.dtype == object else pd.Series(False, index=idx)
+    numeric = (
+        kinds.isin([int, float, np.float64, np.int64]) if raw.dtype == object else pd.Series(False, index=idx)
+    )
     if pd.api.types.is_numeric_dtype(raw.dtype):
         numeric = raw.notna()
     if numeric.any():
@@ -140,7 +147,9 @@ def parse_dates(raw: pd.Series) -> Parsed:
             warnings.loc[v.index] = MSG_DATE_MONTH
         if serial.any():
             days = np.floor(num[serial].to_numpy()).astype("int64")
-            values.loc[serial[serial].index] = (_EXCEL_EPOCH + days.astype("timedelta64[D]")).astype("datetime64[s]")
+            values.loc[serial[serial].index] = (_EXCEL_EPOCH + days.astype("timedelta64[D]")).astype(
+                "datetime64[s]"
+            )
             precision.loc[serial[serial].index] = "day"
         bad = num.index[~(ymd | ym | serial)]
         errors.loc[bad] = MSG_DATE_UNREADABLE
@@ -174,7 +183,9 @@ def parse_dates(raw: pd.Series) -> Parsed:
         serial = other.str.fullmatch(_SERIAL)
         if serial.any():
             days = np.floor(other[serial].astype("float").to_numpy()).astype("int64")
-            values.loc[other[serial].index] = (_EXCEL_EPOCH + days.astype("timedelta64[D]")).astype("datetime64[s]")
+            values.loc[other[serial].index] = (_EXCEL_EPOCH + days.astype("timedelta64[D]")).astype(
+                "datetime64[s]"
+            )
             precision.loc[other[serial].index] = "day"
             warnings.loc[other[serial].index] = MSG_DATE_SERIAL
         other = other[~serial]
@@ -211,7 +222,9 @@ def parse_flags(raw: pd.Series) -> Parsed:
     starts_yes = unknown & key.str.match(r"^(是|有|√)")
     starts_no = unknown & key.str.match(r"^(否|无|×)")
     values = values.mask(starts_yes, True).mask(starts_no, False)
-    warnings = warnings.mask(starts_yes, MSG_FLAG_EXTRA.format(v="是")).mask(starts_no, MSG_FLAG_EXTRA.format(v="否"))
+    warnings = warnings.mask(starts_yes, MSG_FLAG_EXTRA.format(v="是")).mask(
+        starts_no, MSG_FLAG_EXTRA.format(v="否")
+    )
     warnings = warnings.mask(unknown & ~starts_yes & ~starts_no, MSG_FLAG_UNKNOWN)
     return Parsed(values, errors, warnings)
 
@@ -267,7 +280,9 @@ def parse_ids(raw: pd.Series) -> Parsed:
         warnings.loc[no_birth] = warnings.loc[no_birth].mask(warnings.loc[no_birth] == "", MSG_ID_BIRTH)
     sex_digit = pd.Series(pd.NA, index=idx, dtype="str").mask(long18, text.str[16]).mask(old15, text.str[14])
     sex = sex_digit.map({str(d): ("男" if d % 2 else "女") for d in range(10)}).astype("str")
-    return Parsed(text, errors, warnings, {"birth": birth, "sex": sex, "valid": (long18 | old15) & (warnings == "")})
+    return Parsed(
+        text, errors, warnings, {"birth": birth, "sex": sex, "valid": (long18 | old15) & (warnings == "")}
+    )
 
 
 # --- categories --------------------------------------------------------------------------------------------
@@ -299,7 +314,7 @@ def parse_grades(raw: pd.Series) -> pd.Series:
 
 
 def parse_stages(stage_raw: pd.Series | None, grade: pd.Series, school: pd.Series) -> pd.Series:
-    """"primary"/"junior" from the stage column, else the grade, else the school's name (…小学 / …中)."""
+    """ "primary"/"junior" from the stage column, else the grade, else the school's name (…小学 / …中)."""
     idx = grade.index
     out = pd.Series(pd.NA, index=idx, dtype="str")
     if stage_raw is not None:
@@ -311,10 +326,15 @@ def parse_stages(stage_raw: pd.Series | None, grade: pd.Series, school: pd.Serie
     from_grade = from_grade.mask(grade.between(7, 9).fillna(False).astype(bool), "junior")
     out = out.fillna(from_grade)
     from_school = pd.Series(pd.NA, index=idx, dtype="str")
-    from_school = from_school.mask(school.str.contains("小学|小$|完小|教学点", regex=True).fillna(False).astype(bool),
-                                   "primary")
-    from_school = from_school.mask(school.str.contains("中学|[一二三四五六七八九民]中$|初中|初级中学", regex=True)
-                                   .fillna(False).astype(bool), "junior")
+    from_school = from_school.mask(
+        school.str.contains("小学|小$|完小|教学点", regex=True).fillna(False).astype(bool), "primary"
+    )
+    from_school = from_school.mask(
+        school.str.contains("中学|[一二三四五六七八九民]中$|初中|初级中学", regex=True)
+        .fillna(False)
+        .astype(bool),
+        "junior",
+    )
     return out.fillna(from_school)
 
 
@@ -330,7 +350,7 @@ def parse_case_types(raw: pd.Series | None, index: pd.Index, default: str = "dro
 
 
 def parse_sex(raw: pd.Series) -> pd.Series:
-    """"男"/"女" or NA."""
+    """ "男"/"女" or NA."""
     text = as_text(raw).str.lower()
     mapping = {"男": "男", "女": "女", "m": "男", "f": "女", "男性": "男", "女性": "女", "1": "男", "2": "女"}
     return text.map(mapping).astype("str")
@@ -342,4 +362,3 @@ def parse_numbers(raw: pd.Series) -> Parsed:
     num = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
     warnings = _empty_msgs(raw.index).mask(text.notna() & num.isna(), "不是数字")
     return Parsed(num.astype("float"), _empty_msgs(raw.index), warnings)
-

@@ -30,7 +30,9 @@ def mask_names(names: pd.Series, mode: str = "list") -> pd.Series:
 def mask_people(names: pd.Series) -> pd.Series:
     """Guardian-style masking: the first character and one star per other character (王*, 欧阳**)."""
     text = names.astype("str")
-    stars = pd.Series("*", index=text.index).str.repeat(text.str.len().sub(1).clip(lower=1).fillna(1).astype(int))
+    stars = pd.Series("*", index=text.index).str.repeat(
+        text.str.len().sub(1).clip(lower=1).fillna(1).astype(int)
+    )
     return (text.str[0] + stars).where(text.notna())
 
 

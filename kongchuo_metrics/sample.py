@@ -22,34 +22,84 @@ DISTRICT_CODE = "450804"
 REPORT_DATES = ["2019-03-12", "2019-03-25", "2019-03-27", "2019-04-12", "2019-05-23", "2019-06-25"]
 RETURNS_PER_PERIOD = [53, 6, 5, 10, 3]
 OPEN_AT_END = {
-    "黄练二中": 1, "黄练三中": 2, "蒙公一中": 3, "蒙公民中": 3, "樟木三中": 2, "樟木民中": 3,
-    "三里一中": 2, "三里二中": 4, "五里一中": 1, "五里二中": 2, "石卡一中": 2,
+    "黄练二中": 1,
+    "黄练三中": 2,
+    "蒙公一中": 3,
+    "蒙公民中": 3,
+    "樟木三中": 2,
+    "樟木民中": 3,
+    "三里一中": 2,
+    "三里二中": 4,
+    "五里一中": 1,
+    "五里二中": 2,
+    "石卡一中": 2,
 }
 TOTAL_CHILDREN = 86_258
 PLACEMENT_COUNTS = {"随班就读": 361, "特殊教育学校": 32, "送教上门": 33, "办理免学": 125, "未入学": 11}
 HOME_TEACHING_POOR = 14
 UNPLACED_REASONS = (
-    ["随父母外出务工，联系不上"] * 4 + ["联系不上"] * 2
+    ["随父母外出务工，联系不上"] * 4
+    + ["联系不上"] * 2
     + ["自闭症", "住院治疗", "小学毕业后未升入初中", "聋哑", "超龄"]
 )
 
 TOWNSHIPS = {  # name: (lon, lat) of the township seat — invented positions in a plausible area
-    "覃塘镇": (109.44, 23.13), "东龙镇": (109.31, 23.04), "三里镇": (109.55, 23.21), "黄练镇": (109.27, 23.25),
-    "石卡镇": (109.37, 23.35), "五里镇": (109.52, 23.03), "山北乡": (109.18, 23.12), "樟木乡": (109.43, 23.46),
-    "蒙公乡": (109.58, 23.36), "大岭乡": (109.17, 23.38),
+    "覃塘镇": (109.44, 23.13),
+    "东龙镇": (109.31, 23.04),
+    "三里镇": (109.55, 23.21),
+    "黄练镇": (109.27, 23.25),
+    "石卡镇": (109.37, 23.35),
+    "五里镇": (109.52, 23.03),
+    "山北乡": (109.18, 23.12),
+    "樟木乡": (109.43, 23.46),
+    "蒙公乡": (109.58, 23.36),
+    "大岭乡": (109.17, 23.38),
 }
 JUNIOR_SCHOOLS = {
-    "覃塘镇": ["覃塘一中", "覃塘二中"], "东龙镇": ["东龙一中", "东龙二中"], "三里镇": ["三里一中", "三里二中"],
-    "黄练镇": ["黄练一中", "黄练二中", "黄练三中"], "石卡镇": ["石卡一中", "石卡二中"], "五里镇": ["五里一中", "五里二中"],
-    "山北乡": ["山北中学"], "樟木乡": ["樟木一中", "樟木三中", "樟木民中"], "蒙公乡": ["蒙公一中", "蒙公民中"],
+    "覃塘镇": ["覃塘一中", "覃塘二中"],
+    "东龙镇": ["东龙一中", "东龙二中"],
+    "三里镇": ["三里一中", "三里二中"],
+    "黄练镇": ["黄练一中", "黄练二中", "黄练三中"],
+    "石卡镇": ["石卡一中", "石卡二中"],
+    "五里镇": ["五里一中", "五里二中"],
+    "山北乡": ["山北中学"],
+    "樟木乡": ["樟木一中", "樟木三中", "樟木民中"],
+    "蒙公乡": ["蒙公一中", "蒙公民中"],
     "大岭乡": ["大岭中学"],
 }
 VILLAGE_PARTS_A = list("那古大新龙石平福六长岭塘甘团旺罗黎清和安")
-VILLAGE_PARTS_B = ["良", "楼", "塘", "岭", "村", "湾", "江", "坡", "垌", "山", "屯", "岸", "圩", "坪", "冲", "陂"]
+VILLAGE_PARTS_B = [
+    "良",
+    "楼",
+    "塘",
+    "岭",
+    "村",
+    "湾",
+    "江",
+    "坡",
+    "垌",
+    "山",
+    "屯",
+    "岸",
+    "圩",
+    "坪",
+    "冲",
+    "陂",
+]
 SURNAMES = list("韦黄覃梁李陈莫蒙卢罗刘甘潘周吴杨谭邓农廖林何钟苏")
 GIVEN = list("俊杰宇浩然子轩晨阳思雨欣怡佳琪梦婷文博志强海燕丽华明辉伟嘉诗涵雅静子豪宏宁春秀玉兰凤")
-REASONS = ["学习困难、厌学", "厌学", "外出打工", "早婚早育", "家庭经济困难", "随父母外出", "身体原因",
-           "家长不重视教育", "家庭缺乏劳动力", "其他"]
+REASONS = [
+    "学习困难、厌学",
+    "厌学",
+    "外出打工",
+    "早婚早育",
+    "家庭经济困难",
+    "随父母外出",
+    "身体原因",
+    "家长不重视教育",
+    "家庭缺乏劳动力",
+    "其他",
+]
 DISABILITY_TYPES = ["智力残疾", "肢体残疾", "听力残疾", "视力残疾", "言语残疾", "精神残疾", "多重残疾"]
 
 
@@ -63,10 +113,12 @@ def _names(rng: np.random.Generator, n: int) -> list[str]:
 
 def _ids(rng: np.random.Generator, births: pd.Series, male: np.ndarray) -> list[str]:
     seq = rng.integers(0, 99, len(births))
-    sex_digit = np.where(male, rng.choice([1, 3, 5, 7, 9], len(births)), rng.choice([0, 2, 4, 6, 8], len(births)))
-    first17 = pd.Series([
-        f"{DISTRICT_CODE}{b:%Y%m%d}{s:02d}{d}" for b, s, d in zip(births, seq, sex_digit, strict=True)
-    ])
+    sex_digit = np.where(
+        male, rng.choice([1, 3, 5, 7, 9], len(births)), rng.choice([0, 2, 4, 6, 8], len(births))
+    )
+    first17 = pd.Series(
+        [f"{DISTRICT_CODE}{b:%Y%m%d}{s:02d}{d}" for b, s, d in zip(births, seq, sex_digit, strict=True)]
+    )
     return (first17 + id_check_digit(first17)).tolist()
 
 
@@ -108,7 +160,10 @@ def _district_outline(rng: np.random.Generator) -> list[tuple[float, float]]:
     cx, cy = 109.38, 23.24
     angles = np.linspace(0, 2 * np.pi, 28, endpoint=False)
     radius = 0.27 + 0.05 * np.sin(3 * angles) + rng.uniform(-0.015, 0.015, len(angles))
-    return [(round(cx + 1.1 * r * np.cos(t), 5), round(cy + r * np.sin(t), 5)) for r, t in zip(radius, angles, strict=True)]
+    return [
+        (round(cx + 1.1 * r * np.cos(t), 5), round(cy + r * np.sin(t), 5))
+        for r, t in zip(radius, angles, strict=True)
+    ]
 
 
 def _point_in(poly: list[tuple[float, float]], x: float, y: float) -> bool:
@@ -139,9 +194,13 @@ def boundaries_geojson(cells: dict[str, list[tuple[float, float]]]) -> dict:
     for name, poly in cells.items():
         ring = [list(p) for p in poly] + [list(poly[0])]
         lon, lat = TOWNSHIPS[name]
-        feats.append({"type": "Feature", "properties": {"township": name, "level": "乡镇", "label_lon": lon,
-                                                        "label_lat": lat},
-                      "geometry": {"type": "Polygon", "coordinates": [ring]}})
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {"township": name, "level": "乡镇", "label_lon": lon, "label_lat": lat},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
     return {"type": "FeatureCollection", "name": f"{DISTRICT}乡镇界线（示意，非官方）", "features": feats}
 
 
@@ -170,11 +229,21 @@ def _schools(rng: np.random.Generator) -> pd.DataFrame:
         short = township[:2]
         for name in JUNIOR_SCHOOLS[township]:
             rows.append({"学校名称": name, "乡镇": township, "学段": "初中"})
-        rows.append({"学校名称": f"{short}镇中心小学" if township.endswith("镇") else f"{short}乡中心小学",
-                     "乡镇": township, "学段": "小学"})
+        rows.append(
+            {
+                "学校名称": f"{short}镇中心小学" if township.endswith("镇") else f"{short}乡中心小学",
+                "乡镇": township,
+                "学段": "小学",
+            }
+        )
         for k in range(2):
-            rows.append({"学校名称": f"{short}{rng.choice(VILLAGE_PARTS_A)}{rng.choice(['江', '岭', '塘'])}小学{'' if k == 0 else ''}",
-                         "乡镇": township, "学段": "小学"})
+            rows.append(
+                {
+                    "学校名称": f"{short}{rng.choice(VILLAGE_PARTS_A)}{rng.choice(['江', '岭', '塘'])}小学{'' if k == 0 else ''}",
+                    "乡镇": township,
+                    "学段": "小学",
+                }
+            )
     df = pd.DataFrame(rows).drop_duplicates("学校名称").reset_index(drop=True)
     primary = df["学段"] == "小学"
     junior_total = 27_958
@@ -193,7 +262,9 @@ def _schools(rng: np.random.Generator) -> pd.DataFrame:
     df["入学年级人数"] = intake.where(~primary, pd.NA)
     df["转入人数"] = rng.integers(0, 12, len(df))
     df["转出人数"] = rng.integers(0, 15, len(df))
-    df["毕业生数"] = np.round((intake + df["转入人数"] - df["转出人数"]) * rng.uniform(0.955, 0.99, len(df))).astype(int)
+    df["毕业生数"] = np.round(
+        (intake + df["转入人数"] - df["转出人数"]) * rng.uniform(0.955, 0.99, len(df))
+    ).astype(int)
     for col in ("入学年级人数", "转入人数", "转出人数", "毕业生数"):
         df[col] = df[col].where(~primary, pd.NA)
     lon = df["乡镇"].map(lambda t: TOWNSHIPS[t][0]) + rng.uniform(-0.04, 0.04, len(df))
@@ -242,10 +313,16 @@ def _cases(rng: np.random.Generator, schools: pd.DataFrame, villages: pd.DataFra
     stages = np.array(["primary"] * 20 + ["junior"] * (n_ret - 20))
     rng.shuffle(stages)
     df.loc[returned, "stage"] = stages
-    df.loc[returned & (df["stage"] == "primary"), "school"] = rng.choice(primary["学校名称"], (stages == "primary").sum())
-    df.loc[returned & (df["stage"] == "junior"), "school"] = rng.choice(junior["学校名称"], (stages == "junior").sum())
+    df.loc[returned & (df["stage"] == "primary"), "school"] = rng.choice(
+        primary["学校名称"], (stages == "primary").sum()
+    )
+    df.loc[returned & (df["stage"] == "junior"), "school"] = rng.choice(
+        junior["学校名称"], (stages == "junior").sum()
+    )
     # five older returners went to vocational school instead (also 劝返成功)
-    voc = df.index[returned & (df["stage"] == "junior")][rng.choice(int((returned & (df["stage"] == "junior")).sum()), 5, replace=False)]
+    voc = df.index[returned & (df["stage"] == "junior")][
+        rng.choice(int((returned & (df["stage"] == "junior")).sum()), 5, replace=False)
+    ]
     df.loc[voc, "outcome"] = "vocational"
     df["township"] = df["school"].map(schools.set_index("学校名称")["乡镇"])
     # registration: autumn-term dropouts and spring-term non-returners, all on or before the first report date
@@ -256,15 +333,18 @@ def _cases(rng: np.random.Generator, schools: pd.DataFrame, villages: pd.DataFra
     grade = np.where(df["stage"] == "junior", rng.integers(7, 10, len(df)), rng.integers(3, 7, len(df)))
     df["grade"] = grade
     age = grade + 5 + rng.integers(0, 2, len(df))
-    births = [pd.Timestamp(r) - pd.DateOffset(years=int(a)) - pd.Timedelta(days=int(rng.integers(10, 300)))
-              for r, a in zip(df["registered"], age, strict=True)]
+    births = [
+        pd.Timestamp(r) - pd.DateOffset(years=int(a)) - pd.Timedelta(days=int(rng.integers(10, 300)))
+        for r, a in zip(df["registered"], age, strict=True)
+    ]
     df["birth"] = pd.to_datetime(births)
     df["male"] = rng.random(len(df)) < 0.55
     df["id"] = _ids(rng, df["birth"], df["male"].to_numpy())
     df["name"] = _names(rng, len(df))
     df["poor"] = False
-    first_period = df.index[df["outcome"].isin(["returned", "vocational"]) & df["close"].le(dates[1])
-                            & df["close"].notna()]
+    first_period = df.index[
+        df["outcome"].isin(["returned", "vocational"]) & df["close"].le(dates[1]) & df["close"].notna()
+    ]
     df.loc[rng.choice(first_period, 2, replace=False), "poor"] = True
     df["type"] = np.where(rng.random(len(df)) < 0.2, "疑似辍学", "辍学")
     df["reason"] = rng.choice(REASONS, len(df), p=[0.22, 0.2, 0.15, 0.08, 0.08, 0.1, 0.05, 0.05, 0.04, 0.03])
@@ -285,8 +365,13 @@ def _followups(rng: np.random.Generator, cases: pd.DataFrame) -> pd.DataFrame:
     last = dt.date.fromisoformat(REPORT_DATES[-1])
     recs = []
     ladder = ["学校劝返", "联合家访", "限期复学通知书", "行政督促", "司法督促"]
-    methods = {"学校劝返": "班主任家访", "联合家访": "乡镇村干部与教师联合上门", "限期复学通知书": "乡镇政府下达通知书",
-               "行政督促": "约谈监护人", "司法督促": "法院发出司法建议书"}
+    methods = {
+        "学校劝返": "班主任家访",
+        "联合家访": "乡镇村干部与教师联合上门",
+        "限期复学通知书": "乡镇政府下达通知书",
+        "行政督促": "约谈监护人",
+        "司法督促": "法院发出司法建议书",
+    }
     open_ix = cases.index[cases["outcome"] == "open"]
     depth = pd.Series(1, index=cases.index)
     depth.loc[open_ix] = rng.choice([2, 3, 3, 4, 5], len(open_ix))
@@ -306,11 +391,23 @@ def _followups(rng: np.random.Generator, cases: pd.DataFrame) -> pd.DataFrame:
         for step, off in zip(steps, offsets, strict=False):
             day = reg + dt.timedelta(days=int(off))
             deadline = day + dt.timedelta(days=15) if step == "限期复学通知书" else None
-            recs.append({"身份证号码": row["id"], "学生姓名": row["name"], "就读学校": row["school"],
-                         "劝返日期": day, "劝返环节": step, "劝返方式": methods[step],
-                         "劝返人员": row["edu_owner"].split("（")[0] if step == "学校劝返" else row["gov_owner"].split("（")[0],
-                         "劝返结果": "同意返校" if (row["outcome"] != "open" and step == steps[-1]) else "暂未返校",
-                         "复学期限": deadline})
+            recs.append(
+                {
+                    "身份证号码": row["id"],
+                    "学生姓名": row["name"],
+                    "就读学校": row["school"],
+                    "劝返日期": day,
+                    "劝返环节": step,
+                    "劝返方式": methods[step],
+                    "劝返人员": row["edu_owner"].split("（")[0]
+                    if step == "学校劝返"
+                    else row["gov_owner"].split("（")[0],
+                    "劝返结果": "同意返校"
+                    if (row["outcome"] != "open" and step == steps[-1])
+                    else "暂未返校",
+                    "复学期限": deadline,
+                }
+            )
     return pd.DataFrame(recs).sort_values("劝返日期").reset_index(drop=True)
 
 
@@ -323,7 +420,9 @@ def _special_ed(rng: np.random.Generator, villages: pd.DataFrame, schools: pd.Da
     df["姓名"] = _names(rng, n)
     male = rng.random(n) < 0.58
     df["性别"] = np.where(male, "男", "女")
-    births = pd.to_datetime([dt.date(2019, 6, 25) - dt.timedelta(days=int(x)) for x in rng.integers(6 * 366, 15 * 365, n)])
+    births = pd.to_datetime(
+        [dt.date(2019, 6, 25) - dt.timedelta(days=int(x)) for x in rng.integers(6 * 366, 15 * 365, n)]
+    )
     df["身份证号"] = _ids(rng, pd.Series(births), male)
     df["残疾类别"] = rng.choice(DISABILITY_TYPES, n, p=[0.38, 0.2, 0.12, 0.08, 0.08, 0.06, 0.08])
     df["残疾等级"] = rng.choice(["一级", "二级", "三级", "四级"], n)
@@ -333,9 +432,12 @@ def _special_ed(rng: np.random.Generator, villages: pd.DataFrame, schools: pd.Da
     poor.loc[rng.choice(home, HOME_TEACHING_POOR, replace=False)] = True
     df["是否建档立卡"] = np.where(poor, "是", "否")
     school_by_tsp = schools.groupby("乡镇")["学校名称"].apply(list)
-    df["就读学校"] = [str(rng.choice(school_by_tsp[t])) if p in ("随班就读", "送教上门") else
-                    ("贵港市特殊教育学校" if p == "特殊教育学校" else "")
-                    for t, p in zip(df["乡镇"], df["安置方式"], strict=True)]
+    df["就读学校"] = [
+        str(rng.choice(school_by_tsp[t]))
+        if p in ("随班就读", "送教上门")
+        else ("贵港市特殊教育学校" if p == "特殊教育学校" else "")
+        for t, p in zip(df["乡镇"], df["安置方式"], strict=True)
+    ]
     df["未安置原因"] = ""
     unplaced = df.index[df["安置方式"] == "未入学"]
     df.loc[unplaced, "未安置原因"] = UNPLACED_REASONS
@@ -343,16 +445,28 @@ def _special_ed(rng: np.random.Generator, villages: pd.DataFrame, schools: pd.Da
     lessons[0] += 632 - lessons.sum()
     df["送教次数"] = pd.Series(pd.NA, index=df.index, dtype="Int64")
     df.loc[home, "送教次数"] = lessons
-    return df.sample(frac=1, random_state=int(rng.integers(0, 10**6))).sort_values("乡镇", kind="stable").reset_index(drop=True)
+    return (
+        df.sample(frac=1, random_state=int(rng.integers(0, 10**6)))
+        .sort_values("乡镇", kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 # --- writing the workbook -------------------------------------------------------------------------------------------
 
 
 def _write_title(ws, wb, title: str, ncols: int) -> None:
-    ws.merge_range(0, 0, 0, ncols - 1, title, wb.add_format({"bold": True, "font_size": 16, "align": "center"}))
-    ws.merge_range(1, 0, 1, ncols - 1, f"填报单位：{DISTRICT}教育局（盖章）          统计日期：2019年6月25日",
-                   wb.add_format({"align": "left"}))
+    ws.merge_range(
+        0, 0, 0, ncols - 1, title, wb.add_format({"bold": True, "font_size": 16, "align": "center"})
+    )
+    ws.merge_range(
+        1,
+        0,
+        1,
+        ncols - 1,
+        f"填报单位：{DISTRICT}教育局（盖章）          统计日期：2019年6月25日",
+        wb.add_format({"align": "left"}),
+    )
 
 
 def _write_simple(wb, name: str, title: str, df: pd.DataFrame, date_fmt, head_fmt) -> None:
@@ -390,19 +504,54 @@ def write_sample(out_dir: str | Path, seed: int = 2019) -> Path:
 
     path = out / "sample_ledger.xlsx"
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
-    head = wb.add_format({"bold": True, "align": "center", "valign": "vcenter", "text_wrap": True, "border": 1,
-                          "bg_color": "#DDEBF7"})
+    head = wb.add_format(
+        {
+            "bold": True,
+            "align": "center",
+            "valign": "vcenter",
+            "text_wrap": True,
+            "border": 1,
+            "bg_color": "#DDEBF7",
+        }
+    )
     date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
     text_fmt = wb.add_format({"num_format": "@"})
     cell = wb.add_format({"valign": "vcenter"})
 
     ws = wb.add_worksheet("控辍保学台账")
-    headers = ["序号", "乡镇（街道）", "村（社区）", "学生姓名", "性别", "民族", "身份证号码", "出生日期", "就读学校",
-               "年级", "是否建档立卡户\n（√）", "类型", "辍学时间", "辍学原因", "是否返校", "返校时间", "处置情况/去向",
-               "劝返责任人", None, "监护人姓名", "联系电话", "备注"]
+    headers = [
+        "序号",
+        "乡镇（街道）",
+        "村（社区）",
+        "学生姓名",
+        "性别",
+        "民族",
+        "身份证号码",
+        "出生日期",
+        "就读学校",
+        "年级",
+        "是否建档立卡户\n（√）",
+        "类型",
+        "辍学时间",
+        "辍学原因",
+        "是否返校",
+        "返校时间",
+        "处置情况/去向",
+        "劝返责任人",
+        None,
+        "监护人姓名",
+        "联系电话",
+        "备注",
+    ]
     ncols = len(headers)
-    ws.merge_range(0, 0, 0, ncols - 1, f"{DISTRICT}2019年春季期控辍保学工作台账（虚构样例数据）",
-                   wb.add_format({"bold": True, "font_size": 16, "align": "center"}))
+    ws.merge_range(
+        0,
+        0,
+        0,
+        ncols - 1,
+        f"{DISTRICT}2019年春季期控辍保学工作台账（虚构样例数据）",
+        wb.add_format({"bold": True, "font_size": 16, "align": "center"}),
+    )
     ws.merge_range(1, 0, 1, ncols - 1, f"填报单位：{DISTRICT}教育局（盖章）          统计日期：2019年6月25日")
     for c, h in enumerate(headers):
         if h == "劝返责任人":
@@ -421,13 +570,20 @@ def write_sample(out_dir: str | Path, seed: int = 2019) -> Path:
         ws.write_string(r, 4, "男" if row["male"] else "女")
         ws.write_string(r, 5, row["ethnicity"])
         ws.write_string(r, 6, row["id"], text_fmt)
-        ws.write_string(r, 7, f"{row['birth']:%Y.%m.%d}") if i % 3 else ws.write_datetime(r, 7, row["birth"].to_pydatetime(), date_fmt)
+        ws.write_string(r, 7, f"{row['birth']:%Y.%m.%d}") if i % 3 else ws.write_datetime(
+            r, 7, row["birth"].to_pydatetime(), date_fmt
+        )
         ws.write_string(r, 8, row["school"])
-        ws.write_string(r, 9, grade_cn[int(row["grade"])] if row["grade"] in grade_cn else f"{int(row['grade'])}年级")
+        ws.write_string(
+            r, 9, grade_cn[int(row["grade"])] if row["grade"] in grade_cn else f"{int(row['grade'])}年级"
+        )
         ws.write_string(r, 10, ("√" if i % 2 else "是") if row["poor"] else ("" if i % 7 == 0 else "否"))
         ws.write_string(r, 11, row["type"])
-        reg = _date_text(rng, row["registered"]) if not row["month_only"] else \
-            f"{row['registered'].year}年{row['registered'].month}月"
+        reg = (
+            _date_text(rng, row["registered"])
+            if not row["month_only"]
+            else f"{row['registered'].year}年{row['registered'].month}月"
+        )
         if isinstance(reg, dt.date):
             ws.write_datetime(r, 12, dt.datetime(reg.year, reg.month, reg.day), date_fmt)
         else:
@@ -462,18 +618,26 @@ def write_sample(out_dir: str | Path, seed: int = 2019) -> Path:
     ws.set_column(0, ncols, 12)
     ws.freeze_panes(4, 0)
 
-    _write_simple(wb, "残疾儿童", f"{DISTRICT}6-15周岁残疾儿童少年入学安置情况（虚构样例数据）", special, date_fmt, head)
+    _write_simple(
+        wb, "残疾儿童", f"{DISTRICT}6-15周岁残疾儿童少年入学安置情况（虚构样例数据）", special, date_fmt, head
+    )
     _write_simple(wb, "学校", f"{DISTRICT}义务教育学校基本情况（虚构样例数据）", schools, date_fmt, head)
     _write_simple(wb, "村屯", f"{DISTRICT}村（社区）坐标（WGS-84，示意）", villages, date_fmt, head)
-    _write_simple(wb, "劝返记录", f"{DISTRICT}控辍保学劝返工作记录（虚构样例数据）", followups, date_fmt, head)
-    reports = pd.DataFrame({"统计日期": pd.to_datetime(REPORT_DATES), "说明": ["春季学期开学核查"] + ["动态销号报送"] * 5})
+    _write_simple(
+        wb, "劝返记录", f"{DISTRICT}控辍保学劝返工作记录（虚构样例数据）", followups, date_fmt, head
+    )
+    reports = pd.DataFrame(
+        {"统计日期": pd.to_datetime(REPORT_DATES), "说明": ["春季学期开学核查"] + ["动态销号报送"] * 5}
+    )
     _write_simple(wb, "统计节点", f"{DISTRICT}控辍保学统计报送节点", reports, date_fmt, head)
     lists = wb.add_worksheet("下拉选项")
     lists.write_column(0, 0, ["是", "否"])
     lists.hide()
     wb.close()
 
-    (out / "boundaries.geojson").write_text(json.dumps(boundaries_geojson(cells), ensure_ascii=False), encoding="utf-8")
+    (out / "boundaries.geojson").write_text(
+        json.dumps(boundaries_geojson(cells), ensure_ascii=False), encoding="utf-8"
+    )
     (out / "settings.toml").write_text(SETTINGS_TEMPLATE.format(district=DISTRICT), encoding="utf-8")
     return path
 

@@ -1,0 +1,267 @@
+"""The command line: python -m kongchuo_metrics COMMAND ... (validate, sample, trend, schools, special-ed,
+summary, overdue). JSON for machines, CSV with Chinese headers for people. Exit 2 with a one-line Chinese
+reason on stderr when the input cannot be used; never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+
+import pandas as pd
+
+from . import exports, metrics, privacy
+from .ingest import Ledger, LedgerError, load_ledger
+from .settings import load_settings
+
+
+class UsageError(Exception):
+    """A bad argument (unknown township, a date that is not a date); the message is Chinese."""
+
+
+def _date(text: str) -> dt.date:
+    import re
+
+    m = re.fullmatch(r"(\d{4})[-./]?(\d{1,2})[-./]?(\d{1,2})", text.strip())
+    if not m:
+        raise UsageError(f"“{text}”不是日期，请写成 2019-06-25")
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError as exc:
+        raise UsageError(f"“{text}”不是有效日期") from exc
+
+
+def _load(path: str) -> tuple[Ledger, object]:
+    settings = load_settings(path)
+    return load_ledger(path, coords=settings.coords), settings
+
+
+def _selection(args, ledger: Ledger, as_of: dt.date | None = None) -> metrics.Selection:
+    towns = tuple(args.township or ())
+    schools = tuple(args.school or ())
+    known_t = set(ledger.cases["township"].dropna()) | set(ledger.schools["township"].dropna())
+    known_s = set(ledger.cases["school"].dropna()) | set(ledger.schools["school"].dropna())
+    for t in towns:
+        if t not in known_t:
+            raise UsageError(f"台账中没有乡镇“{t}”。可选：{'、'.join(sorted(known_t))}")
+    for s in schools:
+        if s not in known_s:
+            raise UsageError(f"台账中没有学校“{s}”。")
+    stage = getattr(args, "stage", None)
+    return metrics.Selection(townships=towns, schools=schools, stage=stage, as_of=as_of)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col].dtype):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+    return json.loads(out.to_json(orient="records", force_ascii=False))
+
+
+def _emit(frame: pd.DataFrame, fmt: str, payload: object | None = None) -> None:
+    if fmt == "csv":
+        sys.stdout.buffer.write(exports.csv_bytes(frame))
+    else:
+        print(json.dumps(payload if payload is not None else _records(frame), ensure_ascii=False, indent=2))
+
+
+def cmd_validate(args) -> int:
+    ledger, _ = _load(args.path)
+    r = ledger.report
+    if args.format == "json":
+        print(json.dumps(r.as_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(
+        f"读取 {r.rows_read} 行：载入 {r.rows_loaded}，隔离 {r.rows_quarantined}，排除 {r.rows_excluded}"
+        f"（空行 {r.excluded['blank']}、合计行 {r.excluded['total']}、表尾 {r.excluded['footer']}、"
+        f"重复表头 {r.excluded['header']}、重复行 {r.excluded['duplicate']}）"
+    )
+    print("各表：" + "，".join(f"{k} {v}" for k, v in r.tables.items()))
+    for s in r.sheets:
+        print(
+            f"  {s.source}/{s.sheet}：{s.status}"
+            + (f"（{s.table}，表头在第 {s.header_row} 行）" if s.table else "")
+            + (f" {s.note}" if s.note else "")
+        )
+    if len(r.problems):
+        print(f"问题 {len(r.problems)} 条：")
+        for rec in r.problems.head(200).itertuples(index=False):
+            print(
+                f"  [{rec.severity}] {rec.table}/{rec.sheet} 第{rec.row}行 {rec.column}：{rec.problem}"
+                + (f"（{rec.value}）" if isinstance(rec.value, str) and rec.value else "")
+            )
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from .sample import write_sample
+
+    path = write_sample(args.out_dir, seed=args.seed)
+    print(f"已写出样例台账：{path}")
+    return 0
+
+
+def cmd_trend(args) -> int:
+    ledger, _ = _load(args.path)
+    sel = _selection(args, ledger)
+    cases = metrics.select_cases(ledger.cases, sel)
+    if args.dates:
+        dates = [pd.Timestamp(_date(d)) for d in args.dates.split(",") if d.strip()]
+    else:
+        dates = metrics.report_dates(ledger.cases, ledger.report_dates, args.mode)
+    table = metrics.trend(cases, dates)
+    _emit(table, args.format)
+    return 0
+
+
+def cmd_schools(args) -> int:
+    ledger, _ = _load(args.path)
+    as_of = _date(args.as_of)
+    sel = _selection(args, ledger, as_of)
+    table = metrics.schools_table(metrics.select_cases(ledger.cases, sel), as_of, mode="list")
+    _emit(table, args.format)
+    return 0
+
+
+def cmd_special_ed(args) -> int:
+    ledger, _ = _load(args.path)
+    sel = _selection(args, ledger)
+    special = metrics.select_special(ledger.special_ed, sel)
+    summary = metrics.special_ed_summary(special)
+    if args.format == "csv":
+        rows = [{"item": k, "count": v} for k, v in summary.items() if k != "unplaced_reasons"]
+        rows += [{"item": f"未安置原因：{k}", "count": v} for k, v in summary["unplaced_reasons"].items()]
+        _emit(pd.DataFrame(rows).rename(columns={"item": "项目"}), "csv")
+    else:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_summary(args) -> int:
+    ledger, settings = _load(args.path)
+    as_of = _date(args.as_of)
+    sel = _selection(args, ledger, as_of)
+    cases = metrics.select_cases(ledger.cases, sel)
+    s = metrics.summary(
+        cases, ledger.schools, list(ledger.report_dates), as_of, settings.targets, sel.townships, sel.schools
+    )
+    rates = {r.key: r for r in s["rates"]}
+    payload = {
+        "as_of": as_of.isoformat(),
+        "open": s["open"],
+        "open_poor": s["open_poor"],
+        "returned_total": s["returned_total"],
+        "previous_date": s["previous_date"].date().isoformat() if s["previous_date"] is not None else None,
+        "change": s["change"],
+        "dropout_rate": {"primary": rates["dropout_primary"].value, "junior": rates["dropout_junior"].value},
+        "consolidation_rate": rates["consolidation"].value,
+        "targets": {
+            r.key: {"value": r.value, "target": r.target, "kind": r.kind, "met": r.met, "note": r.note}
+            for r in s["rates"]
+        },
+    }
+    if args.format == "csv":
+        rows = [
+            {
+                "指标": r.label,
+                "数值": r.value,
+                "目标": r.target,
+                "是否达标": {True: "达标", False: "未达标", None: "无法计算"}[r.met],
+            }
+            for r in s["rates"]
+        ]
+        rows = [
+            {"指标": "在册辍学人数", "数值": s["open"]},
+            {"指标": "累计劝返人数", "数值": s["returned_total"]},
+            *rows,
+        ]
+        _emit(pd.DataFrame(rows), "csv")
+    else:
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    return 0
+
+
+OVERDUE_COLUMNS = [
+    "case_id",
+    "township",
+    "village",
+    "school",
+    "name",
+    "stage",
+    "registered",
+    "open_days",
+    "step",
+    "last_visit",
+    "days_since",
+    "deadline",
+    "overdue_reason",
+    "gov_owner",
+    "edu_owner",
+]
+
+
+def cmd_overdue(args) -> int:
+    ledger, settings = _load(args.path)
+    as_of = _date(args.as_of)
+    sel = _selection(args, ledger, as_of)
+    days = args.days if args.days is not None else settings.overdue_days
+    status = metrics.followup_status(metrics.select_cases(ledger.cases, sel), ledger.followups, as_of, days)
+    table = privacy.public_view(status[status["overdue"]], mode="list")[OVERDUE_COLUMNS]
+    _emit(table, args.format)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m kongchuo_metrics", description="控辍保学台账：校验与统计")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name, func, help_text, path=True, fmt=("json", "csv"), filters=True):
+        sp = sub.add_parser(name, help=help_text)
+        if path:
+            sp.add_argument("path", help="台账文件或文件夹")
+        if fmt:
+            sp.add_argument("--format", choices=fmt, default=fmt[0])
+        if filters:
+            sp.add_argument("--township", action="append", help="乡镇（可重复）")
+            sp.add_argument("--school", action="append", help="学校（可重复）")
+        sp.set_defaults(func=func)
+        return sp
+
+    add("validate", cmd_validate, "校验台账并报告每一行的去向", fmt=("text", "json"), filters=False)
+    sp = add("sample", cmd_sample, "写出虚构样例台账", path=False, fmt=None, filters=False)
+    sp.add_argument("out_dir")
+    sp.add_argument("--seed", type=int, default=2019)
+    sp = add("trend", cmd_trend, "表一：各统计日的在册与劝返人数")
+    sp.add_argument("--dates", help="统计日期，逗号分隔，如 2019-03-12,2019-03-25")
+    sp.add_argument("--mode", choices=("ledger", "weekly", "monthly"), default="ledger")
+    sp.add_argument("--stage", choices=("primary", "junior"))
+    sp = add("schools", cmd_schools, "表二：各学校未返校人数")
+    sp.add_argument("--as-of", required=True)
+    add("special-ed", cmd_special_ed, "残疾儿童安置情况")
+    sp = add("summary", cmd_summary, "关键指标与目标")
+    sp.add_argument("--as-of", required=True)
+    sp = add("overdue", cmd_overdue, "超期未跟进个案（已脱敏）")
+    sp.add_argument("--as-of", required=True)
+    sp.add_argument("--days", type=int)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return the exit code (0 fine, 2 unusable input or bad arguments)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (LedgerError, UsageError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("错误：文件过大，内存不足。", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the last line of defence: one Chinese line, never a traceback
+        print(
+            f"错误：处理时出现意外问题（{type(exc).__name__}），请把文件交给技术人员检查。", file=sys.stderr
+        )
+        return 2

@@ -1,0 +1,138 @@
+"""English keys -> Chinese labels, number formats and colours, defined once for pages, exports and the pack."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import schema
+
+COLUMN_LABELS = {
+    "date": "统计日期",
+    "open": "在册辍学人数",
+    "open_poor": "其中建档立卡",
+    "returned": "本期劝返人数",
+    "returned_total": "累计劝返人数",
+    "school": "学校",
+    "township": "乡镇",
+    "village": "村（社区）",
+    "names": "未返校学生（已脱敏）",
+    "oldest_days": "最久未返校天数",
+    "latest_entry": "最近填报日期",
+    "open_dropout": "其中辍学类",
+    "enrolment": "在校生数",
+    "dropout_rate": "辍学率（%）",
+    "red_line": "建档立卡红线",
+    "stage": "学段",
+    "case_type": "类型",
+    "reason_category": "原因类别",
+    "registered": "辍学（登记）日期",
+    "closed": "返校（销号）日期",
+    "open_days": "已辍学天数",
+    "days_since": "距上次跟进天数",
+    "last_visit": "最近跟进日期",
+    "visits": "跟进次数",
+    "step": "所处环节",
+    "deadline": "复学期限",
+    "overdue": "是否超期",
+    "overdue_reason": "超期原因",
+    "gov_owner": "责任人（政府线）",
+    "edu_owner": "责任人（教育线）",
+    "owner": "责任人",
+    "label": "环节",
+    "case_id": "个案编号",
+    "name": "姓名",
+    "sex": "性别",
+    "age": "年龄",
+    "grade": "年级",
+    "reason": "辍学原因",
+    "outcome": "处置情况",
+    "outcome_category": "销号类别",
+    "guardian_name": "监护人",
+    "guardian_phone": "联系电话",
+    "id_number": "身份证号",
+    "poor": "建档立卡",
+    "disability_type": "残疾类别",
+    "placement": "安置方式",
+    "placement_category": "安置类别",
+    "unplaced_reason": "未安置原因",
+    "home_lessons": "送教次数",
+    "mainstream": "随班就读",
+    "special_school": "特殊教育学校",
+    "home_teaching": "送教上门",
+    "exempt": "办理免学",
+    "unplaced": "未入学/未安置",
+    "total": "合计",
+    "event": "事项",
+    "detail": "详情",
+    "lon": "经度",
+    "lat": "纬度",
+    "state": "状态",
+    "registered_n": "登记人数",
+    "count": "人数",
+    "table": "表",
+    "sheet": "工作表",
+    "row": "行号",
+    "column": "列",
+    "value": "原值",
+    "problem": "问题",
+    "severity": "级别",
+}
+
+# one colour per concept, everywhere (charts, map, pack)
+COLORS = {
+    "open": "#d9480f",  # open cases: orange-red
+    "returned": "#2b8a3e",  # returns: green
+    "poor": "#c2255c",  # 建档立卡: crimson
+    "target": "#495057",  # target lines: dark grey, dashed
+    "overdue": "#f59f00",  # overdue: amber
+    "neutral": "#1c7ed6",
+}
+PLACEMENT_COLORS = {
+    "mainstream": "#1c7ed6",
+    "special_school": "#7048e8",
+    "home_teaching": "#2b8a3e",
+    "exempt": "#868e96",
+    "unplaced": "#d9480f",
+}
+
+VALUE_LABELS = {
+    "stage": schema.STAGES,
+    "case_type": schema.CASE_TYPES,
+    "reason_category": schema.REASONS,
+    "outcome_category": schema.OUTCOMES,
+    "step": schema.STEPS,
+    "placement_category": schema.PLACEMENTS,
+    "state": {"poor": "有建档立卡个案", "overdue": "有超期个案", "open": "有未返校个案"},
+}
+
+
+def label(column: str) -> str:
+    """The Chinese header of an output column."""
+    return COLUMN_LABELS.get(column) or schema.field_label(column)
+
+
+def cn_number(n: int | float | None, digits: int = 0) -> str:
+    """Chinese-style number: thousands separators, '—' for missing."""
+    if n is None or (isinstance(n, float) and pd.isna(n)):
+        return "—"
+    return f"{n:,.{digits}f}"
+
+
+def cn_month(d) -> str:
+    """2019年3月."""
+    return f"{d.year}年{d.month}月"
+
+
+def for_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table with coded values turned into Chinese words, booleans into 是/否, dates into YYYY-MM-DD and
+    Chinese column headers. Values are not otherwise changed."""
+    out = frame.copy()
+    for col in out.columns:
+        if col in VALUE_LABELS:
+            out[col] = out[col].map(lambda v, m=VALUE_LABELS[col]: m.get(v, v) if isinstance(v, str) else v)
+        dtype = out[col].dtype
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_bool_dtype(dtype) or str(dtype) == "boolean":
+            out[col] = out[col].map({True: "是", False: "否"})
+    return out.rename(columns={c: label(c) for c in out.columns})

@@ -1,0 +1,645 @@
+"""Named aggregations over a loaded ledger; every figure is recomputed from the case histories.
+
+Counting rule (also returned by `counting_rule()` for the UI): a case is open at date D when it was registered
+on or before D and not closed on or before D. Returns (返校复学 + 进入职业学校) count from the previous report date,
+exclusive, to D, inclusive; at the first date, every return on or before it. All functions are vectorised:
+there is no Python loop over cases, nor over dates × cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import privacy, schema
+from .settings import Targets
+
+# --- the selection --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which cases a view covers; describes itself in Chinese for captions and file names."""
+
+    townships: tuple[str, ...] = ()
+    schools: tuple[str, ...] = ()
+    stage: str | None = None  # "primary" | "junior" | None (both)
+    case_types: tuple[str, ...] = ()  # subset of schema.CASE_TYPES; () = all
+    poor_only: bool = False
+    as_of: dt.date | None = None
+
+    def describe(self) -> str:
+        """The filters in words, e.g. 乡镇：黄练镇；学段：初中；统计日期：2019年6月25日."""
+        parts = [f"乡镇：{'、'.join(self.townships)}" if self.townships else "乡镇：全部"]
+        if self.schools:
+            parts.append(f"学校：{'、'.join(self.schools)}")
+        if self.stage:
+            parts.append(f"学段：{schema.STAGES[self.stage]}")
+        if self.case_types:
+            parts.append("类型：" + "、".join(schema.CASE_TYPES[t] for t in self.case_types))
+        if self.poor_only:
+            parts.append("仅建档立卡")
+        if self.as_of:
+            parts.append(f"统计日期：{cn_date(self.as_of)}")
+        return "；".join(parts)
+
+    def slug(self) -> str:
+        """A short file-name-safe form of the filters: 黄练镇_初中_20190625."""
+        bits = list(self.townships[:3]) + (["等"] if len(self.townships) > 3 else [])
+        bits += list(self.schools[:3]) + (["等"] if len(self.schools) > 3 else [])
+        if self.stage:
+            bits.append(schema.STAGES[self.stage])
+        bits += [schema.CASE_TYPES[t] for t in self.case_types]
+        if self.poor_only:
+            bits.append("建档立卡")
+        if self.as_of:
+            bits.append(self.as_of.strftime("%Y%m%d"))
+        return "_".join(bits) or "全部"
+
+
+def cn_date(d: dt.date | pd.Timestamp) -> str:
+    """2019年6月25日."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def select_cases(cases: pd.DataFrame, sel: Selection) -> pd.DataFrame:
+    """The cases matching the selection's place, stage and type filters (the date is applied by each metric)."""
+    mask = pd.Series(True, index=cases.index)
+    if sel.townships:
+        mask &= cases["township"].isin(sel.townships)
+    if sel.schools:
+        mask &= cases["school"].isin(sel.schools)
+    if sel.stage:
+        mask &= cases["stage"] == sel.stage
+    if sel.case_types:
+        mask &= cases["case_type"].isin(sel.case_types)
+    if sel.poor_only:
+        mask &= cases["poor"].eq(True).fillna(False).astype(bool)
+    return cases[mask.fillna(False).astype(bool)]
+
+
+def counting_rule() -> str:
+    """The counting rule, as the sentence shown under every chart."""
+    return (
+        "统计口径：某统计日的在册人数＝辍学（登记）日期不晚于该日、且到该日（含）尚未销号的个案数；"
+        "劝返人数＝上一统计日（不含）至本统计日（含）之间返校复学或进入职业学校的个案数，第一个统计日计入该日及以前的全部劝返；"
+        "核实在外地就读、特殊教育安置等销号不计入劝返。只有年月的登记日期按当月1日计，只有年月的返校日期按当月最后一天计。"
+    )
+
+
+# --- dates -------------------------------------------------------------------------------------------------------
+
+
+def _day(value) -> np.datetime64:
+    return np.datetime64(pd.Timestamp(value).normalize(), "s")
+
+
+def data_range(cases: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First registration and last event (registration or closure) in the ledger."""
+    first = cases["registered"].min()
+    last = max(cases["registered"].max(), cases["closed"].max() if cases["closed"].notna().any() else first)
+    return pd.Timestamp(first), pd.Timestamp(last)
+
+
+def report_dates(
+    cases: pd.DataFrame,
+    own: tuple[pd.Timestamp, ...],
+    mode: str = "ledger",
+    end: dt.date | None = None,
+    periods: int | None = None,
+) -> list[pd.Timestamp]:
+    """Report dates: the ledger's own ("ledger"; monthly when it has none), "weekly" or "monthly" up to `end`."""
+    if cases.empty and not own:
+        return []
+    first, last = data_range(cases) if not cases.empty else (min(own), max(own))
+    stop = pd.Timestamp(end) if end else max([last, *own])
+    if mode == "ledger" and own:
+        return [pd.Timestamp(d) for d in own if pd.Timestamp(d) <= stop] or [stop]
+    if mode == "weekly":
+        dates = pd.date_range(
+            end=stop, periods=periods or max(1, min(104, (stop - first).days // 7 + 1)), freq="7D"
+        )
+    else:
+        month_ends = pd.date_range(first, stop, freq="ME")
+        dates = month_ends.append(pd.DatetimeIndex([stop])).unique()
+        if periods:
+            dates = dates[-periods:]
+    return [pd.Timestamp(d) for d in dates]
+
+
+# --- trend (表一) ------------------------------------------------------------------------------------------------
+
+TREND_COLUMNS = ["date", "open", "open_poor", "returned", "returned_total"]
+
+
+def _bins(values: pd.Series, dates: np.ndarray) -> np.ndarray:
+    return np.searchsorted(dates, values.to_numpy(dtype="datetime64[s]"), side="left")
+
+
+def trend(cases: pd.DataFrame, dates: list, by: str | None = None) -> pd.DataFrame:
+    """Per report date (and group): open, open_poor, returned in the period, returned_total (cumulative).
+
+    Columns: date, [by], open, open_poor, returned, returned_total; counts are cases.
+    """
+    d = np.unique(np.array([_day(x) for x in dates], dtype="datetime64[s]"))
+    n = len(d)
+    cols = ["date", *([by] if by else []), "open", "open_poor", "returned", "returned_total"]
+    if n == 0:
+        return pd.DataFrame(columns=cols)
+    if by:
+        codes, groups = pd.factorize(cases[by].fillna("（未填）"), sort=True)
+    else:
+        codes, groups = np.zeros(len(cases), dtype=np.int64), pd.Index(["all"])
+    g = max(len(groups), 1)
+    reg_bin = _bins(cases["registered"], d)
+    close_bin = _bins(cases["closed"], d)
+    is_return = cases["outcome_category"].isin(schema.RETURN_OUTCOMES).to_numpy()
+    poor = cases["poor"].eq(True).fillna(False).to_numpy(dtype=bool)
+
+    def cum(bins: np.ndarray, weight: np.ndarray | None = None) -> np.ndarray:
+        flat = np.bincount(codes * (n + 1) + bins, weights=weight, minlength=g * (n + 1))
+        return flat.reshape(g, n + 1)[:, :n].cumsum(axis=1)
+
+    opened = cum(reg_bin)
+    closed = cum(close_bin)
+    open_ = opened - closed
+    open_poor = cum(reg_bin, poor.astype(float)) - cum(close_bin, poor.astype(float))
+    ret_total = cum(close_bin, is_return.astype(float))
+    ret = np.diff(ret_total, axis=1, prepend=0)
+    out = pd.DataFrame(
+        {
+            "date": np.tile(d, g).astype("datetime64[s]"),
+            "open": open_.ravel().astype("int64"),
+            "open_poor": open_poor.ravel().round().astype("int64"),
+            "returned": ret.ravel().round().astype("int64"),
+            "returned_total": ret_total.ravel().round().astype("int64"),
+        }
+    )
+    if by:
+        out.insert(1, by, np.repeat(np.asarray(groups, dtype=object), n))
+    return out[cols]
+
+
+def open_at(cases: pd.DataFrame, as_of) -> pd.DataFrame:
+    """The cases open at `as_of` (registered on or before it, not closed on or before it)."""
+    day = pd.Timestamp(as_of)
+    mask = (cases["registered"] <= day) & ~(cases["closed"] <= day)
+    return cases[mask.fillna(False).astype(bool)]
+
+
+def _days_open(cases: pd.DataFrame, as_of) -> pd.Series:
+    return (pd.Timestamp(as_of) - cases["registered"]).dt.days.astype("Int64")
+
+
+# --- schools (表二) and townships -----------------------------------------------------------------------------------
+
+
+def _names_list(names: pd.Series, limit: int = 10) -> str:
+    shown = "、".join(names.dropna().head(limit))
+    return shown + (f" 等{len(names)}人" if len(names) > limit else "")
+
+
+def schools_table(cases: pd.DataFrame, as_of, mode: str = "list", include_zero: bool = False) -> pd.DataFrame:
+    """表二 per school at `as_of`: school, township, open, open_poor, names (masked), oldest_days, latest_entry.
+
+    latest_entry is the last registration or closure date recorded for the school on or before as_of (freshness).
+    """
+    day = pd.Timestamp(as_of)
+    upto = cases[cases["registered"] <= day]
+    cols = ["school", "township", "open", "open_poor", "names", "oldest_days", "latest_entry"]
+    if upto.empty:
+        return pd.DataFrame(columns=cols)
+    open_ = open_at(upto, day).copy()
+    open_["masked"] = privacy.mask_names(open_["name"], mode)
+    open_["days"] = _days_open(open_, day)
+    open_["is_poor"] = open_["poor"].eq(True).fillna(False).astype(int)
+    keys = ["school", "township"]
+    base = upto.assign(
+        school=upto["school"].fillna("（未填学校）"), township=upto["township"].fillna("（未填乡镇）")
+    )
+    open_ = open_.assign(
+        school=open_["school"].fillna("（未填学校）"), township=open_["township"].fillna("（未填乡镇）")
+    )
+    events = pd.concat(
+        [
+            base[keys + ["registered"]].rename(columns={"registered": "d"}),
+            base.loc[base["closed"] <= day, keys + ["closed"]].rename(columns={"closed": "d"}),
+        ]
+    )
+    latest = events.groupby(keys)["d"].max().rename("latest_entry")
+    agg = open_.groupby(keys).agg(
+        open=("case_id", "size"), open_poor=("is_poor", "sum"), oldest_days=("days", "max")
+    )
+    names = (
+        open_.sort_values("days", ascending=False).groupby(keys)["masked"].agg(_names_list).rename("names")
+    )
+    out = pd.concat([latest, agg, names], axis=1).reset_index()
+    out[["open", "open_poor"]] = out[["open", "open_poor"]].fillna(0).astype("int64")
+    out["oldest_days"] = out["oldest_days"].astype("Int64")
+    out["names"] = out["names"].fillna("")
+    if not include_zero:
+        out = out[out["open"] > 0]
+    return out.sort_values(["township", "school"]).reset_index(drop=True)[cols]
+
+
+def enrolment(
+    schools: pd.DataFrame, townships: tuple[str, ...] = (), school_names: tuple[str, ...] = ()
+) -> dict:
+    """Enrolment per stage for the selected places: {"primary": int|None, "junior": int|None}."""
+    s = schools
+    if townships:
+        s = s[s["township"].isin(townships)]
+    if school_names:
+        s = s[s["school"].isin(school_names)]
+    out = {}
+    for stage, col in (("primary", "enrol_primary"), ("junior", "enrol_junior")):
+        values = s[col] if col in s else pd.Series(dtype="Int64")
+        out[stage] = int(values.sum()) if values.notna().any() and values.sum() > 0 else None
+    return out
+
+
+def townships_table(cases: pd.DataFrame, schools: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Per township at `as_of`: open, open_poor, returned_total, open_dropout, enrolment, dropout_rate (%), red_line.
+
+    dropout_rate is open 辍学-type cases ÷ enrolment of both stages, NA where enrolment is missing.
+    """
+    day = pd.Timestamp(as_of)
+    upto = cases[cases["registered"] <= day]
+    cols = [
+        "township",
+        "open",
+        "open_poor",
+        "returned_total",
+        "open_dropout",
+        "enrolment",
+        "dropout_rate",
+        "red_line",
+    ]
+    if upto.empty:
+        return pd.DataFrame(columns=cols)
+    t = upto.assign(
+        township=upto["township"].fillna("（未填乡镇）"),
+        is_open=((upto["closed"] > day) | upto["closed"].isna()).astype(int),
+        is_ret=(upto["outcome_category"].isin(schema.RETURN_OUTCOMES) & (upto["closed"] <= day)).astype(int),
+    )
+    t["is_poor_open"] = t["is_open"] * t["poor"].eq(True).fillna(False).astype(int)
+    t["is_dropout_open"] = t["is_open"] * (t["case_type"] == "dropout").astype(int)
+    out = t.groupby("township").agg(
+        open=("is_open", "sum"),
+        open_poor=("is_poor_open", "sum"),
+        returned_total=("is_ret", "sum"),
+        open_dropout=("is_dropout_open", "sum"),
+    )
+    enrol = (
+        (
+            schools.assign(total=schools[["enrol_primary", "enrol_junior"]].sum(axis=1, min_count=1))
+            .groupby("township")["total"]
+            .sum(min_count=1)
+        )
+        if not schools.empty
+        else pd.Series(dtype="float")
+    )
+    out["enrolment"] = enrol.reindex(out.index).astype("Int64")
+    rate = out["open_dropout"] / out["enrolment"].astype("float") * 100
+    out["dropout_rate"] = rate.where(out["enrolment"].fillna(0) > 0).round(3)
+    out["red_line"] = out["open_poor"] > 0
+    return (
+        out.reset_index()
+        .sort_values(["open", "township"], ascending=[False, True])
+        .reset_index(drop=True)[cols]
+    )
+
+
+# --- rates and targets -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rate:
+    """One rate with its target: value and target in %, met is None when the value cannot be computed."""
+
+    key: str
+    label: str
+    value: float | None
+    numerator: int | None
+    denominator: int | None
+    target: float
+    kind: str  # "max" (value must stay at or under target) or "min"
+    note: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        if self.value is None:
+            return None
+        return self.value <= self.target if self.kind == "max" else self.value >= self.target
+
+
+def rates(
+    cases: pd.DataFrame,
+    schools: pd.DataFrame,
+    as_of,
+    targets: Targets,
+    townships: tuple[str, ...] = (),
+    school_names: tuple[str, ...] = (),
+) -> list[Rate]:
+    """Dropout rate per stage, consolidation rate and the 建档立卡 red line, each against its target."""
+    day = pd.Timestamp(as_of)
+    open_ = open_at(cases, day)
+    enrol = enrolment(schools, townships, school_names)
+    out = []
+    for stage, target in (
+        ("junior", targets.dropout_rate_junior_max),
+        ("primary", targets.dropout_rate_primary_max),
+    ):
+        n = int(((open_["stage"] == stage) & (open_["case_type"] == "dropout")).sum())
+        den = enrol[stage]
+        value = round(n / den * 100, 3) if den else None
+        note = "" if den else "学校表缺少该学段在校生数，无法计算"
+        out.append(
+            Rate(f"dropout_{stage}", f"{schema.STAGES[stage]}辍学率", value, n, den, target, "max", note)
+        )
+    s = schools
+    if townships:
+        s = s[s["township"].isin(townships)]
+    if school_names:
+        s = s[s["school"].isin(school_names)]
+    cohort = s.dropna(subset=["cohort_intake", "graduates"]) if not s.empty else s
+    if len(cohort):
+        den = int(
+            cohort["cohort_intake"].sum()
+            + cohort["transfers_in"].fillna(0).sum()
+            - cohort["transfers_out"].fillna(0).sum()
+        )
+        num = int(cohort["graduates"].sum())
+        value = round(num / den * 100, 2) if den > 0 else None
+        out.append(
+            Rate("consolidation", "初中巩固率", value, num, den, targets.consolidation_rate_min, "min")
+        )
+    else:
+        out.append(
+            Rate(
+                "consolidation",
+                "初中巩固率",
+                None,
+                None,
+                None,
+                targets.consolidation_rate_min,
+                "min",
+                "学校表没有入学人数、转入转出和毕业生数，无法计算",
+            )
+        )
+    poor = int(open_["poor"].eq(True).fillna(False).sum())
+    out.append(
+        Rate("poor_open", "建档立卡辍学人数", float(poor), poor, None, float(targets.poor_open_max), "max")
+    )
+    return out
+
+
+# --- reasons ------------------------------------------------------------------------------------------------------
+
+
+def reasons_table(cases: pd.DataFrame, as_of, by: tuple[str, ...] = ("township", "stage")) -> pd.DataFrame:
+    """Counts by reason category × `by` of cases registered on or before as_of: registered, open."""
+    day = pd.Timestamp(as_of)
+    upto = cases[cases["registered"] <= day]
+    keys = [*by, "reason_category"]
+    t = upto.assign(
+        reason_category=upto["reason_category"].fillna("other"),
+        is_open=(~(upto["closed"] <= day)).astype(int),
+    )
+    for k in by:
+        t[k] = t[k].fillna("（未填）")
+    out = t.groupby(keys).agg(registered=("case_id", "size"), open=("is_open", "sum")).reset_index()
+    return out.sort_values([*by, "registered"], ascending=[True] * len(by) + [False]).reset_index(drop=True)
+
+
+# --- escalation and accountability ------------------------------------------------------------------------------
+
+
+def case_steps(cases: pd.DataFrame, followups: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Per case (index case_id): visits, last_visit, step (highest ladder step reached), deadline of the last notice,
+    all counting follow-ups on or before as_of."""
+    day = pd.Timestamp(as_of)
+    fu = followups[followups["visit_date"] <= day]
+    fu = fu[fu["case_id"].isin(cases["case_id"])] if len(fu) > len(cases) else fu
+    level = pd.Categorical(fu["step_level"], categories=list(schema.STEP_ORDER), ordered=True)
+    fu = fu.assign(level=level.codes)
+    g = fu.groupby("case_id", sort=False)
+    out = pd.DataFrame({"visits": g.size(), "last_visit": g["visit_date"].max(), "level": g["level"].max()})
+    notices = fu[fu["deadline"].notna()]
+    out["deadline"] = notices.groupby("case_id")["deadline"].max()
+    out["step"] = pd.Series(
+        np.asarray(schema.STEP_ORDER, dtype=object)[out["level"].to_numpy()], index=out.index
+    )
+    return out.drop(columns="level")
+
+
+def followup_status(cases: pd.DataFrame, followups: pd.DataFrame, as_of, days: int = 14) -> pd.DataFrame:
+    """The open cases at as_of with: open_days, last_visit, days_since (last visit or registration), step,
+    deadline, overdue (bool) and overdue_reason (Chinese), sorted most overdue first."""
+    day = pd.Timestamp(as_of)
+    open_ = open_at(cases, day)
+    steps = case_steps(open_, followups, day)
+    out = open_.join(steps, on="case_id")
+    out["visits"] = out["visits"].fillna(0).astype("int64")
+    out["step"] = out["step"].fillna("none")
+    out["open_days"] = _days_open(out, day)
+    since = out["last_visit"].fillna(out["registered"])
+    out["days_since"] = (day - since).dt.days.astype("Int64")
+    stale = (out["days_since"] > days).fillna(False).astype(bool)
+    # a notice whose deadline has passed is overdue unless the case has since gone up the ladder
+    past = ((out["deadline"] < day) & (out["step"] == "notice")).fillna(False).astype(bool)
+    reason = pd.Series("", index=out.index, dtype="str")
+    reason = reason.mask(stale, f"超过{days}天未跟进")
+    reason = reason.mask(past, "限期复学通知书已到期仍未返校")
+    reason = reason.mask(stale & past, f"超过{days}天未跟进；限期复学通知书已到期")
+    out["overdue"] = stale | past
+    out["overdue_reason"] = reason
+    return out.sort_values(["overdue", "days_since"], ascending=[False, False]).reset_index(drop=True)
+
+
+def ladder_counts(status: pd.DataFrame) -> pd.DataFrame:
+    """Open cases per ladder step (every step listed, in ladder order): step, label, open, overdue."""
+    g = status.groupby("step").agg(open=("case_id", "size"), overdue=("overdue", "sum"))
+    g = g.reindex(list(schema.STEP_ORDER), fill_value=0)
+    g["label"] = [schema.STEPS[s] for s in g.index]
+    return g.reset_index().rename(columns={"index": "step"})[["step", "label", "open", "overdue"]]
+
+
+def owners_table(status: pd.DataFrame, line: str) -> pd.DataFrame:
+    """Open and overdue cases per responsible person on one line ("gov" or "edu"): owner, open, overdue."""
+    col = f"{line}_owner"
+    t = status.assign(owner=status[col].fillna("（未明确责任人）"))
+    out = t.groupby("owner").agg(open=("case_id", "size"), overdue=("overdue", "sum")).reset_index()
+    out["overdue"] = out["overdue"].astype("int64")
+    return out.sort_values(["overdue", "open"], ascending=False).reset_index(drop=True)
+
+
+def timeline(case_id: str, cases: pd.DataFrame, followups: pd.DataFrame) -> pd.DataFrame:
+    """One child's events in date order (一人一案): date, event, detail."""
+    case = cases[cases["case_id"] == case_id]
+    if case.empty:
+        return pd.DataFrame(columns=["date", "event", "detail"])
+    c = case.iloc[0]
+    rows = [
+        {
+            "date": c["registered"],
+            "event": "登记" + schema.CASE_TYPES.get(c["case_type"], ""),
+            "detail": f"原因：{c['reason'] if pd.notna(c['reason']) else '未填'}",
+        }
+    ]
+    fu = followups[followups["case_id"] == case_id].sort_values("visit_date")
+    visits = pd.DataFrame(
+        {
+            "date": fu["visit_date"],
+            "event": fu["step_level"].map(schema.STEPS),
+            "detail": (
+                fu["method"].fillna("") + " " + fu["person"].fillna("") + " " + fu["result"].fillna("")
+            ).str.strip()
+            + np.where(
+                fu["deadline"].notna(), "；复学期限 " + fu["deadline"].dt.strftime("%Y-%m-%d").fillna(""), ""
+            ),
+        }
+    )
+    out = pd.concat([pd.DataFrame(rows), visits], ignore_index=True)
+    if pd.notna(c["closed"]):
+        out = pd.concat(
+            [
+                out,
+                pd.DataFrame(
+                    [
+                        {
+                            "date": c["closed"],
+                            "event": "销号：" + schema.OUTCOMES[c["outcome_category"]],
+                            "detail": c["outcome"] if pd.notna(c["outcome"]) else "",
+                        }
+                    ]
+                ),
+            ],
+            ignore_index=True,
+        )
+    return out.sort_values("date", kind="stable").reset_index(drop=True)
+
+
+# --- special education --------------------------------------------------------------------------------------------
+
+
+def special_ed_summary(special: pd.DataFrame) -> dict:
+    """{total, mainstream, special_school, home_teaching, exempt, unplaced, home_teaching_poor, home_lessons,
+    unplaced_reasons: {reason: count}} for the disabled-children roster."""
+    counts = special["placement_category"].value_counts()
+    home = special["placement_category"] == "home_teaching"
+    unplaced = special[special["placement_category"] == "unplaced"]
+    reasons = unplaced["unplaced_reason"].fillna("未填原因").value_counts()
+    lessons = special.loc[home, "home_lessons"]
+    return {
+        "total": len(special),
+        **{k: int(counts.get(k, 0)) for k in schema.PLACEMENTS},
+        "home_teaching_poor": int((home & special["poor"].eq(True).fillna(False)).sum()),
+        "home_lessons": int(lessons.sum()) if lessons.notna().any() else None,
+        "unplaced_reasons": {str(k): int(v) for k, v in reasons.items()},
+    }
+
+
+def special_ed_by(special: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Placement counts per `by` (township, disability_type or poor): by, one column per placement, total."""
+    key = special[by]
+    if by == "poor":
+        key = key.map({True: "建档立卡", False: "非建档立卡"}).fillna("未填")
+    t = pd.crosstab(key.fillna("（未填）"), special["placement_category"])
+    t = t.reindex(columns=list(schema.PLACEMENTS), fill_value=0)
+    t["total"] = t.sum(axis=1)
+    t.index.name = by
+    return t.reset_index()
+
+
+def select_special(special: pd.DataFrame, sel: Selection) -> pd.DataFrame:
+    """The roster rows in the selection's townships (and schools), poor-only when asked."""
+    mask = pd.Series(True, index=special.index)
+    if sel.townships:
+        mask &= special["township"].isin(sel.townships)
+    if sel.schools:
+        mask &= special["school"].isin(sel.schools)
+    if sel.poor_only:
+        mask &= special["poor"].eq(True).fillna(False)
+    return special[mask.fillna(False).astype(bool)]
+
+
+# --- villages (the map) --------------------------------------------------------------------------------------------
+
+VILLAGE_STATES = {"poor": "有建档立卡个案", "overdue": "有超期未跟进个案", "open": "有未返校个案"}
+
+
+def village_table(status: pd.DataFrame, villages: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Open cases aggregated to villages, and the open cases whose village has no coordinates.
+
+    First frame: township, village, lon, lat, open, open_poor, overdue, oldest_days, state (poor > overdue > open).
+    Second frame: the case rows (status rows) that cannot be placed on the map.
+    """
+    t = status.assign(
+        township=status["township"].fillna("（未填乡镇）"),
+        village=status["village"].fillna("（未填村）"),
+        is_poor=status["poor"].eq(True).fillna(False).astype(int),
+        is_overdue=status["overdue"].astype(int),
+    )
+    agg = (
+        t.groupby(["township", "village"])
+        .agg(
+            open=("case_id", "size"),
+            open_poor=("is_poor", "sum"),
+            overdue=("is_overdue", "sum"),
+            oldest_days=("open_days", "max"),
+        )
+        .reset_index()
+    )
+    coords = villages.dropna(subset=["lon", "lat"]).drop_duplicates(["township", "village"])[
+        ["township", "village", "lon", "lat"]
+    ]
+    out = agg.merge(coords, on=["township", "village"], how="left")
+    # a village named once in the district can be matched without its township
+    unique = coords.drop_duplicates("village", keep=False).set_index("village")
+    out["lon"] = out["lon"].fillna(out["village"].map(unique["lon"]).astype("float"))
+    out["lat"] = out["lat"].fillna(out["village"].map(unique["lat"]).astype("float"))
+    state = (
+        pd.Series("open", index=out.index)
+        .mask(out["overdue"] > 0, "overdue")
+        .mask(out["open_poor"] > 0, "poor")
+    )
+    out["state"] = state
+    placed = out["lon"].notna() & out["lat"].notna()
+    no_coords = out.loc[~placed, ["township", "village"]]
+    missing_cases = t.merge(no_coords, on=["township", "village"], how="inner")
+    return out[placed].reset_index(drop=True), missing_cases
+
+
+# --- summary ------------------------------------------------------------------------------------------------------
+
+
+def summary(
+    cases: pd.DataFrame,
+    schools: pd.DataFrame,
+    dates: list,
+    as_of,
+    targets: Targets,
+    townships: tuple[str, ...] = (),
+    school_names: tuple[str, ...] = (),
+) -> dict:
+    """KPIs at as_of: open, open_prev (at the previous report date), change, open_poor, returned_total,
+    previous_date, rates (list of Rate)."""
+    day = pd.Timestamp(as_of)
+    prior = [pd.Timestamp(d) for d in dates if pd.Timestamp(d) < day]
+    points = [*prior[-1:], day]
+    tr = trend(cases, points)
+    now = tr.iloc[-1]
+    prev = tr.iloc[0] if len(tr) > 1 else None
+    return {
+        "open": int(now["open"]),
+        "open_poor": int(now["open_poor"]),
+        "returned_total": int(now["returned_total"]),
+        "previous_date": points[0] if prev is not None else None,
+        "open_prev": int(prev["open"]) if prev is not None else None,
+        "change": int(now["open"] - prev["open"]) if prev is not None else None,
+        "rates": rates(cases, schools, day, targets, townships, school_names),
+    }
