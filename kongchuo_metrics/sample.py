@@ -225,7 +225,7 @@ def _villages(rng: np.random.Generator, cells) -> pd.DataFrame:
 
 def _schools(rng: np.random.Generator) -> pd.DataFrame:
     rows = []
-    for township, (lon, lat) in TOWNSHIPS.items():
+    for township in TOWNSHIPS:
         short = township[:2]
         for name in JUNIOR_SCHOOLS[township]:
             rows.append({"学校名称": name, "乡镇": township, "学段": "初中"})
