@@ -26,8 +26,10 @@ from .parsers import as_text
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 600 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 150
-MAX_ROWS = 1_100_000
+MAX_ROWS = 1_100_000  # CSV / Parquet
+MAX_SHEET_ROWS = 500_000  # one worksheet of an xlsx
 MAX_COLS = 300
+MAX_SHEET_CELLS = 25_000_000  # rows x columns: calamine holds a sheet as a dense grid
 HEADER_SCAN_ROWS = 15
 MAX_CELL_CHARS = 500
 
@@ -156,6 +158,53 @@ def _check_zip(path: Path) -> None:
                 f"{path.name}：文件内 {info.filename} 的压缩比异常（{info.file_size // max(info.compress_size, 1)} 倍），"
                 "疑似压缩炸弹，已拒绝。"
             )
+    with zipfile.ZipFile(path) as zf:
+        for info in infos:
+            if info.filename.endswith((".xml", ".rels")):
+                with zf.open(info) as fh:
+                    head = fh.read(4096)
+                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                    raise LedgerError(
+                        f"{path.name}：文件内 {info.filename} 含有 XML 实体定义（可能是“XML 炸弹”），已拒绝。"
+                    )
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                _scan_sheet(zf, info, path.name)
+
+
+_ROW_RE = re.compile(rb'<row[^>]*?\sr="(\d+)"')
+_SPANS_RE = re.compile(rb'spans="\d+:(\d+)"')
+_CELL_COL_RE = re.compile(rb'<c r="([A-Z]{1,3})\d')
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def _scan_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> None:
+    """Stream one worksheet's XML and refuse it before calamine builds a dense grid of a million rows."""
+    max_row = max_col = 0
+    tail = b""
+    with zf.open(info) as fh:
+        while chunk := fh.read(1 << 20):
+            buf = tail + chunk
+            rows = _ROW_RE.findall(buf)
+            if rows:
+                max_row = max(max_row, int(rows[-1]), int(max(rows, key=int)))
+            spans = _SPANS_RE.findall(buf)
+            cols = spans or _CELL_COL_RE.findall(buf)
+            if cols:
+                max_col = max(
+                    max_col, max(int(c) for c in cols) if spans else max(_col_number(c) for c in cols)
+                )
+            tail = buf[-256:]
+            if max_row > MAX_SHEET_ROWS or max_col > MAX_COLS or max_row * max(max_col, 1) > MAX_SHEET_CELLS:
+                raise LedgerError(
+                    f"{label}：工作表 {info.filename.rsplit('/', 1)[-1]} 声明了至少 {max_row:,} 行 × {max_col} 列，"
+                    f"超过上限（{MAX_SHEET_ROWS:,} 行、{MAX_COLS} 列）。请删除多余的空行空列后再导入。"
+                )
 
 
 def _is_encrypted_ole(data: bytes) -> bool:
@@ -185,10 +234,10 @@ def _read_excel(path: Path) -> list[Grid]:
                 grids.append(Grid(path.name, meta.name, [], hidden=True))
                 continue
             sheet = wb.get_sheet_by_name(meta.name)
-            if sheet.height > MAX_ROWS or sheet.width > MAX_COLS:
+            if sheet.height > MAX_SHEET_ROWS or sheet.width > MAX_COLS:
                 raise LedgerError(
                     f"{path.name}：工作表“{meta.name}”声明了 {sheet.height} 行 × {sheet.width} 列，超过上限"
-                    f"（{MAX_ROWS} 行、{MAX_COLS} 列）。请删除多余的空行空列后再导入。"
+                    f"（{MAX_SHEET_ROWS} 行、{MAX_COLS} 列）。请删除多余的空行空列后再导入。"
                 )
             start = sheet.start or (0, 0)
             rows = sheet.to_python()
@@ -941,9 +990,13 @@ def _dedupe_cases(cases: pd.DataFrame, probs: _Problems, report: IngestReport) -
     key = [cases["child_key"], cases["registered"]]
     conflict = cases.duplicated(subset=["child_key", "registered"], keep="first")
     if conflict.any():
-        firsts = cases.groupby(key, sort=False).transform("first")
+        firsts = cases.groupby(key, sort=False)[
+            [c for c in cmp_cols if c != "registered"] + ["source_row"]
+        ].transform("first")
         differing = pd.Series("", index=cases.index, dtype="str")
         for c in cmp_cols:
+            if c == "registered":
+                continue
             a, b = cases[c].astype("str"), firsts[c].astype("str")
             diff = conflict & ~((a == b) | (a.isna() & b.isna())).fillna(False).astype(bool)
             differing = differing.mask(
@@ -967,6 +1020,19 @@ def _dedupe_cases(cases: pd.DataFrame, probs: _Problems, report: IngestReport) -
         )
         report.rows_quarantined += int(conflict.sum())
     return cases[~conflict]
+
+
+FOLLOWUP_TEXT_COLUMNS = (
+    "case_id",
+    "name",
+    "school",
+    "id_number",
+    "method",
+    "person",
+    "result",
+    "step",
+    "step_level",
+)
 
 
 def _build_followups(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, pd.Series]:
@@ -1296,6 +1362,9 @@ def load_ledger(path: str | Path, coords: str = "wgs84") -> Ledger:
             f"（已检查的工作表：{seen}）。如果文件是 CSV，请确认编码为 UTF-8 或 GBK（不支持繁体 Big5、日文 Shift-JIS）。"
         )
 
+    if sum(r.rows_read for r in raws["cases"]) == 0:
+        raise LedgerError("辍学台账只有表头，没有任何数据行。")
+
     def combined(table: str) -> pd.DataFrame:
         parts = [r.frame for r in raws[table]]
         if not parts:
@@ -1330,11 +1399,17 @@ def load_ledger(path: str | Path, coords: str = "wgs84") -> Ledger:
     cases["case_id"] = "C" + pd.Series(np.arange(1, len(cases) + 1), index=cases.index).astype(
         "str"
     ).str.zfill(6)
-    followups = (
-        _link_followups(built["followups"], cases, probs, report)
-        if not built["followups"].empty
-        else built["followups"].assign(case_id=pd.Series(dtype="str"))
-    )
+    if built["followups"].empty:
+        followups = pd.DataFrame(
+            {
+                **{c: pd.Series(dtype="str") for c in FOLLOWUP_TEXT_COLUMNS},
+                "visit_date": pd.Series(dtype="datetime64[s]"),
+                "deadline": pd.Series(dtype="datetime64[s]"),
+                "source_row": pd.Series(dtype="int64"),
+            }
+        )
+    else:
+        followups = _link_followups(built["followups"], cases, probs, report)
     cases = cases[CASE_COLUMNS]
     followups = followups.drop(columns=[c for c in ("_sheet", "child_key") if c in followups])
     report_dates = tuple(

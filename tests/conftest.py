@@ -1,0 +1,141 @@
+"""Shared fixtures: ledgers built in code (never real data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kongchuo_metrics.parsers import id_check_digit  # noqa: E402
+
+SAMPLE_DIR = ROOT / "data"
+REFERENCE_DATES = ["2019-03-12", "2019-03-25", "2019-03-27", "2019-04-12", "2019-05-23", "2019-06-25"]
+
+
+def valid_id(birth: str, seq: str = "123", region: str = "450804") -> str:
+    """A checksummed 18-digit ID number for a birth date YYYYMMDD."""
+    first17 = pd.Series([f"{region}{birth}{seq}"])
+    return first17.iloc[0] + id_check_digit(first17).iloc[0]
+
+
+CASE_HEADER = [
+    "乡镇",
+    "村（社区）",
+    "学生姓名",
+    "性别",
+    "身份证号码",
+    "就读学校",
+    "年级",
+    "是否建档立卡户",
+    "类型",
+    "辍学时间",
+    "辍学原因",
+    "是否返校",
+    "返校时间",
+    "处置情况/去向",
+    "劝返责任人（政府线）",
+    "劝返责任人（教育线）",
+]
+
+
+def case_row(
+    township="甲镇",
+    village="一村",
+    name="张小三",
+    sex="男",
+    idn=None,
+    school="甲镇一中",
+    grade="初二",
+    poor="否",
+    ctype="辍学",
+    registered="2019.3.1",
+    reason="厌学",
+    returned="否",
+    closed="",
+    outcome="未返校",
+    gov="王镇长",
+    edu="李校长",
+) -> list:
+    """One ledger row in CASE_HEADER order."""
+    if idn is None:
+        # distinct per name, with the sex digit matching `sex`
+        idn = valid_id("20060512", f"{sum(map(ord, name)) % 90 + 10}{'1' if sex == '男' else '2'}")
+    return [
+        township,
+        village,
+        name,
+        sex,
+        idn,
+        school,
+        grade,
+        poor,
+        ctype,
+        registered,
+        reason,
+        returned,
+        closed,
+        outcome,
+        gov,
+        edu,
+    ]
+
+
+def write_csv(
+    path: Path,
+    rows: list[list],
+    header: list[str] | None = None,
+    encoding: str = "utf-8-sig",
+    sep: str = ",",
+    title: str | None = None,
+) -> Path:
+    lines = []
+    if title:
+        lines.append(title + sep * (len(header or CASE_HEADER) - 1))
+    lines.append(sep.join(header or CASE_HEADER))
+    lines += [sep.join("" if v is None else str(v) for v in r) for r in rows]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    return path
+
+
+def write_xlsx(
+    path: Path,
+    sheets: dict[str, list[list]],
+    merges: dict[str, list[tuple]] | None = None,
+    hidden: tuple[str, ...] = (),
+) -> Path:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    for name, rows in sheets.items():
+        ws = wb.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, v in enumerate(row):
+                if v is None or v == "":
+                    continue
+                if isinstance(v, dt.date):
+                    ws.write_datetime(
+                        r, c, dt.datetime(v.year, v.month, v.day), wb.add_format({"num_format": "yyyy-mm-dd"})
+                    )
+                elif isinstance(v, (int, float)):
+                    ws.write_number(r, c, v)
+                else:
+                    ws.write_string(r, c, v)
+        for r0, c0, r1, c1, value in (merges or {}).get(name, []):
+            ws.merge_range(r0, c0, r1, c1, value)
+        if name in hidden:
+            ws.hide()
+    wb.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_ledger():
+    from kongchuo_metrics.ingest import load_ledger
+
+    return load_ledger(SAMPLE_DIR)

@@ -1,0 +1,165 @@
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kongchuo_metrics import parsers as P
+from tests.conftest import valid_id
+
+
+def _one_date(value):
+    p = P.parse_dates(pd.Series([value], dtype=object))
+    return p.values.iloc[0], p.extra["precision"].iloc[0], p.errors.iloc[0], p.warnings.iloc[0]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        dt.date(2019, 3, 12),
+        dt.datetime(2019, 3, 12, 0, 0),
+        "2019.3.12",
+        "2019/3/12",
+        "2019-03-12",
+        "2019年3月12日",
+        "20190312",
+        20190312,
+        20190312.0,
+        "２０１９．３．１２",
+        "2019-03-12 00:00:00",
+        43536.0,
+        " 2019.3.12 ",
+    ],
+)
+def test_day_dates(value):
+    v, prec, err, _ = _one_date(value)
+    assert (v, prec, err) == (pd.Timestamp("2019-03-12"), "day", "")
+
+
+@pytest.mark.parametrize("value", ["201903", "2019年3月", "2019-03", 201903])
+def test_month_only_dates_keep_month_precision_and_warn(value):
+    v, prec, err, warn = _one_date(value)
+    assert (v, prec, err, warn) == (pd.Timestamp("2019-03-01"), "month", "", P.MSG_DATE_MONTH)
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("2019.2.30", P.MSG_DATE_IMPOSSIBLE),
+        ("19.3.12", P.MSG_DATE_SHORT_YEAR),
+        ("2019.1", P.MSG_DATE_AMBIGUOUS_DOT),
+        ("下周", P.MSG_DATE_UNREADABLE),
+        ("2019年13月", P.MSG_DATE_IMPOSSIBLE),
+    ],
+)
+def test_bad_dates_are_errors(value, message):
+    v, _, err, _ = _one_date(value)
+    assert pd.isna(v) and err == message
+
+
+def test_blank_date_is_neither_value_nor_error():
+    p = P.parse_dates(pd.Series(["", None, "/", "无"], dtype=object))
+    assert p.values.isna().all() and (p.errors == "").all()
+
+
+def test_datetime_column_passes_through():
+    p = P.parse_dates(pd.Series(pd.to_datetime(["2019-03-12", None])))
+    assert p.values.iloc[0] == pd.Timestamp("2019-03-12") and pd.isna(p.values.iloc[1])
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("是", True),
+        ("否", False),
+        ("√", True),
+        ("×", False),
+        ("✓", True),
+        ("Y", True),
+        ("n", False),
+        ("1", True),
+        ("0", False),
+        (1.0, True),
+        ("有", True),
+        ("无", False),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_flags(raw, expected):
+    v = P.parse_flags(pd.Series([raw], dtype=object)).values.iloc[0]
+    assert pd.isna(v) if expected is None else v == expected
+
+
+def test_flag_with_extra_text_is_kept_with_warning_and_unknown_text_is_unknown():
+    p = P.parse_flags(pd.Series(["是（脱贫户）", "也许"], dtype=object))
+    assert bool(p.values.iloc[0]) is True and "按“是”处理" in p.warnings.iloc[0]
+    assert pd.isna(p.values.iloc[1]) and p.warnings.iloc[1] == P.MSG_FLAG_UNKNOWN
+
+
+def test_id_numbers_normalised_checked_and_decoded():
+    good = valid_id("20060512", "321")
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    p = P.parse_ids(
+        pd.Series(
+            [
+                good.lower(),
+                "'" + good,
+                good.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+                bad,
+                "12345",
+                None,
+            ],
+            dtype=object,
+        )
+    )
+    assert p.values.iloc[0] == good.upper() and p.values.iloc[1] == good and p.values.iloc[2] == good
+    assert p.warnings.tolist()[:5] == ["", "", "", P.MSG_ID_CHECKSUM, P.MSG_ID_FORMAT]
+    assert p.extra["birth"].iloc[0] == pd.Timestamp("2006-05-12")
+    assert p.extra["sex"].iloc[0] == "男"  # 17th digit (the last of seq "321") is odd
+    assert p.extra["valid"].tolist() == [True, True, True, False, False, False]
+
+
+def test_id_stored_as_excel_number_is_flagged_as_damaged():
+    good = valid_id("20060512", "321")
+    p = P.parse_ids(
+        pd.Series([float(good[:-1] + "0") if good[-1] != "X" else float(good[:-1] + "1")], dtype=object)
+    )
+    assert p.warnings.iloc[0] == P.MSG_ID_NUMBER
+
+
+def test_check_digit_known_example():
+    # GB 11643-1999 example: 11010519491231002X
+    assert P.id_check_digit(pd.Series(["11010519491231002"])).iloc[0] == "X"
+
+
+def test_grades_and_stages():
+    g = P.parse_grades(
+        pd.Series(["一年级", "3年级", "初一", "初三", "七年级", "9", "高一", None], dtype=object)
+    )
+    assert g.tolist()[:7] == [1, 3, 7, 9, 7, 9, pd.NA] and pd.isna(g.iloc[7])
+    schools = pd.Series(["甲小学", "乙一中", "丙民中", "丁"], dtype="str")
+    st = P.parse_stages(None, pd.Series([pd.NA] * 4, dtype="Int64"), schools)
+    assert st.tolist()[:3] == ["primary", "junior", "junior"] and pd.isna(st.iloc[3])
+
+
+def test_text_normalisation_full_width_and_zero_width():
+    t = P.as_text(pd.Series(["黄练\u200b镇", "ＡＢ　村", " NA ", "无"], dtype=object))
+    assert t.iloc[0] == "黄练镇" and t.iloc[1] == "AB 村" and t.iloc[2:].isna().all()
+
+
+def test_categorize_order_negation_first():
+    text = pd.Series(["未返校，继续劝返", "已返校就读", "核实在外地就读", "进入中职学校", "送教上门", "神秘"])
+    from kongchuo_metrics.schema import OUTCOME_PATTERNS
+
+    out = P.categorize(text, OUTCOME_PATTERNS)
+    assert out.tolist()[:5] == ["open", "returned", "verified", "vocational", "special"] and pd.isna(
+        out.iloc[5]
+    )
+
+
+def test_parsers_are_vectorised_over_large_columns():
+    s = pd.Series(["2019.3.12"] * 50_000 + ["2019年3月"] * 50_000, dtype=object)
+    p = P.parse_dates(s)
+    assert p.values.notna().all() and (p.extra["precision"] == "month").sum() == 50_000
+    assert np.issubdtype(p.values.dtype, np.datetime64)
