@@ -1,0 +1,275 @@
+"""The one module of shared Streamlit glue: cached loader, scope, sidebar filters, captions, downloads.
+
+Pages import this module and `kongchuo_metrics`; they choose, call and render, nothing more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from kongchuo_metrics import access, audit, exports, metrics, privacy, schema, storage
+from kongchuo_metrics.ingest import Ledger, LedgerError, load_ledger
+from kongchuo_metrics.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("KONGCHUO_DATA", ROOT / "data"))
+STORE_DIR = Path(os.environ.get("KONGCHUO_STORE", ROOT / "var" / "store"))
+AUDIT_PATH = Path(os.environ.get("KONGCHUO_AUDIT", ROOT / "var" / "audit" / "audit.jsonl"))
+
+EMPTY_MESSAGE = "当前筛选条件下没有个案。请调整左侧的统计日期、乡镇、学校或学段。"
+
+
+# --- data ----------------------------------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=4, show_spinner="正在读取台账…")
+def _load(path: str, digest: str, coords: str) -> Ledger:
+    # keyed on the file's digest: a new accepted version is a new entry, never a stale one
+    return load_ledger(path, coords=coords)
+
+
+@st.cache_resource(max_entries=32)
+def _scoped(path: str, digest: str, coords: str, scope_key: tuple) -> Ledger:
+    role, townships, schools = scope_key
+    return access.scoped_ledger(_load(path, digest, coords), access.Scope("", role, townships, schools))
+
+
+def _digest(path: Path) -> str:
+    st_ = path.stat()
+    return hashlib.sha256(f"{path.resolve()}|{st_.st_mtime_ns}|{st_.st_size}".encode()).hexdigest()
+
+
+def ledger_source() -> tuple[Path, str]:
+    """The ledger file in use (the current accepted upload, else the shipped sample) and a warning."""
+    version, warning = storage.current(STORE_DIR)
+    return (version.path, warning) if version else (DATA_DIR, warning)
+
+
+def settings() -> Settings:
+    """The bureau settings beside the shipped data (targets, overdue days, coordinates)."""
+    return load_settings(DATA_DIR)
+
+
+def current_scope() -> access.Scope:
+    """Who is looking. On loopback without a users file: the single local user, a county admin."""
+    return st.session_state.get("scope") or access.Scope("本机用户", "county_admin")
+
+
+def ledger() -> Ledger:
+    """The ledger as the current scope may see it (the ONE way pages get data)."""
+    path, _ = ledger_source()
+    s = settings()
+    return _scoped(str(path), _digest(path), s.coords, current_scope().key())
+
+
+def full_ledger_for_upload_check() -> Ledger:
+    """The unscoped ledger (county admin pages only: the upload report compares against it)."""
+    path, _ = ledger_source()
+    return _load(str(path), _digest(path), settings().coords)
+
+
+# --- filters ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class View:
+    """What a page renders from: the scoped ledger, the selection, the masking mode and the settings."""
+
+    ledger: Ledger
+    selection: metrics.Selection
+    cases: pd.DataFrame  # cases matching the selection's place/stage/type filters (not yet the date)
+    dates: list[pd.Timestamp]  # the ledger's own report dates up to the as-of date
+    mode: str  # list | briefing | unmasked
+    settings: Settings
+    scope: access.Scope
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        return pd.Timestamp(self.selection.as_of)
+
+
+def _default_as_of(led: Ledger) -> dt.date:
+    if led.report_dates:
+        return max(led.report_dates).date()
+    if len(led.cases):
+        return metrics.data_range(led.cases)[1].date()
+    return dt.date.today()
+
+
+def sidebar() -> View:
+    """Render the shared sidebar (filters bound to the URL) and return the view every page uses."""
+    led = ledger()
+    scope = current_scope()
+    with st.sidebar:
+        st.markdown(f"**{led.meta.get('district') or settings().district or '本区县'}控辍保学看板**")
+        default_day = _default_as_of(led)
+        first = metrics.data_range(led.cases)[0].date() if len(led.cases) else default_day - dt.timedelta(days=365)
+        as_of = st.date_input("统计日期", value=default_day, min_value=min(first, default_day),
+                              max_value=max(default_day, dt.date.today()), key="asof", bind="query-params",
+                              format="YYYY-MM-DD")
+        towns = sorted(set(led.cases["township"].dropna()) | set(led.schools["township"].dropna()))
+        townships = st.multiselect("乡镇", towns, key="tsp", bind="query-params", placeholder="全部乡镇")
+        pool = led.cases if not townships else led.cases[led.cases["township"].isin(townships)]
+        school_pool = led.schools if not townships else led.schools[led.schools["township"].isin(townships)]
+        school_opts = sorted(set(pool["school"].dropna()) | set(school_pool["school"].dropna()))
+        schools = st.multiselect("学校", school_opts, key="sch", bind="query-params", placeholder="全部学校")
+        stage = st.segmented_control("学段", ["primary", "junior"], format_func=schema.STAGES.get, key="stage",
+                                     bind="query-params")
+        types = st.multiselect("类型", list(schema.CASE_TYPES), format_func=schema.CASE_TYPES.get, key="ctype",
+                               bind="query-params", placeholder="全部类型")
+        poor_only = st.toggle("仅看建档立卡", key="poor", bind="query-params")
+        st.divider()
+        briefing = st.toggle("汇报模式", key="briefing", bind="query-params",
+                             help="姓名只显示姓氏、隐藏备注，放大字号，适合投屏")
+        unmask = False
+        if scope.can_unmask and not briefing:
+            unmask = st.toggle("显示完整姓名（将记入审计）", key="unmask")
+        st.caption(f"当前用户：{scope.user or '未登录'}（{access.ROLES.get(scope.role, '无角色')}，{scope.describe()}）")
+    sel = metrics.Selection(
+        townships=tuple(t for t in townships if t in towns), schools=tuple(s for s in schools if s in school_opts),
+        stage=stage, case_types=tuple(types), poor_only=bool(poor_only), as_of=as_of,
+    )
+    mode = "briefing" if briefing else ("unmasked" if unmask else "list")
+    if mode == "unmasked" and not st.session_state.get("_unmask_logged"):
+        _audit("unmask", filters=sel.describe())
+        st.session_state["_unmask_logged"] = True
+    if mode != "unmasked":
+        st.session_state["_unmask_logged"] = False
+    cases = metrics.select_cases(led.cases, sel)
+    dates = [d for d in led.report_dates if d <= pd.Timestamp(as_of)] or [pd.Timestamp(as_of)]
+    view = View(led, sel, cases, dates, mode, settings(), scope)
+    st.session_state["_view"] = view
+    return view
+
+
+def current_view() -> View:
+    """The view built by the sidebar in app.py for this run."""
+    view = st.session_state.get("_view")
+    return view if view is not None else sidebar()
+
+
+def apply_presentation(briefing: bool) -> None:
+    """Larger type for the projector in 汇报模式."""
+    if briefing:
+        st.markdown(
+            "<style>html{font-size:20px}[data-testid='stMetricValue']{font-size:3.2rem}"
+            "[data-testid='stMarkdownContainer'] p{font-size:1.15rem}h1{font-size:2.6rem}</style>",
+            unsafe_allow_html=True,
+        )
+
+
+def caption(view: View) -> None:
+    """The line under every page title: filters in words, the ledger file and date, the counting rule."""
+    meta = view.ledger.meta
+    stamp = meta.get("stat_date") or meta.get("mtime", "")[:10]
+    _, warning = ledger_source()
+    if warning:
+        st.warning(warning)
+    st.caption(f"{view.selection.describe()}　｜　数据：{meta.get('source_name', '')}（统计日期 {stamp}）")
+
+
+def counting_rule() -> None:
+    st.caption(metrics.counting_rule())
+
+
+def empty(frame: pd.DataFrame, message: str = EMPTY_MESSAGE) -> bool:
+    """Show the short Chinese message and return True when there is nothing to draw."""
+    if frame is None or len(frame) == 0:
+        st.info(message)
+        return True
+    return False
+
+
+def public(frame: pd.DataFrame, view: View, detail: bool = False) -> pd.DataFrame:
+    """Case rows masked for the view's mode (server side, before rendering)."""
+    return privacy.public_view(frame, view.mode, detail=detail)
+
+
+def table(frame: pd.DataFrame, **kwargs) -> None:
+    """A read-only table with Chinese headers and values."""
+    from kongchuo_metrics.labels import for_display
+
+    st.dataframe(for_display(frame), hide_index=True, width="stretch", **kwargs)
+
+
+# --- downloads ------------------------------------------------------------------------------------------------
+
+
+TABLE_LABELS = schema.TABLE_LABELS
+
+
+def audit_event(event: str, **fields) -> dict:
+    """Append an audit line for the current user (no personal values in `fields`)."""
+    return _audit(event, **fields)
+
+
+def _audit(event: str, **fields) -> dict:
+    scope = current_scope()
+    return audit.record(AUDIT_PATH, event, scope.user, scope.role, scope.describe(), **fields)
+
+
+def audit_writable() -> bool:
+    """True when the audit log can be appended to (otherwise downloads are refused)."""
+    try:
+        AUDIT_PATH.parent.mkdir(parents=True, exist_ok=True)
+        return os.access(AUDIT_PATH.parent, os.W_OK) and (not AUDIT_PATH.exists() or os.access(AUDIT_PATH, os.W_OK))
+    except OSError:
+        return False
+
+
+def _audited(build, view: View, name: str, rows: int, columns: list[str]):
+    def data() -> bytes:
+        payload = build()
+        _audit("download", file=name, filters=view.selection.describe(), rows=rows, columns=columns,
+               sha256=hashlib.sha256(payload).hexdigest(), mode=view.mode)
+        return payload
+
+    return data
+
+
+def downloads(frame: pd.DataFrame, view: View, title: str, key: str, xlsx_sum: list[str] | None = None) -> None:
+    """CSV (and optionally government-format xlsx) download buttons for a table, audited, named after the filters."""
+    if len(frame) == 0:
+        return
+    if not audit_writable():
+        st.error("审计日志无法写入，下载已停用。请联系管理员检查 var/audit 文件夹的权限。")
+        return
+    base = f"{title}_{view.selection.slug()}"
+    columns = [str(c) for c in frame.columns]
+    cols = st.columns([1, 1, 3] if xlsx_sum is not None else [1, 4])
+    cols[0].download_button(
+        "下载 CSV", data=_audited(lambda: exports.csv_bytes(frame), view, f"{base}.csv", len(frame), columns),
+        file_name=f"{base}.csv", mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:",
+    )
+    if xlsx_sum is not None:
+        district = view.ledger.meta.get("district") or view.settings.district or ""
+        unit = view.ledger.meta.get("unit") or f"{district}教育局"
+        build = lambda: exports.gov_xlsx(frame, f"{district}{title}", unit, metrics.cn_date(view.as_of), xlsx_sum)  # noqa: E731
+        cols[1].download_button(
+            "下载 Excel（公文格式）", data=_audited(build, view, f"{base}.xlsx", len(frame), columns),
+            file_name=f"{base}.xlsx", key=f"{key}_xlsx", on_click="ignore", icon=":material/table:",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+
+
+__all__ = ["LedgerError", "View", "sidebar", "caption", "downloads", "empty", "public", "table", "ledger"]
+
+
+def slide_buttons(pages: list, current) -> None:
+    """Previous / next buttons that step through the pages like slides (汇报模式)."""
+    titles = [p.title for p in pages]
+    i = titles.index(current.title) if current.title in titles else 0
+    st.divider()
+    left, mid, right = st.columns([1, 4, 1])
+    if i > 0 and left.button(f"◀ 上一页：{titles[i - 1]}", key="slide_prev"):
+        st.switch_page(pages[i - 1])
+    mid.caption(f"第 {i + 1} / {len(pages)} 页")
+    if i < len(pages) - 1 and right.button(f"下一页：{titles[i + 1]} ▶", key="slide_next"):
+        st.switch_page(pages[i + 1])
