@@ -5,11 +5,17 @@ import streamlit as st
 import ui
 
 briefing = str(st.query_params.get("briefing", "")).lower() in ("true", "1")
-st.set_page_config(page_title="控辍保学数据看板", page_icon="📚", layout="wide",
-                   initial_sidebar_state="collapsed" if briefing else "expanded")
+st.set_page_config(
+    page_title="控辍保学数据看板",
+    page_icon="📚",
+    layout="wide",
+    initial_sidebar_state="collapsed" if briefing else "expanded",
+)
 
 PAGES = [
-    st.Page("pages/overview.py", title="总览", url_path="overview", icon=":material/dashboard:", default=True),
+    st.Page(
+        "pages/overview.py", title="总览", url_path="overview", icon=":material/dashboard:", default=True
+    ),
     st.Page("pages/trend.py", title="辍学趋势", url_path="trend", icon=":material/trending_down:"),
     st.Page("pages/schools.py", title="学校明细", url_path="schools", icon=":material/school:"),
     st.Page("pages/village_map.py", title="村级地图", url_path="map", icon=":material/map:"),

@@ -110,31 +110,58 @@ def sidebar() -> View:
     with st.sidebar:
         st.markdown(f"**{led.meta.get('district') or settings().district or '本区县'}控辍保学看板**")
         default_day = _default_as_of(led)
-        first = metrics.data_range(led.cases)[0].date() if len(led.cases) else default_day - dt.timedelta(days=365)
-        as_of = st.date_input("统计日期", value=default_day, min_value=min(first, default_day),
-                              max_value=max(default_day, dt.date.today()), key="asof", bind="query-params",
-                              format="YYYY-MM-DD")
+        first = (
+            metrics.data_range(led.cases)[0].date()
+            if len(led.cases)
+            else default_day - dt.timedelta(days=365)
+        )
+        as_of = st.date_input(
+            "统计日期",
+            value=default_day,
+            min_value=min(first, default_day),
+            max_value=max(default_day, dt.date.today()),
+            key="asof",
+            bind="query-params",
+            format="YYYY-MM-DD",
+        )
         towns = sorted(set(led.cases["township"].dropna()) | set(led.schools["township"].dropna()))
         townships = st.multiselect("乡镇", towns, key="tsp", bind="query-params", placeholder="全部乡镇")
         pool = led.cases if not townships else led.cases[led.cases["township"].isin(townships)]
         school_pool = led.schools if not townships else led.schools[led.schools["township"].isin(townships)]
         school_opts = sorted(set(pool["school"].dropna()) | set(school_pool["school"].dropna()))
         schools = st.multiselect("学校", school_opts, key="sch", bind="query-params", placeholder="全部学校")
-        stage = st.segmented_control("学段", ["primary", "junior"], format_func=schema.STAGES.get, key="stage",
-                                     bind="query-params")
-        types = st.multiselect("类型", list(schema.CASE_TYPES), format_func=schema.CASE_TYPES.get, key="ctype",
-                               bind="query-params", placeholder="全部类型")
+        stage = st.segmented_control(
+            "学段", ["primary", "junior"], format_func=schema.STAGES.get, key="stage", bind="query-params"
+        )
+        types = st.multiselect(
+            "类型",
+            list(schema.CASE_TYPES),
+            format_func=schema.CASE_TYPES.get,
+            key="ctype",
+            bind="query-params",
+            placeholder="全部类型",
+        )
         poor_only = st.toggle("仅看建档立卡", key="poor", bind="query-params")
         st.divider()
-        briefing = st.toggle("汇报模式", key="briefing", bind="query-params",
-                             help="姓名只显示姓氏、隐藏备注，放大字号，适合投屏")
+        briefing = st.toggle(
+            "汇报模式",
+            key="briefing",
+            bind="query-params",
+            help="姓名只显示姓氏、隐藏备注，放大字号，适合投屏",
+        )
         unmask = False
         if scope.can_unmask and not briefing:
             unmask = st.toggle("显示完整姓名（将记入审计）", key="unmask")
-        st.caption(f"当前用户：{scope.user or '未登录'}（{access.ROLES.get(scope.role, '无角色')}，{scope.describe()}）")
+        st.caption(
+            f"当前用户：{scope.user or '未登录'}（{access.ROLES.get(scope.role, '无角色')}，{scope.describe()}）"
+        )
     sel = metrics.Selection(
-        townships=tuple(t for t in townships if t in towns), schools=tuple(s for s in schools if s in school_opts),
-        stage=stage, case_types=tuple(types), poor_only=bool(poor_only), as_of=as_of,
+        townships=tuple(t for t in townships if t in towns),
+        schools=tuple(s for s in schools if s in school_opts),
+        stage=stage,
+        case_types=tuple(types),
+        poor_only=bool(poor_only),
+        as_of=as_of,
     )
     mode = "briefing" if briefing else ("unmasked" if unmask else "list")
     if mode == "unmasked" and not st.session_state.get("_unmask_logged"):
@@ -219,7 +246,9 @@ def audit_writable() -> bool:
     """True when the audit log can be appended to (otherwise downloads are refused)."""
     try:
         AUDIT_PATH.parent.mkdir(parents=True, exist_ok=True)
-        return os.access(AUDIT_PATH.parent, os.W_OK) and (not AUDIT_PATH.exists() or os.access(AUDIT_PATH, os.W_OK))
+        return os.access(AUDIT_PATH.parent, os.W_OK) and (
+            not AUDIT_PATH.exists() or os.access(AUDIT_PATH, os.W_OK)
+        )
     except OSError:
         return False
 
@@ -227,14 +256,23 @@ def audit_writable() -> bool:
 def _audited(build, view: View, name: str, rows: int, columns: list[str]):
     def data() -> bytes:
         payload = build()
-        _audit("download", file=name, filters=view.selection.describe(), rows=rows, columns=columns,
-               sha256=hashlib.sha256(payload).hexdigest(), mode=view.mode)
+        _audit(
+            "download",
+            file=name,
+            filters=view.selection.describe(),
+            rows=rows,
+            columns=columns,
+            sha256=hashlib.sha256(payload).hexdigest(),
+            mode=view.mode,
+        )
         return payload
 
     return data
 
 
-def downloads(frame: pd.DataFrame, view: View, title: str, key: str, xlsx_sum: list[str] | None = None) -> None:
+def downloads(
+    frame: pd.DataFrame, view: View, title: str, key: str, xlsx_sum: list[str] | None = None
+) -> None:
     """CSV (and optionally government-format xlsx) download buttons for a table, audited, named after the filters."""
     if len(frame) == 0:
         return
@@ -245,16 +283,27 @@ def downloads(frame: pd.DataFrame, view: View, title: str, key: str, xlsx_sum: l
     columns = [str(c) for c in frame.columns]
     cols = st.columns([1, 1, 3] if xlsx_sum is not None else [1, 4])
     cols[0].download_button(
-        "下载 CSV", data=_audited(lambda: exports.csv_bytes(frame), view, f"{base}.csv", len(frame), columns),
-        file_name=f"{base}.csv", mime="text/csv", key=f"{key}_csv", on_click="ignore", icon=":material/download:",
+        "下载 CSV",
+        data=_audited(lambda: exports.csv_bytes(frame), view, f"{base}.csv", len(frame), columns),
+        file_name=f"{base}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+        on_click="ignore",
+        icon=":material/download:",
     )
     if xlsx_sum is not None:
         district = view.ledger.meta.get("district") or view.settings.district or ""
         unit = view.ledger.meta.get("unit") or f"{district}教育局"
-        build = lambda: exports.gov_xlsx(frame, f"{district}{title}", unit, metrics.cn_date(view.as_of), xlsx_sum)  # noqa: E731
+        build = lambda: exports.gov_xlsx(
+            frame, f"{district}{title}", unit, metrics.cn_date(view.as_of), xlsx_sum
+        )  # noqa: E731
         cols[1].download_button(
-            "下载 Excel（公文格式）", data=_audited(build, view, f"{base}.xlsx", len(frame), columns),
-            file_name=f"{base}.xlsx", key=f"{key}_xlsx", on_click="ignore", icon=":material/table:",
+            "下载 Excel（公文格式）",
+            data=_audited(build, view, f"{base}.xlsx", len(frame), columns),
+            file_name=f"{base}.xlsx",
+            key=f"{key}_xlsx",
+            on_click="ignore",
+            icon=":material/table:",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
 

@@ -79,9 +79,17 @@ def scoped_ledger(ledger: Ledger, scope: Scope) -> Ledger:
         cases = _rows(c, c["school"].isin(names))
         schools = _rows(s, s["school"].isin(names))
         special = _rows(sp, sp["school"].isin(names))
-        villages = _rows(v, v.set_index(["township", "village"]).index.isin(
-            cases.set_index(["township", "village"]).index).astype(bool) if len(v) else pd.Series(dtype=bool))
+        villages = _rows(
+            v,
+            v.set_index(["township", "village"])
+            .index.isin(cases.set_index(["township", "village"]).index)
+            .astype(bool)
+            if len(v)
+            else pd.Series(dtype=bool),
+        )
     else:
         cases, schools, special, villages = c.iloc[0:0], s.iloc[0:0], sp.iloc[0:0], v.iloc[0:0]
     followups = _rows(fu, fu["case_id"].isin(cases["case_id"]))
-    return replace(ledger, cases=cases, followups=followups, special_ed=special, schools=schools, villages=villages)
+    return replace(
+        ledger, cases=cases, followups=followups, special_ed=special, schools=schools, villages=villages
+    )

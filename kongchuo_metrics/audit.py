@@ -51,8 +51,15 @@ def record(path: str | Path, event: str, user: str, role: str, scope: str, **fie
         with open(path, "a+", encoding="utf-8") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
-                rec = {"time": dt.datetime.now(CST).isoformat(timespec="seconds"), "event": event, "user": user,
-                       "role": role, "scope": scope, **fields, "prev": _last_hash(path)}
+                rec = {
+                    "time": dt.datetime.now(CST).isoformat(timespec="seconds"),
+                    "event": event,
+                    "user": user,
+                    "role": role,
+                    "scope": scope,
+                    **fields,
+                    "prev": _last_hash(path),
+                }
                 rec["hash"] = _digest(rec)
                 fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
                 fh.flush()

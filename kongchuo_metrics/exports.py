@@ -101,12 +101,20 @@ def template_xlsx() -> bytes:
     wb = xlsxwriter.Workbook(buf, {"in_memory": True})
     head = wb.add_format({"bold": True, "border": 1, "bg_color": "#DDEBF7", "text_wrap": True})
     text = wb.add_format({"num_format": "@"})
-    names = {"cases": "台账", "special_ed": "残疾儿童", "schools": "学校", "villages": "村屯", "followups": "劝返记录",
-             "reports": "统计节点"}
+    names = {
+        "cases": "台账",
+        "special_ed": "残疾儿童",
+        "schools": "学校",
+        "villages": "村屯",
+        "followups": "劝返记录",
+        "reports": "统计节点",
+    }
     for table, sheet in names.items():
         ws = wb.add_worksheet(sheet)
         fields = [f for f in schema.FIELDS[table]]
-        ws.merge_range(0, 0, 0, max(len(fields) - 1, 1), f"{schema.TABLE_LABELS[table]}（请从第3行起填写，勿改表头）")
+        ws.merge_range(
+            0, 0, 0, max(len(fields) - 1, 1), f"{schema.TABLE_LABELS[table]}（请从第3行起填写，勿改表头）"
+        )
         for c, f in enumerate(fields):
             ws.write(1, c, f.label, head)
             ws.set_column(c, c, 14, text if f.kind == "id" else None)

@@ -7,6 +7,7 @@ The map never uses a basemap or tile service (map_provider=None) and never recei
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -33,88 +34,175 @@ def _layout(fig: go.Figure, title: str | None, height: int, big: bool = False) -
     return fig
 
 
-def _date_format(dates: pd.Series) -> str:
-    d = pd.to_datetime(dates)
-    if len(d) > 1 and (d.dt.day.isin([28, 29, 30, 31]).mean() > 0.7):
-        return "%Y年%-m月"
-    return "%Y年%-m月%-d日" if len(d) <= 12 else "%-m月%-d日"
+def date_labels(dates: pd.Series) -> list[str]:
+    """Chinese tick labels: 2019年3月12日, or 2019年3月 when every date is a month end (monthly series)."""
+    d = pd.to_datetime(pd.Series(dates)).reset_index(drop=True)
+    if len(d) == 0:
+        return []
+    month_ends = (d + pd.offsets.Day(1)).dt.day.eq(1)
+    if len(d) > 2 and month_ends.iloc[:-1].all():
+        return [
+            f"{x.year}年{x.month}月" if i < len(d) - 1 else f"{x.month}月{x.day}日" for i, x in enumerate(d)
+        ]
+    if d.dt.year.nunique() == 1 and len(d) > 8:
+        return [f"{x.month}月{x.day}日" for x in d]
+    return [f"{x.year}年{x.month}月{x.day}日" for x in d]
 
 
-def trend_chart(trend: pd.DataFrame, title: str | None = None, target: float | None = None,
-                target_label: str = "目标上限", height: int = 420, big: bool = False) -> go.Figure:
-    """Open cases (line), returns per period (bars), 建档立卡 open (line) and an optional target line."""
+def trend_chart(
+    trend: pd.DataFrame,
+    title: str | None = None,
+    target: float | None = None,
+    target_label: str = "目标上限",
+    height: int = 420,
+    big: bool = False,
+) -> go.Figure:
+    """Open cases (line), returns per period (bars), 建档立卡 open (line) and an optional target line.
+
+    The x axis is categorical (one slot per report date): report dates are irregular, and a time axis would
+    squeeze 3月25日 and 3月27日 onto one another.
+    """
     fig = go.Figure()
-    x = pd.to_datetime(trend["date"])
-    fig.add_bar(x=x, y=trend["returned"], name="本期劝返", marker_color=COLORS["returned"], opacity=0.75,
-                hovertemplate="%{x|%Y年%-m月%-d日}<br>本期劝返：%{y:,d} 人<extra></extra>")
-    fig.add_scatter(x=x, y=trend["open"], name="在册辍学", mode="lines+markers+text", text=trend["open"],
-                    textposition="top center", line={"color": COLORS["open"], "width": 3},
-                    hovertemplate="%{x|%Y年%-m月%-d日}<br>在册辍学：%{y:,d} 人<extra></extra>")
-    fig.add_scatter(x=x, y=trend["open_poor"], name="其中建档立卡", mode="lines+markers",
-                    line={"color": COLORS["poor"], "width": 2},
-                    hovertemplate="%{x|%Y年%-m月%-d日}<br>建档立卡：%{y:,d} 人<extra></extra>")
-    top = max(int(trend["open"].max()) if len(trend) else 0, int(trend["returned"].max()) if len(trend) else 0, 1)
+    x = date_labels(trend["date"])
+    fig.add_bar(
+        x=x,
+        y=trend["returned"],
+        name="本期劝返",
+        marker_color=COLORS["returned"],
+        opacity=0.8,
+        text=trend["returned"],
+        textposition="inside",
+        hovertemplate="%{x}<br>本期劝返：%{y:,d} 人<extra></extra>",
+    )
+    fig.add_scatter(
+        x=x,
+        y=trend["open"],
+        name="在册辍学",
+        mode="lines+markers+text",
+        text=trend["open"],
+        textposition="top center",
+        line={"color": COLORS["open"], "width": 3},
+        cliponaxis=False,
+        hovertemplate="%{x}<br>在册辍学：%{y:,d} 人<extra></extra>",
+    )
+    fig.add_scatter(
+        x=x,
+        y=trend["open_poor"],
+        name="其中建档立卡",
+        mode="lines+markers",
+        line={"color": COLORS["poor"], "width": 2},
+        hovertemplate="%{x}<br>建档立卡：%{y:,d} 人<extra></extra>",
+    )
+    top = max(
+        int(trend["open"].max()) if len(trend) else 0, int(trend["returned"].max()) if len(trend) else 0, 1
+    )
     if target is not None:
         if target <= top * 3:
-            fig.add_hline(y=target, line_dash="dash", line_color=COLORS["target"],
-                          annotation_text=f"{target_label} {labels.cn_number(target)} 人",
-                          annotation_position="top left")
+            fig.add_hline(
+                y=target,
+                line_dash="dash",
+                line_color=COLORS["target"],
+                annotation_text=f"{target_label} {labels.cn_number(target)} 人",
+                annotation_position="top left",
+            )
         else:
-            fig.add_annotation(xref="paper", yref="paper", x=1, y=1.08, showarrow=False,
-                               text=f"{target_label} {labels.cn_number(target)} 人（远高于当前）",
-                               font={"color": COLORS["target"]})
-    fmt = _date_format(trend["date"]) if len(trend) else "%Y年%-m月%-d日"
-    fig.update_xaxes(tickformat=fmt, tickvals=x if len(x) <= 12 else None, title=None)
-    fig.update_yaxes(title="人数")
+            fig.add_annotation(
+                xref="paper",
+                yref="paper",
+                x=1,
+                y=1.1,
+                showarrow=False,
+                xanchor="right",
+                text=f"{target_label} {labels.cn_number(target)} 人（远高于当前）",
+                font={"color": COLORS["target"]},
+            )
+    fig.update_xaxes(type="category", title=None)
+    fig.update_yaxes(title="人数", range=[0, top * 1.18])
     return _layout(fig, title, height, big)
 
 
-def split_trend_chart(trend: pd.DataFrame, by: str, title: str | None = None, height: int = 420,
-                      big: bool = False) -> go.Figure:
+def split_trend_chart(
+    trend: pd.DataFrame, by: str, title: str | None = None, height: int = 420, big: bool = False
+) -> go.Figure:
     """Open cases per group over the report dates (one line per township or stage)."""
     fig = go.Figure()
     value_labels = labels.VALUE_LABELS.get(by, {})
     for name, grp in trend.groupby(by, sort=True):
         shown = value_labels.get(name, name)
-        fig.add_scatter(x=pd.to_datetime(grp["date"]), y=grp["open"], name=shown, mode="lines+markers",
-                        hovertemplate=f"{shown}<br>%{{x|%Y年%-m月%-d日}}<br>在册辍学：%{{y:,d}} 人<extra></extra>")
-    fig.update_xaxes(tickformat=_date_format(trend["date"]) if len(trend) else None)
+        fig.add_scatter(
+            x=date_labels(grp["date"]),
+            y=grp["open"],
+            name=shown,
+            mode="lines+markers",
+            hovertemplate=f"{shown}<br>%{{x}}<br>在册辍学：%{{y:,d}} 人<extra></extra>",
+        )
+    fig.update_xaxes(type="category")
     fig.update_yaxes(title="在册辍学人数")
     return _layout(fig, title, height, big)
 
 
-def bar_chart(frame: pd.DataFrame, category: str, value: str, title: str | None = None, color: str = "open",
-              height: int | None = None, big: bool = False, value_label: str = "人数") -> go.Figure:
+def bar_chart(
+    frame: pd.DataFrame,
+    category: str,
+    value: str,
+    title: str | None = None,
+    color: str = "open",
+    height: int | None = None,
+    big: bool = False,
+    value_label: str = "人数",
+) -> go.Figure:
     """A horizontal bar chart of `value` per `category`, largest at the top."""
     data = frame.sort_values(value, ascending=True)
-    fig = go.Figure(go.Bar(
-        x=data[value], y=data[category].astype("str"), orientation="h", marker_color=COLORS.get(color, color),
-        text=data[value], textposition="outside",
-        hovertemplate="%{y}<br>" + value_label + "：%{x:,}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            x=data[value],
+            y=data[category].astype("str"),
+            orientation="h",
+            marker_color=COLORS.get(color, color),
+            text=data[value],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}<br>" + value_label + "：%{x:,}<extra></extra>",
+        )
+    )
     fig.update_xaxes(title=value_label, tickformat=",d")
     fig.update_yaxes(title=None)
     return _layout(fig, title, height or max(260, 28 * len(data) + 80), big)
 
 
-def placements_chart(summary: dict, title: str | None = None, height: int = 360, big: bool = False) -> go.Figure:
+def placements_chart(
+    summary: dict, title: str | None = None, height: int = 360, big: bool = False
+) -> go.Figure:
     """Special-education placements as bars in the fixed placement order and colours."""
     keys = list(schema.PLACEMENTS)
-    fig = go.Figure(go.Bar(
-        x=[schema.PLACEMENTS[k] for k in keys], y=[summary[k] for k in keys],
-        marker_color=[PLACEMENT_COLORS[k] for k in keys], text=[summary[k] for k in keys], textposition="outside",
-        hovertemplate="%{x}：%{y:,d} 人<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            x=[schema.PLACEMENTS[k] for k in keys],
+            y=[summary[k] for k in keys],
+            marker_color=[PLACEMENT_COLORS[k] for k in keys],
+            text=[summary[k] for k in keys],
+            textposition="outside",
+            hovertemplate="%{x}：%{y:,d} 人<extra></extra>",
+        )
+    )
     fig.update_yaxes(title="人数")
     return _layout(fig, title, height, big)
 
 
-def stacked_placements(by_table: pd.DataFrame, by: str, title: str | None = None, big: bool = False) -> go.Figure:
+def stacked_placements(
+    by_table: pd.DataFrame, by: str, title: str | None = None, big: bool = False
+) -> go.Figure:
     """Placements stacked per township / disability type."""
     fig = go.Figure()
     for k, name in schema.PLACEMENTS.items():
-        fig.add_bar(y=by_table[by].astype("str"), x=by_table[k], name=name, orientation="h",
-                    marker_color=PLACEMENT_COLORS[k], hovertemplate="%{y}<br>" + name + "：%{x:,d} 人<extra></extra>")
+        fig.add_bar(
+            y=by_table[by].astype("str"),
+            x=by_table[k],
+            name=name,
+            orientation="h",
+            marker_color=PLACEMENT_COLORS[k],
+            hovertemplate="%{y}<br>" + name + "：%{x:,d} 人<extra></extra>",
+        )
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title="人数")
     return _layout(fig, title, max(300, 30 * len(by_table) + 100), big)
@@ -123,10 +211,20 @@ def stacked_placements(by_table: pd.DataFrame, by: str, title: str | None = None
 def ladder_chart(ladder: pd.DataFrame, title: str | None = None, big: bool = False) -> go.Figure:
     """Open and overdue cases per escalation step, in ladder order."""
     fig = go.Figure()
-    fig.add_bar(x=ladder["label"], y=ladder["open"], name="在册", marker_color=COLORS["open"],
-                hovertemplate="%{x}：%{y:,d} 人<extra></extra>")
-    fig.add_bar(x=ladder["label"], y=ladder["overdue"], name="其中超期", marker_color=COLORS["overdue"],
-                hovertemplate="%{x} 超期：%{y:,d} 人<extra></extra>")
+    fig.add_bar(
+        x=ladder["label"],
+        y=ladder["open"],
+        name="在册",
+        marker_color=COLORS["open"],
+        hovertemplate="%{x}：%{y:,d} 人<extra></extra>",
+    )
+    fig.add_bar(
+        x=ladder["label"],
+        y=ladder["overdue"],
+        name="其中超期",
+        marker_color=COLORS["overdue"],
+        hovertemplate="%{x} 超期：%{y:,d} 人<extra></extra>",
+    )
     fig.update_layout(barmode="group")
     fig.update_yaxes(title="人数")
     return _layout(fig, title, 340, big)
@@ -135,8 +233,14 @@ def ladder_chart(ladder: pd.DataFrame, title: str | None = None, big: bool = Fal
 # --- the map ----------------------------------------------------------------------------------------------------
 
 STATE_COLORS = {"poor": [194, 37, 92, 220], "overdue": [245, 159, 0, 220], "open": [217, 72, 15, 200]}
-MAP_LEGEND = [(schema_state, label, STATE_COLORS[schema_state]) for schema_state, label in
-              (("poor", "有建档立卡个案"), ("overdue", "有超期未跟进个案"), ("open", "有未返校个案"))]
+MAP_LEGEND = [
+    (schema_state, label, STATE_COLORS[schema_state])
+    for schema_state, label in (
+        ("poor", "有建档立卡个案"),
+        ("overdue", "有超期未跟进个案"),
+        ("open", "有未返校个案"),
+    )
+]
 
 
 def load_boundaries(folder: str | Path) -> dict | None:
@@ -151,7 +255,9 @@ def load_boundaries(folder: str | Path) -> dict | None:
         return None
 
 
-def _bounds(points: pd.DataFrame, boundaries: dict | None, townships: tuple[str, ...]) -> tuple[float, float, float]:
+def _bounds(
+    points: pd.DataFrame, boundaries: dict | None, townships: tuple[str, ...]
+) -> tuple[float, float, float]:
     lons: list[float] = []
     lats: list[float] = []
     if boundaries:
@@ -170,12 +276,13 @@ def _bounds(points: pd.DataFrame, boundaries: dict | None, townships: tuple[str,
     if not lons:
         return 108.0, 23.0, 7.0
     span = max(max(lons) - min(lons), max(lats) - min(lats), 0.02)
-    zoom = max(3.0, min(13.0, 8.6 - __import__("math").log2(span / 0.6)))
+    zoom = max(3.0, min(13.0, 9.3 - math.log2(span / 0.6)))
     return (min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2, zoom
 
 
-def village_deck(villages: pd.DataFrame, boundaries: dict | None = None, townships: tuple[str, ...] = (),
-                 height: int = 560):
+def village_deck(
+    villages: pd.DataFrame, boundaries: dict | None = None, townships: tuple[str, ...] = (), height: int = 560
+):
     """A pydeck Deck: township boundaries and names, one circle per village (radius by open cases, colour by
     the most urgent state), a Chinese tooltip. No basemap. Input rows are villages, never cases."""
     import pydeck as pdk
@@ -184,36 +291,93 @@ def village_deck(villages: pd.DataFrame, boundaries: dict | None = None, townshi
     data["color"] = data["state"].map(STATE_COLORS)
     data["radius"] = (data["open"].clip(lower=1) ** 0.5) * 450
     data["state_label"] = data["state"].map(labels.VALUE_LABELS["state"])
-    data = data[["township", "village", "lon", "lat", "open", "open_poor", "overdue", "oldest_days", "state",
-                 "state_label", "color", "radius"]]
+    data = data[
+        [
+            "township",
+            "village",
+            "lon",
+            "lat",
+            "open",
+            "open_poor",
+            "overdue",
+            "oldest_days",
+            "state",
+            "state_label",
+            "color",
+            "radius",
+        ]
+    ]
     data["oldest_days"] = data["oldest_days"].astype("float").fillna(0).astype(int)
     layers = []
     if boundaries:
-        layers.append(pdk.Layer(
-            "GeoJsonLayer", boundaries, id="townships", stroked=True, filled=True, pickable=False,
-            get_fill_color=[233, 236, 239, 160], get_line_color=[73, 80, 87, 255], line_width_min_pixels=1.5,
-        ))
-        labels_df = pd.DataFrame([
-            {"name": f["properties"].get("township", ""), "lon": f["properties"].get("label_lon"),
-             "lat": f["properties"].get("label_lat")}
-            for f in boundaries.get("features", []) if f.get("properties", {}).get("label_lon") is not None
-        ])
+        layers.append(
+            pdk.Layer(
+                "GeoJsonLayer",
+                boundaries,
+                id="townships",
+                stroked=True,
+                filled=True,
+                pickable=False,
+                get_fill_color=[233, 236, 239, 160],
+                get_line_color=[73, 80, 87, 255],
+                line_width_min_pixels=1.5,
+            )
+        )
+        labels_df = pd.DataFrame(
+            [
+                {
+                    "name": f["properties"].get("township", ""),
+                    "lon": f["properties"].get("label_lon"),
+                    "lat": f["properties"].get("label_lat"),
+                }
+                for f in boundaries.get("features", [])
+                if f.get("properties", {}).get("label_lon") is not None
+            ]
+        )
         if len(labels_df):
-            layers.append(pdk.Layer(
-                "TextLayer", labels_df, id="township-names", get_position=["lon", "lat"], get_text="name",
-                get_size=15, get_color=[33, 37, 41, 230], character_set="".join(sorted(set("".join(labels_df["name"])))),
-                font_family=FONT, get_pixel_offset=[0, -18], pickable=False,
-            ))
-    layers.append(pdk.Layer(
-        "ScatterplotLayer", data, id="villages", get_position=["lon", "lat"], get_fill_color="color",
-        get_radius="radius", radius_min_pixels=5, radius_max_pixels=60, stroked=True, get_line_color=[255, 255, 255],
-        line_width_min_pixels=1, pickable=True, auto_highlight=True,
-    ))
+            layers.append(
+                pdk.Layer(
+                    "TextLayer",
+                    labels_df,
+                    id="township-names",
+                    get_position=["lon", "lat"],
+                    get_text="name",
+                    get_size=15,
+                    get_color=[33, 37, 41, 230],
+                    pickable=False,
+                    # pydeck turns bare strings into accessor expressions; quoted strings stay literal
+                    character_set='"auto"',
+                    font_family=f'"{FONT}"',
+                    get_pixel_offset=[0, -18],
+                )
+            )
+    layers.append(
+        pdk.Layer(
+            "ScatterplotLayer",
+            data,
+            id="villages",
+            get_position=["lon", "lat"],
+            get_fill_color="color",
+            get_radius="radius",
+            radius_min_pixels=5,
+            radius_max_pixels=60,
+            stroked=True,
+            get_line_color=[255, 255, 255],
+            line_width_min_pixels=1,
+            pickable=True,
+            auto_highlight=True,
+        )
+    )
     lon, lat, zoom = _bounds(data, boundaries, townships)
     tooltip = {
         "html": "<b>{village}</b>（{township}）<br/>未返校：{open} 人<br/>其中建档立卡：{open_poor} 人"
-                "<br/>超期未跟进：{overdue} 人<br/>最久已辍学：{oldest_days} 天",
+        "<br/>超期未跟进：{overdue} 人<br/>最久已辍学：{oldest_days} 天",
         "style": {"backgroundColor": "#212529", "color": "white", "fontSize": "14px", "fontFamily": FONT},
     }
-    return pdk.Deck(layers=layers, initial_view_state=pdk.ViewState(longitude=lon, latitude=lat, zoom=zoom),
-                    map_provider=None, map_style=None, tooltip=tooltip, height=height)
+    return pdk.Deck(
+        layers=layers,
+        initial_view_state=pdk.ViewState(longitude=lon, latitude=lat, zoom=zoom),
+        map_provider=None,
+        tooltip=tooltip,
+        height=height,
+    )

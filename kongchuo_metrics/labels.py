@@ -33,7 +33,7 @@ COLUMN_LABELS = {
     "visits": "跟进次数",
     "step": "所处环节",
     "deadline": "复学期限",
-    "overdue": "是否超期",
+    "overdue": "超期",
     "overdue_reason": "超期原因",
     "gov_owner": "责任人（政府线）",
     "edu_owner": "责任人（教育线）",

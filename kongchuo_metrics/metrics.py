@@ -397,8 +397,13 @@ def rates(
     return out
 
 
-def target_ceiling(schools: pd.DataFrame, targets: Targets, townships: tuple[str, ...] = (),
-                   school_names: tuple[str, ...] = (), stage: str | None = None) -> int | None:
+def target_ceiling(
+    schools: pd.DataFrame,
+    targets: Targets,
+    townships: tuple[str, ...] = (),
+    school_names: tuple[str, ...] = (),
+    stage: str | None = None,
+) -> int | None:
     """The most open 辍学 cases the dropout-rate targets allow for the selected places (None without enrolment)."""
     enrol = enrolment(schools, townships, school_names)
     limits = {"junior": targets.dropout_rate_junior_max, "primary": targets.dropout_rate_primary_max}

@@ -193,7 +193,8 @@ def boundaries_geojson(cells: dict[str, list[tuple[float, float]]]) -> dict:
     feats = []
     for name, poly in cells.items():
         ring = [list(p) for p in poly] + [list(poly[0])]
-        lon, lat = TOWNSHIPS[name]
+        lon = round(sum(p[0] for p in poly) / len(poly), 5)
+        lat = round(sum(p[1] for p in poly) / len(poly), 5)
         feats.append(
             {
                 "type": "Feature",

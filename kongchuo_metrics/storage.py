@@ -65,7 +65,9 @@ def _read(folder: Path) -> Version | None:
         path = folder / manifest["file"]
         if not path.exists() or _sha(path) != manifest["sha256"]:
             return None
-        return Version(folder.name, path, manifest["sha256"], manifest["accepted_at"], manifest.get("user", ""))
+        return Version(
+            folder.name, path, manifest["sha256"], manifest["accepted_at"], manifest.get("user", "")
+        )
     except (OSError, ValueError, KeyError):
         return None
 
@@ -82,8 +84,12 @@ def accept(store: str | Path, source: Path, original_name: str, user: str) -> Ve
         tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=root))
         safe_name = Path(original_name).name.replace("/", "_") or "ledger.xlsx"
         shutil.copyfile(source, tmp / safe_name)
-        manifest = {"file": safe_name, "sha256": _sha(tmp / safe_name), "user": user,
-                    "accepted_at": dt.datetime.now(CST).isoformat(timespec="seconds")}
+        manifest = {
+            "file": safe_name,
+            "sha256": _sha(tmp / safe_name),
+            "user": user,
+            "accepted_at": dt.datetime.now(CST).isoformat(timespec="seconds"),
+        }
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
         os.rename(tmp, root / name)
         pointer = store / "CURRENT.tmp"
@@ -104,7 +110,10 @@ def current(store: str | Path) -> tuple[Version | None, str]:
         return version, ""
     for folder in reversed(_versions(store)):
         if folder.name != name and (fallback := _read(folder)):
-            return fallback, f"当前台账版本 {name} 校验失败（文件损坏或被改动），已回退到上一版本 {fallback.name}。"
+            return (
+                fallback,
+                f"当前台账版本 {name} 校验失败（文件损坏或被改动），已回退到上一版本 {fallback.name}。",
+            )
     return None, f"当前台账版本 {name} 校验失败，且没有可用的历史版本，已改用样例数据。"
 
 

@@ -6,8 +6,9 @@ from kongchuo_metrics import figures, metrics
 view = ui.current_view()
 st.title("个案跟踪（一人一案）")
 ui.caption(view)
-days = st.number_input("超过多少天未跟进算超期", min_value=1, max_value=180, value=view.settings.overdue_days,
-                       key="fu_days")
+days = st.number_input(
+    "超过多少天未跟进算超期", min_value=1, max_value=180, value=view.settings.overdue_days, key="fu_days"
+)
 status = metrics.followup_status(view.cases, view.ledger.followups, view.as_of, int(days))
 if ui.empty(status, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校个案。"):
     st.stop()
@@ -15,14 +16,31 @@ if ui.empty(status, f"{metrics.cn_date(view.as_of)}，所选范围内没有未�
 c1, c2, c3 = st.columns(3)
 c1.metric("未返校个案", len(status))
 c2.metric("超期个案", int(status["overdue"].sum()))
-c3.metric("已到限期复学通知书及以上环节", int(status["step"].isin(["notice", "administrative", "judicial"]).sum()))
-st.plotly_chart(figures.ladder_chart(metrics.ladder_counts(status), big=view.mode == "briefing"), key="fu_ladder")
+c3.metric(
+    "已到限期复学通知书及以上环节", int(status["step"].isin(["notice", "administrative", "judicial"]).sum())
+)
+st.plotly_chart(
+    figures.ladder_chart(metrics.ladder_counts(status), big=view.mode == "briefing"), key="fu_ladder"
+)
 
 only_overdue = st.toggle("只看超期个案", key="fu_overdue")
 rows = status[status["overdue"]] if only_overdue else status
 shown = ui.public(rows, view)
-columns = ["case_id", "name", "township", "village", "school", "open_days", "last_visit", "days_since", "step",
-           "deadline", "overdue_reason", "gov_owner", "edu_owner"]
+columns = [
+    "case_id",
+    "name",
+    "township",
+    "village",
+    "school",
+    "open_days",
+    "last_visit",
+    "days_since",
+    "step",
+    "deadline",
+    "overdue_reason",
+    "gov_owner",
+    "edu_owner",
+]
 listing = shown[[c for c in columns if c in shown]]
 ui.table(listing)
 ui.downloads(listing, view, "未返校个案跟踪表", key="fu_list")
@@ -41,7 +59,13 @@ with right:
 
 st.subheader("个案时间线")
 options = shown.set_index("case_id")
-pick = st.selectbox("选择个案", options.index.tolist(), index=None, placeholder="选择个案编号", key="fu_case",
-                    format_func=lambda cid: f"{cid}　{options.loc[cid, 'name']}　{options.loc[cid, 'school']}")
+pick = st.selectbox(
+    "选择个案",
+    options.index.tolist(),
+    index=None,
+    placeholder="选择个案编号",
+    key="fu_case",
+    format_func=lambda cid: f"{cid}　{options.loc[cid, 'name']}　{options.loc[cid, 'school']}",
+)
 if pick:
     ui.table(metrics.timeline(pick, view.cases, view.ledger.followups))

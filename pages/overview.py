@@ -9,8 +9,15 @@ ui.caption(view)
 if ui.empty(view.cases):
     st.stop()
 
-kpi = metrics.summary(view.cases, view.ledger.schools, view.dates, view.as_of, view.settings.targets,
-                      view.selection.townships, view.selection.schools)
+kpi = metrics.summary(
+    view.cases,
+    view.ledger.schools,
+    view.dates,
+    view.as_of,
+    view.settings.targets,
+    view.selection.townships,
+    view.selection.schools,
+)
 if kpi["open_poor"] > 0:
     st.error(f"红线预警：建档立卡家庭学生仍有 {kpi['open_poor']} 人未返校，必须清零。")
 else:
@@ -18,8 +25,13 @@ else:
 
 c1, c2, c3 = st.columns(3)
 since = f"较 {metrics.cn_date(kpi['previous_date'])}" if kpi["previous_date"] is not None else None
-c1.metric("在册辍学人数", labels.cn_number(kpi["open"]), delta=kpi["change"], delta_color="inverse",
-          delta_description=since)
+c1.metric(
+    "在册辍学人数",
+    labels.cn_number(kpi["open"]),
+    delta=kpi["change"],
+    delta_color="inverse",
+    delta_description=since,
+)
 c2.metric("累计劝返人数", labels.cn_number(kpi["returned_total"]))
 c3.metric("建档立卡在册", labels.cn_number(kpi["open_poor"]))
 rate_cols = st.columns(len(kpi["rates"]) - 1)
@@ -30,9 +42,13 @@ for col, rate in zip(rate_cols, [r for r in kpi["rates"] if r.key != "poor_open"
         col.caption(rate.note)
     else:
         verdict = "达标" if rate.met else "未达标"
-        col.metric(rate.label, f"{rate.value:.3f}%" if rate.kind == "max" else f"{rate.value:.2f}%",
-                   delta=f"目标 {sign}{rate.target}%　{verdict}", delta_color="normal" if rate.met else "inverse",
-                   delta_arrow="off")
+        col.metric(
+            rate.label,
+            f"{rate.value:.3f}%" if rate.kind == "max" else f"{rate.value:.2f}%",
+            delta=f"目标 {sign}{rate.target}%　{verdict}",
+            delta_color="normal" if rate.met else "inverse",
+            delta_arrow="off",
+        )
 
 left, right = st.columns([3, 2])
 with left:
@@ -45,6 +61,8 @@ with right:
     towns = metrics.townships_table(view.cases, view.ledger.schools, view.as_of)
     towns = towns[towns["open"] > 0]
     if not ui.empty(towns, "统计日期当天各乡镇均无在册辍学学生。"):
-        st.plotly_chart(figures.bar_chart(towns, "township", "open", big=view.mode == "briefing"), key="ov_towns")
+        st.plotly_chart(
+            figures.bar_chart(towns, "township", "open", big=view.mode == "briefing"), key="ov_towns"
+        )
         ui.table(towns[["township", "open", "open_poor", "returned_total", "dropout_rate"]])
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns")

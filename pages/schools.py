@@ -16,15 +16,31 @@ if ui.empty(table, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返
 st.metric("未返校学生合计", int(table["open"].sum()))
 ui.table(table)
 ui.downloads(table, view, "未返校学生分校统计表", key="schools", xlsx_sum=["open", "open_poor"])
-st.plotly_chart(figures.bar_chart(table[table["open"] > 0], "school", "open", big=view.mode == "briefing"),
-                key="schools_bar")
+st.plotly_chart(
+    figures.bar_chart(table[table["open"] > 0], "school", "open", big=view.mode == "briefing"),
+    key="schools_bar",
+)
 
 st.subheader("查看一所学校的未返校学生")
-school = st.selectbox("学校", table["school"].tolist(), key="schools_pick", index=None, placeholder="选择学校")
+school = st.selectbox(
+    "学校", table["school"].tolist(), key="schools_pick", index=None, placeholder="选择学校"
+)
 if school:
     open_cases = metrics.open_at(view.cases[view.cases["school"] == school], view.as_of)
     shown = ui.public(open_cases, view)
-    columns = ["case_id", "name", "sex", "grade", "village", "case_type", "registered", "reason", "gov_owner",
-               "edu_owner"]
-    rows = shown.assign(open_days=metrics.open_at(open_cases, view.as_of)["registered"].rsub(view.as_of).dt.days)
+    columns = [
+        "case_id",
+        "name",
+        "sex",
+        "grade",
+        "village",
+        "case_type",
+        "registered",
+        "reason",
+        "gov_owner",
+        "edu_owner",
+    ]
+    rows = shown.assign(
+        open_days=metrics.open_at(open_cases, view.as_of)["registered"].rsub(view.as_of).dt.days
+    )
     ui.table(rows[[c for c in columns if c in rows] + ["open_days"]])

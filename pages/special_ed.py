@@ -13,17 +13,32 @@ if ui.empty(roster, "所选范围内没有残疾儿童少年花名册数据。")
 s = metrics.special_ed_summary(roster)
 cols = st.columns(6)
 cols[0].metric("6-15周岁残疾儿童", s["total"])
-for col, key in zip(cols[1:], ["mainstream", "special_school", "home_teaching", "exempt", "unplaced"], strict=True):
-    col.metric({"mainstream": "随班就读", "special_school": "特殊教育学校", "home_teaching": "送教上门",
-                "exempt": "办理免学", "unplaced": "未入学/未安置"}[key], s[key])
+for col, key in zip(
+    cols[1:], ["mainstream", "special_school", "home_teaching", "exempt", "unplaced"], strict=True
+):
+    col.metric(
+        {
+            "mainstream": "随班就读",
+            "special_school": "特殊教育学校",
+            "home_teaching": "送教上门",
+            "exempt": "办理免学",
+            "unplaced": "未入学/未安置",
+        }[key],
+        s[key],
+    )
 lessons = f"，累计送教 {s['home_lessons']} 次" if s["home_lessons"] is not None else ""
 st.info(f"送教上门 {s['home_teaching']} 人，其中建档立卡家庭 {s['home_teaching_poor']} 人{lessons}。")
 
 big = view.mode == "briefing"
 st.plotly_chart(figures.placements_chart(s, big=big), key="sped_chart")
-by = st.segmented_control("分类", ["township", "disability_type", "poor"], default="township", required=True,
-                          format_func={"township": "按乡镇", "disability_type": "按残疾类别", "poor": "按建档立卡"}.get,
-                          key="sped_by")
+by = st.segmented_control(
+    "分类",
+    ["township", "disability_type", "poor"],
+    default="township",
+    required=True,
+    format_func={"township": "按乡镇", "disability_type": "按残疾类别", "poor": "按建档立卡"}.get,
+    key="sped_by",
+)
 table = metrics.special_ed_by(roster, by)
 st.plotly_chart(figures.stacked_placements(table, by, big=big), key="sped_stack")
 ui.table(table)
@@ -35,6 +50,14 @@ st.subheader("未入学/未安置儿童及原因")
 unplaced = roster[roster["placement_category"] == "unplaced"]
 if not ui.empty(unplaced, "所选范围内没有未安置儿童。"):
     shown = ui.public(unplaced, view)
-    ui.table(shown[[c for c in ["name", "sex", "township", "village", "disability_type", "unplaced_reason"] if c in shown]])
+    ui.table(
+        shown[
+            [
+                c
+                for c in ["name", "sex", "township", "village", "disability_type", "unplaced_reason"]
+                if c in shown
+            ]
+        ]
+    )
     reasons = unplaced["unplaced_reason"].fillna("未填原因").value_counts().rename_axis("unplaced_reason")
     ui.table(reasons.reset_index())

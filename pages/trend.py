@@ -10,18 +10,36 @@ if ui.empty(view.cases):
     st.stop()
 
 c1, c2 = st.columns(2)
-mode = c1.segmented_control("统计节点", ["ledger", "weekly", "monthly"], default="ledger", key="trend_dates",
-                            format_func={"ledger": "台账报送日期", "weekly": "每周", "monthly": "每月"}.get,
-                            required=True)
-split = c2.segmented_control("分组", ["none", "township", "stage"], default="none", key="trend_split",
-                             format_func={"none": "不分组", "township": "按乡镇", "stage": "按学段"}.get, required=True)
+mode = c1.segmented_control(
+    "统计节点",
+    ["ledger", "weekly", "monthly"],
+    default="ledger",
+    key="trend_dates",
+    format_func={"ledger": "台账报送日期", "weekly": "每周", "monthly": "每月"}.get,
+    required=True,
+)
+split = c2.segmented_control(
+    "分组",
+    ["none", "township", "stage"],
+    default="none",
+    key="trend_split",
+    format_func={"none": "不分组", "township": "按乡镇", "stage": "按学段"}.get,
+    required=True,
+)
 dates = metrics.report_dates(view.ledger.cases, view.ledger.report_dates, mode, end=view.as_of.date())
 trend = metrics.trend(view.cases, dates)
-ceiling = metrics.target_ceiling(view.ledger.schools, view.settings.targets, view.selection.townships,
-                                 view.selection.schools, view.selection.stage)
+ceiling = metrics.target_ceiling(
+    view.ledger.schools,
+    view.settings.targets,
+    view.selection.townships,
+    view.selection.schools,
+    view.selection.stage,
+)
 big = view.mode == "briefing"
-st.plotly_chart(figures.trend_chart(trend, target=ceiling, target_label="辍学率目标对应人数上限", big=big),
-                key="trend_chart")
+st.plotly_chart(
+    figures.trend_chart(trend, target=ceiling, target_label="辍学率目标对应人数上限", big=big),
+    key="trend_chart",
+)
 ui.counting_rule()
 if split != "none":
     by = metrics.trend(view.cases, dates, by=split)

@@ -10,14 +10,24 @@ from kongchuo_metrics.ingest import LedgerError, load_ledger
 view = ui.current_view()
 st.title("数据导入")
 path, warning = ui.ledger_source()
-st.caption(f"当前使用：{view.ledger.meta.get('source_name', '')}（{'样例数据' if path == ui.DATA_DIR else '已导入的台账'}）")
+st.caption(
+    f"当前使用：{view.ledger.meta.get('source_name', '')}（{'样例数据' if path == ui.DATA_DIR else '已导入的台账'}）"
+)
 if not view.scope.can_upload:
     st.info("只有区县管理员可以导入台账。")
     st.stop()
 
-st.download_button("下载空白台账模板（标准表头）", data=exports.template_xlsx, file_name="控辍保学台账模板.xlsx",
-                   on_click="ignore", key="up_template", icon=":material/download:")
-upload = st.file_uploader("上传台账（.xlsx / .xls / .csv）", type=["xlsx", "xlsm", "xls", "csv"], key="up_file")
+st.download_button(
+    "下载空白台账模板（标准表头）",
+    data=exports.template_xlsx,
+    file_name="控辍保学台账模板.xlsx",
+    on_click="ignore",
+    key="up_template",
+    icon=":material/download:",
+)
+upload = st.file_uploader(
+    "上传台账（.xlsx / .xls / .csv）", type=["xlsx", "xlsm", "xls", "csv"], key="up_file"
+)
 if upload is None:
     st.stop()
 
@@ -43,18 +53,30 @@ c3.metric("隔离（需修改）", r.rows_quarantined)
 c4.metric("排除（空行/合计/重复）", r.rows_excluded)
 st.caption("各表：" + "，".join(f"{ui.TABLE_LABELS[k]} {v} 行" for k, v in r.tables.items() if v))
 for s in r.sheets:
-    st.caption(f"{s.sheet}：{s.status}" + (f"，表头在第 {s.header_row} 行" if s.header_row else "") + (f"，{s.note}" if s.note else ""))
+    st.caption(
+        f"{s.sheet}：{s.status}"
+        + (f"，表头在第 {s.header_row} 行" if s.header_row else "")
+        + (f"，{s.note}" if s.note else "")
+    )
 if len(r.problems):
     st.subheader(f"问题清单（{len(r.problems)} 条）")
     ui.table(r.problems)
-    st.download_button("下载问题清单 CSV", data=lambda: exports.csv_bytes(r.problems), file_name="台账问题清单.csv",
-                       on_click="ignore", key="up_problems", icon=":material/download:")
+    st.download_button(
+        "下载问题清单 CSV",
+        data=lambda: exports.csv_bytes(r.problems),
+        file_name="台账问题清单.csv",
+        on_click="ignore",
+        key="up_problems",
+        icon=":material/download:",
+    )
 else:
     st.success("没有发现问题。")
 
 if st.button("确认导入，替换当前数据", type="primary", key="up_accept"):
     version = storage.accept(ui.STORE_DIR, staged, upload.name, view.scope.user)
-    ui.audit_event("accept", file=upload.name, version=version.name, sha256=version.sha256, rows=r.rows_loaded)
+    ui.audit_event(
+        "accept", file=upload.name, version=version.name, sha256=version.sha256, rows=r.rows_loaded
+    )
     staged.unlink(missing_ok=True)
     st.success(f"已导入为版本 {version.name}，所有页面从现在起使用新数据。")
     st.rerun()

@@ -11,7 +11,11 @@ if ui.empty(status, f"{metrics.cn_date(view.as_of)}，所选范围内没有未�
     st.stop()
 
 villages, missing = metrics.village_table(status, view.ledger.villages)
-st.metric("地图上的未返校学生", int(villages["open"].sum()), help="与其他页面同一筛选条件下的在册人数一致（含缺少坐标的个案）")
+st.metric(
+    "地图上的未返校学生",
+    int(villages["open"].sum()),
+    help="与其他页面同一筛选条件下的在册人数一致（含缺少坐标的个案）",
+)
 legend = "　".join(
     f"<span style='color:rgb({c[0]},{c[1]},{c[2]})'>●</span> {label}" for _, label, c in figures.MAP_LEGEND
 )
@@ -20,7 +24,9 @@ deck = figures.village_deck(villages, figures.load_boundaries(ui.DATA_DIR), view
 event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map_deck", height=560)
 
 if len(missing):
-    st.warning(f"{len(missing)} 个个案缺少坐标，未画在地图上（所在村：{'、'.join(sorted(set(missing['village'])))}）。")
+    st.warning(
+        f"{len(missing)} 个个案缺少坐标，未画在地图上（所在村：{'、'.join(sorted(set(missing['village'])))}）。"
+    )
     ui.table(ui.public(missing, view)[["case_id", "name", "township", "village", "school", "open_days"]])
 
 picked = (event.selection.objects.get("villages") or []) if event and event.selection else []
@@ -29,7 +35,9 @@ if picked:
     st.subheader(f"{v['village']}（{v['township']}）的未返校学生")
     cases = status[(status["township"] == v["township"]) & (status["village"] == v["village"])]
     shown = ui.public(cases, view)
-    ui.table(shown[["case_id", "name", "school", "open_days", "step", "overdue_reason", "gov_owner", "edu_owner"]])
+    ui.table(
+        shown[["case_id", "name", "school", "open_days", "step", "overdue_reason", "gov_owner", "edu_owner"]]
+    )
 else:
     st.caption("点击地图上的村，可在下方查看该村未返校学生（已脱敏）。")
 table = villages[["township", "village", "open", "open_poor", "overdue", "oldest_days", "state"]]
