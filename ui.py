@@ -294,9 +294,10 @@ def downloads(
     if xlsx_sum is not None:
         district = view.ledger.meta.get("district") or view.settings.district or ""
         unit = view.ledger.meta.get("unit") or f"{district}教育局"
-        build = lambda: exports.gov_xlsx(
-            frame, f"{district}{title}", unit, metrics.cn_date(view.as_of), xlsx_sum
-        )  # noqa: E731
+
+        def build():
+            return exports.gov_xlsx(frame, f"{district}{title}", unit, metrics.cn_date(view.as_of), xlsx_sum)  # noqa: E731
+
         cols[1].download_button(
             "下载 Excel（公文格式）",
             data=_audited(build, view, f"{base}.xlsx", len(frame), columns),
