@@ -27,6 +27,6 @@ PAGES = [
 pg = st.navigation(PAGES)
 view = ui.sidebar()
 ui.apply_presentation(view.mode == "briefing")
-pg.run()
 if view.mode == "briefing":
     ui.slide_buttons(PAGES, pg)
+pg.run()

@@ -19,9 +19,20 @@ from kongchuo_metrics.ingest import Ledger, LedgerError, load_ledger
 from kongchuo_metrics.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent
-DATA_DIR = Path(os.environ.get("KONGCHUO_DATA", ROOT / "data"))
-STORE_DIR = Path(os.environ.get("KONGCHUO_STORE", ROOT / "var" / "store"))
-AUDIT_PATH = Path(os.environ.get("KONGCHUO_AUDIT", ROOT / "var" / "audit" / "audit.jsonl"))
+# Read from the environment at call time (tests and deployments point them elsewhere).
+def data_dir() -> Path:
+    """The shipped sample / settings folder."""
+    return Path(os.environ.get("KONGCHUO_DATA", ROOT / "data"))
+
+
+def store_dir() -> Path:
+    """Where accepted ledgers are versioned."""
+    return Path(os.environ.get("KONGCHUO_STORE", ROOT / "var" / "store"))
+
+
+def audit_path() -> Path:
+    """The append-only audit log."""
+    return Path(os.environ.get("KONGCHUO_AUDIT", ROOT / "var" / "audit" / "audit.jsonl"))
 
 EMPTY_MESSAGE = "当前筛选条件下没有个案。请调整左侧的统计日期、乡镇、学校或学段。"
 
@@ -48,13 +59,13 @@ def _digest(path: Path) -> str:
 
 def ledger_source() -> tuple[Path, str]:
     """The ledger file in use (the current accepted upload, else the shipped sample) and a warning."""
-    version, warning = storage.current(STORE_DIR)
-    return (version.path, warning) if version else (DATA_DIR, warning)
+    version, warning = storage.current(store_dir())
+    return (version.path, warning) if version else (data_dir(), warning)
 
 
 def settings() -> Settings:
     """The bureau settings beside the shipped data (targets, overdue days, coordinates)."""
-    return load_settings(DATA_DIR)
+    return load_settings(data_dir())
 
 
 def current_scope() -> access.Scope:
@@ -172,14 +183,24 @@ def sidebar() -> View:
     cases = metrics.select_cases(led.cases, sel)
     dates = [d for d in led.report_dates if d <= pd.Timestamp(as_of)] or [pd.Timestamp(as_of)]
     view = View(led, sel, cases, dates, mode, settings(), scope)
-    st.session_state["_view"] = view
+    st.session_state["_view"] = (view, _run_marker())
     return view
 
 
+def _run_marker() -> object:
+    # ScriptRunContext.reset() gives every script run a fresh `cursors` dict: holding it tells this run apart
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.cursors if ctx is not None else None
+
+
 def current_view() -> View:
-    """The view built by the sidebar in app.py for this run."""
-    view = st.session_state.get("_view")
-    return view if view is not None else sidebar()
+    """The view the sidebar built in this script run (app.py); built here when a page runs on its own."""
+    stored = st.session_state.get("_view")
+    if stored is not None and stored[1] is _run_marker():
+        return stored[0]
+    return sidebar()
 
 
 def apply_presentation(briefing: bool) -> None:
@@ -239,16 +260,15 @@ def audit_event(event: str, **fields) -> dict:
 
 def _audit(event: str, **fields) -> dict:
     scope = current_scope()
-    return audit.record(AUDIT_PATH, event, scope.user, scope.role, scope.describe(), **fields)
+    return audit.record(audit_path(), event, scope.user, scope.role, scope.describe(), **fields)
 
 
 def audit_writable() -> bool:
     """True when the audit log can be appended to (otherwise downloads are refused)."""
     try:
-        AUDIT_PATH.parent.mkdir(parents=True, exist_ok=True)
-        return os.access(AUDIT_PATH.parent, os.W_OK) and (
-            not AUDIT_PATH.exists() or os.access(AUDIT_PATH, os.W_OK)
-        )
+        path = audit_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
     except OSError:
         return False
 
@@ -316,8 +336,7 @@ def slide_buttons(pages: list, current) -> None:
     """Previous / next buttons that step through the pages like slides (汇报模式)."""
     titles = [p.title for p in pages]
     i = titles.index(current.title) if current.title in titles else 0
-    st.divider()
-    left, mid, right = st.columns([1, 4, 1])
+    left, mid, right = st.columns([1, 4, 1], vertical_alignment="center")
     if i > 0 and left.button(f"◀ 上一页：{titles[i - 1]}", key="slide_prev"):
         st.switch_page(pages[i - 1])
     mid.caption(f"第 {i + 1} / {len(pages)} 页")

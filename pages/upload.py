@@ -1,4 +1,4 @@
-import tempfile
+import hashlib
 from pathlib import Path
 
 import streamlit as st
@@ -9,9 +9,10 @@ from kongchuo_metrics.ingest import LedgerError, load_ledger
 
 view = ui.current_view()
 st.title("数据导入")
-path, warning = ui.ledger_source()
+ui.caption(view)
+path, _ = ui.ledger_source()
 st.caption(
-    f"当前使用：{view.ledger.meta.get('source_name', '')}（{'样例数据' if path == ui.DATA_DIR else '已导入的台账'}）"
+    f"当前使用：{view.ledger.meta.get('source_name', '')}（{'样例数据' if path == ui.data_dir() else '已导入的台账'}）"
 )
 if not view.scope.can_upload:
     st.info("只有区县管理员可以导入台账。")
@@ -31,12 +32,14 @@ upload = st.file_uploader(
 if upload is None:
     st.stop()
 
-incoming = ui.STORE_DIR / "incoming"
+incoming = ui.store_dir() / "incoming"
 incoming.mkdir(parents=True, exist_ok=True)
-with tempfile.NamedTemporaryFile(dir=incoming, suffix=Path(upload.name).suffix, delete=False) as fh:
-    fh.write(upload.getbuffer())
-    staged = Path(fh.name)
-ui.audit_event("upload", file=upload.name, bytes=upload.size)
+data = upload.getvalue()
+# one staged copy per distinct upload, however often the page reruns
+staged = incoming / (hashlib.sha256(data).hexdigest()[:32] + Path(upload.name).suffix.lower())
+if not staged.exists():
+    staged.write_bytes(data)
+    ui.audit_event("upload", file=upload.name, bytes=upload.size)
 try:
     candidate = load_ledger(staged)
 except LedgerError as exc:
@@ -73,7 +76,7 @@ else:
     st.success("没有发现问题。")
 
 if st.button("确认导入，替换当前数据", type="primary", key="up_accept"):
-    version = storage.accept(ui.STORE_DIR, staged, upload.name, view.scope.user)
+    version = storage.accept(ui.store_dir(), staged, upload.name, view.scope.user)
     ui.audit_event(
         "accept", file=upload.name, version=version.name, sha256=version.sha256, rows=r.rows_loaded
     )
@@ -82,5 +85,5 @@ if st.button("确认导入，替换当前数据", type="primary", key="up_accept
     st.rerun()
 
 with st.expander("历史版本"):
-    for v in storage.history(ui.STORE_DIR):
+    for v in storage.history(ui.store_dir()):
         st.caption(f"{v.name}　{v.path.name}　{v.accepted_at}　{v.user}")

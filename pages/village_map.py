@@ -20,7 +20,7 @@ legend = "　".join(
     f"<span style='color:rgb({c[0]},{c[1]},{c[2]})'>●</span> {label}" for _, label, c in figures.MAP_LEGEND
 )
 st.markdown(f"图例：{legend}　（圆点越大，未返校人数越多；只显示到村，不显示住址）", unsafe_allow_html=True)
-deck = figures.village_deck(villages, figures.load_boundaries(ui.DATA_DIR), view.selection.townships)
+deck = figures.village_deck(villages, figures.load_boundaries(ui.data_dir()), view.selection.townships)
 event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map_deck", height=560)
 
 if len(missing):
