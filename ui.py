@@ -19,6 +19,8 @@ from kongchuo_metrics.ingest import Ledger, LedgerError, load_ledger
 from kongchuo_metrics.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent
+
+
 # Read from the environment at call time (tests and deployments point them elsewhere).
 def data_dir() -> Path:
     """The shipped sample / settings folder."""
@@ -33,6 +35,7 @@ def store_dir() -> Path:
 def audit_path() -> Path:
     """The append-only audit log."""
     return Path(os.environ.get("KONGCHUO_AUDIT", ROOT / "var" / "audit" / "audit.jsonl"))
+
 
 EMPTY_MESSAGE = "当前筛选条件下没有个案。请调整左侧的统计日期、乡镇、学校或学段。"
 

@@ -441,8 +441,9 @@ def _meta(rows: list[list], header_row: int) -> dict:
 
 # --- from grid to a raw table ---------------------------------------------------------------------------------
 
-_TOTAL = re.compile(r"^(合计|小计|总计|共计|总数|汇总)")
-_FOOTER = re.compile(r"^(填表人|填报人|审核人|制表人|负责人|单位负责人|注[:：]|说明[:：]|备注[:：])")
+# plain strings so pandas runs them in pyarrow (a compiled pattern forces Python's re per cell)
+_TOTAL = "^(合计|小计|总计|共计|总数|汇总)"
+_FOOTER = "^(填表人|填报人|审核人|制表人|负责人|单位负责人|注[:：]|说明[:：]|备注[:：])"
 
 
 @dataclass
@@ -461,6 +462,21 @@ class RawTable:
     header_row: int | None
 
 
+def _blank_rows(frame: pd.DataFrame) -> pd.Series:
+    """True for rows whose every cell is empty: None, NaN, "" or white space only."""
+    if frame.empty:
+        return pd.Series(True, index=frame.index)
+    cells = frame.to_numpy(dtype=object)
+    empty = (cells == "") | pd.isna(cells)
+    # rows with only a few filled cells are looked at again for cells of spaces (NBSP, full-width space)
+    maybe = (~empty).sum(axis=1) <= 3
+    maybe &= ~empty.all(axis=1)
+    if maybe.any():
+        sub = pd.DataFrame(cells[maybe])
+        empty[maybe] = np.column_stack([parsers.is_blank(sub[c]).to_numpy() for c in sub.columns])
+    return pd.Series(empty.all(axis=1), index=frame.index)
+
+
 def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
     rows = grid.rows
     data = rows[match.row + 1 :]
@@ -476,9 +492,7 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
         for i in range(len(header_cells))
         if i not in match.columns and isinstance(header_cells[i], str) and header_cells[i].strip()
     ]
-    blank_all = pd.Series(True, index=frame.index)
-    for c in frame.columns:
-        blank_all &= parsers.is_blank(frame[c])
+    blank_all = _blank_rows(frame)
     canon = pd.DataFrame({name: frame[i] for i, name in match.columns.items()}, index=frame.index)
 
     # merged township/village/school cells: the value sits in the first row of the range only
@@ -515,11 +529,9 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
             else True
         )
     header_like = pd.Series(0, index=frame.index)
-    for i, name in match.columns.items():
-        header_like += (
-            frame[i].map(lambda v, t=match.table: schema.match_header(t, v) if isinstance(v, str) else None)
-            == name
-        ).astype(int)
+    for i in match.columns:
+        # a header repeated mid-sheet (a township's block pasted with its header) repeats the cell text
+        header_like += (frame[i] == header_cells[i]).astype(int) if i < len(header_cells) else 0
     repeated = header_like >= max(2, len(match.columns) // 2)
     blank = blank_all
     total &= ~blank
@@ -971,10 +983,12 @@ def _dedupe_cases(cases: pd.DataFrame, probs: _Problems, report: IngestReport) -
     cmp_cols = [
         c for c in CASE_COLUMNS if c in cases and c not in ("case_id", "child_key", "source", "source_row")
     ]
-    dup = cases.duplicated(subset=cmp_cols, keep="first")
+    # one 64-bit hash per row instead of grouping on two dozen columns
+    row_hash = pd.util.hash_pandas_object(cases[cmp_cols], index=False)
+    dup = row_hash.duplicated(keep="first")
     report.excluded["duplicate"] += int(dup.sum())
     if dup.any():
-        first_row = cases.groupby(cmp_cols, dropna=False, sort=False)["source_row"].transform("first")
+        first_row = cases["source_row"].groupby(row_hash, sort=False).transform("first")
         msg = "与第 " + first_row.astype("str") + " 行完全相同，已合并"
         probs.add(
             cases,
@@ -987,36 +1001,29 @@ def _dedupe_cases(cases: pd.DataFrame, probs: _Problems, report: IngestReport) -
             cases["_sheet"],
         )
     cases = cases[~dup]
-    key = [cases["child_key"], cases["registered"]]
     conflict = cases.duplicated(subset=["child_key", "registered"], keep="first")
     if conflict.any():
-        firsts = cases.groupby(key, sort=False)[
+        involved = cases.duplicated(subset=["child_key", "registered"], keep=False)
+        sub = cases[involved]
+        firsts = sub.groupby([sub["child_key"], sub["registered"]], sort=False)[
             [c for c in cmp_cols if c != "registered"] + ["source_row"]
         ].transform("first")
-        differing = pd.Series("", index=cases.index, dtype="str")
+        differing = pd.Series("", index=sub.index, dtype="str")
         for c in cmp_cols:
             if c == "registered":
                 continue
-            a, b = cases[c].astype("str"), firsts[c].astype("str")
-            diff = conflict & ~((a == b) | (a.isna() & b.isna())).fillna(False).astype(bool)
-            differing = differing.mask(
-                diff, differing + ("、" if False else "") + schema.field_label(c) + " "
-            )
+            a, b = sub[c].astype("str"), firsts[c].astype("str")
+            diff = ~((a == b) | (a.isna() & b.isna())).fillna(False).astype(bool)
+            differing = differing.mask(diff, differing + schema.field_label(c) + " ")
         msg = (
             "与第 "
             + firsts["source_row"].astype("str")
             + " 行为同一儿童、同一辍学日期，但字段不一致："
             + differing.str.strip().str.replace(" ", "、")
         )
+        flagged = conflict[involved]
         probs.add(
-            cases,
-            "cases",
-            "name",
-            msg.where(conflict, ""),
-            cases["name"],
-            ERROR,
-            cases["source_row"],
-            cases["_sheet"],
+            sub, "cases", "name", msg.where(flagged, ""), sub["name"], ERROR, sub["source_row"], sub["_sheet"]
         )
         report.rows_quarantined += int(conflict.sum())
     return cases[~conflict]

@@ -11,7 +11,6 @@ would become 2012-03-19. Each accepted spelling has its own explicit pattern.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,22 +53,63 @@ def _cell_text(value: object) -> object:
     return str(value)
 
 
+_ZW = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
+_WS = "[\t\r\n\x0b\x0c]|  "
+
+
+def _normalize(text: pd.Series) -> pd.Series:
+    """NFKC + zero-width removal + inner white space collapsed, run in pyarrow (no per-cell Python).
+
+    The two regex passes run only when some cell needs them: most columns have neither, and a match test is
+    several times cheaper than a replace.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.large_string(), from_pandas=True)
+    if not pc.all(pc.string_is_ascii(arr)).as_py():
+        arr = pc.utf8_normalize(arr, form="NFKC")
+        if pc.any(pc.match_substring_regex(arr, _ZW)).as_py():
+            arr = pc.replace_substring_regex(arr, _ZW, "")
+    if pc.any(pc.match_substring_regex(arr, _WS)).as_py():
+        arr = pc.replace_substring_regex(arr, "[ \t\r\n\x0b\x0c]+", " ")
+    arr = pc.utf8_trim_whitespace(arr)
+    values = arr.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan)).array
+    return pd.Series(values, index=text.index, dtype="str")
+
+
 def as_text(raw: pd.Series) -> pd.Series:
     """The column as normalised text (NFKC, trimmed, zero-width removed); blanks and 无/NA//" as missing."""
-    if isinstance(raw.dtype, pd.StringDtype) or pd.api.types.infer_dtype(raw, skipna=True) in (
-        "string",
-        "empty",
-    ):
-        text = raw.astype("str")
+    if isinstance(raw.dtype, pd.StringDtype) or _infer(raw) in ("string", "empty"):
+        text = raw
     else:
-        text = raw.map(_cell_text).astype("str")
-    text = text.str.normalize("NFKC").str.replace(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]", "", regex=True)
-    text = text.str.replace(r"\s+", " ", regex=True).str.strip()
+        text = raw.map(_cell_text)
+    text = _normalize(text)
     return text.mask(text.str.lower().isin(BLANK_TOKENS))
+
+
+def extract(text: pd.Series, pattern: str) -> pd.DataFrame:
+    """Named groups of an RE2 pattern as columns (NA where no match), computed in pyarrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.large_string())
+    found = pc.extract_regex(arr, pattern)
+    names = [found.type.field(i).name for i in range(found.type.num_fields)]
+    cols = {n: pc.struct_field(found, n).to_numpy(zero_copy_only=False) for n in names}
+    out = pd.DataFrame(cols, index=text.index)
+    return out.replace("", np.nan) if len(out) else out
+
+
+def _infer(raw: pd.Series) -> str:
+    return pd.api.types.infer_dtype(raw, skipna=True) if raw.dtype == object else str(raw.dtype)
 
 
 def is_blank(raw: pd.Series) -> pd.Series:
     """True where a raw cell is empty (None, NaN, or only white space)."""
+    if raw.dtype == object and _infer(raw) in ("string", "empty"):
+        text = raw.astype("str")
+        return text.isna() | (text.str.strip() == "")
     if raw.dtype == object:
         text = raw.map(_cell_text)
         return text.isna() | (text.astype("str").str.strip() == "")
@@ -80,12 +120,15 @@ def is_blank(raw: pd.Series) -> pd.Series:
 
 # --- dates -------------------------------------------------------------------------------------------------
 
-_DAY = re.compile(r"^(?P<y>\d{4})[-./年](?P<m>\d{1,2})[-./月](?P<d>\d{1,2})日?$")
-_COMPACT = re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$")
-_MONTH = re.compile(r"^(?P<y>\d{4})(?:[-/]|年)(?P<m>\d{1,2})月?$|^(?P<y2>\d{4})(?P<m2>\d{2})$")
-_DOT_MONTH = re.compile(r"^\d{4}\.\d{1,2}$")
-_SHORT_YEAR = re.compile(r"^\d{2}[-./年]\d{1,2}[-./月]\d{1,2}日?$")
-_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+# Plain-string patterns with [0-9] (not compiled, no \d or \s): pandas then runs them in pyarrow's RE2,
+# vectorised, instead of falling back to Python's re one cell at a time.
+_DAY = r"^(?P<y>[0-9]{4})[-./年](?P<m>[0-9]{1,2})[-./月](?P<d>[0-9]{1,2})日?$"
+_COMPACT = r"^(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})$"
+_MONTH = r"^(?P<y>[0-9]{4})(?:[-/]|年)(?P<m>[0-9]{1,2})月?$|^(?P<y2>[0-9]{4})(?P<m2>[0-9]{2})$"
+_DOT_MONTH = r"^[0-9]{4}\.[0-9]{1,2}$"
+_SHORT_YEAR = r"^[0-9]{2}[-./年][0-9]{1,2}[-./月][0-9]{1,2}日?$"
+_SERIAL = r"^[0-9]{5}(?:\.[0-9]+)?$"
+_SPACE = "[ \t\r\n\x0b\x0c]+"
 _EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 
 MSG_DATE_AMBIGUOUS_DOT = "日期含义不明（年.月 可能是被截断的 年.10 月），请写成 2019年10月 或完整日期"
@@ -156,13 +199,15 @@ def parse_dates(raw: pd.Series) -> Parsed:
 
     rest = ~is_date & ~numeric
     text = as_text(raw[rest]) if rest.any() else pd.Series([], dtype="str")
-    text = text.str.replace(r"\s*\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?$", "", regex=True).str.replace(" ", "")
+    text = text.str.replace(" *[0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?(?:\\.[0-9]+)?$", "", regex=True).str.replace(
+        " ", ""
+    )
     text = text.dropna()
     if len(text):
-        day = text.str.extract(_DAY)
-        compact = text.str.extract(_COMPACT)
+        day = extract(text, _DAY)
+        compact = extract(text, _COMPACT)
         day = day.fillna(compact)
-        month = text.str.extract(_MONTH)
+        month = extract(text, _MONTH)
         month["y"] = month["y"].fillna(month["y2"])
         month["m"] = month["m"].fillna(month["m2"])
         is_day = day["y"].notna()
@@ -251,15 +296,15 @@ def parse_ids(raw: pd.Series) -> Parsed:
     errors = _empty_msgs(idx)
     warnings = _empty_msgs(idx)
     as_number = pd.Series(False, index=idx)
-    if raw.dtype == object:
+    if raw.dtype == object and _infer(raw) not in ("string", "empty"):
         as_number = raw.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v == v)
     elif pd.api.types.is_numeric_dtype(raw.dtype):
         as_number = raw.notna()
     text = as_text(raw)
-    text = text.str.replace(r"[\s'\"‘’“”`]", "", regex=True).str.upper()
+    text = text.str.replace("[ \t'\"‘’“”`]", "", regex=True).str.upper()
     text = text.mask(text == "")
-    long18 = text.str.fullmatch(r"\d{17}[\dX]").fillna(False).astype(bool)
-    old15 = text.str.fullmatch(r"\d{15}").fillna(False).astype(bool)
+    long18 = text.str.fullmatch("[0-9]{17}[0-9X]").fillna(False).astype(bool)
+    old15 = text.str.fullmatch("[0-9]{15}").fillna(False).astype(bool)
     present = text.notna()
     damaged = as_number & present & (text.str.len() >= 16)
     warnings = warnings.mask(present & ~long18 & ~old15, MSG_ID_FORMAT)
@@ -297,18 +342,19 @@ def categorize(text: pd.Series, patterns: tuple[tuple[str, str], ...]) -> pd.Ser
 
 
 _CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_DIGITS = {**_CN_NUM, **{str(d): d for d in range(1, 10)}}
 
 
 def parse_grades(raw: pd.Series) -> pd.Series:
     """Grade 1–9 (Int64) from 一年级…九年级, 1年级, 初一…初三, 七年级; NA when not readable."""
     text = as_text(raw)
     out = pd.Series(pd.NA, index=raw.index, dtype="Int64")
-    junior = text.str.extract(r"初([一二三123])")[0]
-    junior_n = junior.map(lambda c: _CN_NUM.get(c, None) or int(c), na_action="ignore")
+    junior = extract(text, "初(?P<g>[一二三123])")["g"]
+    junior_n = junior.map(_DIGITS).astype("Int64")
     out = out.mask(junior_n.notna(), junior_n + 6)
-    plain = text.str.extract(r"^([一二三四五六七八九1-9])(?:年级|年)?$|([一二三四五六七八九1-9])年级")
-    p = plain[0].fillna(plain[1])
-    p_n = p.map(lambda c: _CN_NUM.get(c, None) or int(c), na_action="ignore")
+    plain = extract(text, "^(?P<a>[一二三四五六七八九1-9])(?:年级|年)?$|(?P<b>[一二三四五六七八九1-9])年级")
+    p = plain["a"].fillna(plain["b"])
+    p_n = p.map(_DIGITS)
     out = out.fillna(p_n.astype("Int64"))
     return out
 

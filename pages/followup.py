@@ -7,7 +7,12 @@ view = ui.current_view()
 st.title("个案跟踪（一人一案）")
 ui.caption(view)
 days = st.number_input(
-    "超过多少天未跟进算超期", min_value=1, max_value=180, value=view.settings.overdue_days, key="fu_days"
+    "超过多少天未跟进算超期",
+    min_value=1,
+    max_value=180,
+    value=view.settings.overdue_days,
+    key="fu_days",
+    width=320,
 )
 status = metrics.followup_status(view.cases, view.ledger.followups, view.as_of, int(days))
 if ui.empty(status, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校个案。"):

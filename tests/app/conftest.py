@@ -5,8 +5,12 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT
 
 PAGES = {
-    "overview": "pages/overview.py", "trend": "pages/trend.py", "schools": "pages/schools.py",
-    "map": "pages/village_map.py", "special_ed": "pages/special_ed.py", "followup": "pages/followup.py",
+    "overview": "pages/overview.py",
+    "trend": "pages/trend.py",
+    "schools": "pages/schools.py",
+    "map": "pages/village_map.py",
+    "special_ed": "pages/special_ed.py",
+    "followup": "pages/followup.py",
     "upload": "pages/upload.py",
 }
 

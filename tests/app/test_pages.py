@@ -86,8 +86,10 @@ def test_choosing_a_school_lists_its_cases_masked():
 
 def test_special_ed_breakdown():
     at = open_page("special_ed")
-    assert [metric(at, k) for k in ("6-15周岁残疾儿童", "随班就读", "特殊教育学校", "送教上门", "办理免学", "未入学/未安置")] == \
-        ["562", "361", "32", "33", "125", "11"]
+    assert [
+        metric(at, k)
+        for k in ("6-15周岁残疾儿童", "随班就读", "特殊教育学校", "送教上门", "办理免学", "未入学/未安置")
+    ] == ["562", "361", "32", "33", "125", "11"]
     assert any("其中建档立卡家庭 14 人" in i.value for i in at.info)
 
 
@@ -115,7 +117,9 @@ def test_briefing_mode_masks_to_surname_and_adds_slide_buttons():
 
 def test_broken_upload_shows_the_report_and_keeps_the_old_data():
     at = open_page("upload")
-    at.file_uploader(key="up_file").set_value(("坏文件.xlsx", b"PK\x03\x04 broken", "application/octet-stream")).run()
+    at.file_uploader(key="up_file").set_value(
+        ("坏文件.xlsx", b"PK\x03\x04 broken", "application/octet-stream")
+    ).run()
     assert any("无法导入" in e.value for e in at.error)
     at.switch_page("pages/overview.py").run()
     assert metric(at, "在册辍学人数") == "25"
@@ -124,8 +128,13 @@ def test_broken_upload_shows_the_report_and_keeps_the_old_data():
 def test_good_upload_is_reported_and_accepted_for_every_page(tmp_path):
     from tests.conftest import case_row, write_csv
 
-    path = write_csv(tmp_path / "new.csv", [case_row(name="甲", registered="2019.6.1"),
-                                            case_row(name="乙", registered="2019.6.2", township="", school="")])
+    path = write_csv(
+        tmp_path / "new.csv",
+        [
+            case_row(name="甲", registered="2019.6.1"),
+            case_row(name="乙", registered="2019.6.2", township="", school=""),
+        ],
+    )
     at = open_page("upload")
     at.file_uploader(key="up_file").set_value(("新台账.csv", path.read_bytes(), "text/csv")).run()
     assert metric(at, "载入") == "1" and metric(at, "隔离（需修改）") == "1"

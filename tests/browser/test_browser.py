@@ -6,10 +6,28 @@ import re
 
 import pytest
 
-PAGES = {"overview": "", "trend": "trend", "schools": "schools", "map": "map", "special-ed": "special-ed",
-         "followup": "followup", "upload": "upload"}
-TABLE_2 = {"黄练二中": 1, "黄练三中": 2, "蒙公一中": 3, "蒙公民中": 3, "樟木三中": 2, "樟木民中": 3, "三里一中": 2,
-           "三里二中": 4, "五里一中": 1, "五里二中": 2, "石卡一中": 2}
+PAGES = {
+    "overview": "",
+    "trend": "trend",
+    "schools": "schools",
+    "map": "map",
+    "special-ed": "special-ed",
+    "followup": "followup",
+    "upload": "upload",
+}
+TABLE_2 = {
+    "黄练二中": 1,
+    "黄练三中": 2,
+    "蒙公一中": 3,
+    "蒙公民中": 3,
+    "樟木三中": 2,
+    "樟木民中": 3,
+    "三里一中": 2,
+    "三里二中": 4,
+    "五里一中": 1,
+    "五里二中": 2,
+    "石卡一中": 2,
+}
 
 
 def kpi(page, label: str) -> str:
@@ -37,14 +55,18 @@ def test_choose_a_township_changes_the_kpi_and_survives_reload(page):
     page.wait()
     page.page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => e.innerText.trim() === '6')",
-        timeout=20000)
+        timeout=20000,
+    )
     assert kpi(page, "在册辍学人数") == "6"
     assert "tsp=" in page.page.url
     url = page.page.url
     page.page.goto(url)
     page.wait()
     assert kpi(page, "在册辍学人数") == "6"
-    assert "三里镇" in page.page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").first.inner_text()
+    assert (
+        "三里镇"
+        in page.page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").first.inner_text()
+    )
     page.shot("overview-sanli")
 
 
@@ -70,7 +92,10 @@ def test_download_schools_csv_bytes(page):
     assert counts == TABLE_2
     names = [line.split(",")[4] for line in lines[1:]]
     assert all("*" in part for cell in names for part in cell.split("、"))
-    assert download.suggested_filename.endswith("20190625.csv") and "未返校学生分校统计表" in download.suggested_filename
+    assert (
+        download.suggested_filename.endswith("20190625.csv")
+        and "未返校学生分校统计表" in download.suggested_filename
+    )
 
 
 def test_download_is_audited(page, server):

@@ -163,3 +163,14 @@ def test_parsers_are_vectorised_over_large_columns():
     p = P.parse_dates(s)
     assert p.values.notna().all() and (p.extra["precision"] == "month").sum() == 50_000
     assert np.issubdtype(p.values.dtype, np.datetime64)
+
+
+def test_mixed_column_keeps_rows_aligned():
+    # date cells and text in one column, as Excel gives them: each row keeps its own value
+    raw = pd.Series(
+        [dt.date(2019, 3, 1), "2019年3月2日", 20190303, "2019.3.4", "坏"],
+        index=[10, 11, 12, 13, 14],
+        dtype=object,
+    )
+    p = P.parse_dates(raw)
+    assert p.values.dt.day.tolist()[:4] == [1, 2, 3, 4] and p.errors.loc[14] == P.MSG_DATE_UNREADABLE
