@@ -83,10 +83,29 @@ def ledger() -> Ledger:
     return _scoped(str(path), _digest(path), s.coords, current_scope().key())
 
 
-def full_ledger_for_upload_check() -> Ledger:
-    """The unscoped ledger (county admin pages only: the upload report compares against it)."""
+@st.cache_resource(max_entries=16)
+def _status(path: str, digest: str, coords: str, scope_key: tuple, as_of: str, days: int) -> pd.DataFrame:
+    led = _scoped(path, digest, coords, scope_key)
+    return metrics.followup_status(led.cases, led.followups, as_of, days)
+
+
+def followup_status(view: View, days: int | None = None) -> pd.DataFrame:
+    """Open cases at the view's date with their ladder step and overdue state, for the view's selection.
+
+    Computed once per ledger, scope, date and threshold for the whole scope (the follow-up log can hold
+    millions of visits); a filter change then only selects rows.
+    """
     path, _ = ledger_source()
-    return _load(str(path), _digest(path), settings().coords)
+    s = settings()
+    full = _status(
+        str(path),
+        _digest(path),
+        s.coords,
+        current_scope().key(),
+        view.as_of.isoformat(),
+        int(days if days is not None else s.overdue_days),
+    )
+    return metrics.select_cases(full, view.selection)
 
 
 # --- filters ----------------------------------------------------------------------------------------------------

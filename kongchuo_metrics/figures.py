@@ -287,27 +287,21 @@ def village_deck(
     the most urgent state), a Chinese tooltip. No basemap. Input rows are villages, never cases."""
     import pydeck as pdk
 
-    data = villages.copy()
-    data["color"] = data["state"].map(STATE_COLORS)
-    data["radius"] = (data["open"].clip(lower=1) ** 0.5) * 450
-    data["state_label"] = data["state"].map(labels.VALUE_LABELS["state"])
-    data = data[
-        [
-            "township",
-            "village",
-            "lon",
-            "lat",
-            "open",
-            "open_poor",
-            "overdue",
-            "oldest_days",
-            "state",
-            "state_label",
-            "color",
-            "radius",
-        ]
-    ]
-    data["oldest_days"] = data["oldest_days"].astype("float").fillna(0).astype(int)
+    # only what the circles and the tooltip need, rounded: the browser gets villages, never cases
+    data = pd.DataFrame(
+        {
+            "township": villages["township"],
+            "village": villages["village"],
+            "lon": villages["lon"].round(5),
+            "lat": villages["lat"].round(5),
+            "open": villages["open"].astype(int),
+            "open_poor": villages["open_poor"].astype(int),
+            "overdue": villages["overdue"].astype(int),
+            "oldest_days": villages["oldest_days"].astype("float").fillna(0).astype(int),
+            "color": villages["state"].map(STATE_COLORS),
+            "radius": ((villages["open"].clip(lower=1) ** 0.5) * 450).round().astype(int),
+        }
+    )
     layers = []
     if boundaries:
         layers.append(

@@ -14,7 +14,7 @@ days = st.number_input(
     key="fu_days",
     width=320,
 )
-status = metrics.followup_status(view.cases, view.ledger.followups, view.as_of, int(days))
+status = ui.followup_status(view, int(days))
 if ui.empty(status, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校个案。"):
     st.stop()
 

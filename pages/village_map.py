@@ -6,7 +6,7 @@ from kongchuo_metrics import figures, metrics
 view = ui.current_view()
 st.title("村级地图：未返校学生分布")
 ui.caption(view)
-status = metrics.followup_status(view.cases, view.ledger.followups, view.as_of, view.settings.overdue_days)
+status = ui.followup_status(view)
 if ui.empty(status, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校学生。"):
     st.stop()
 
