@@ -24,6 +24,7 @@ PAGES = [
     st.Page("pages/upload.py", title="数据导入", url_path="upload", icon=":material/upload_file:"),
 ]
 
+ui.require_login()
 pg = st.navigation(PAGES)
 view = ui.sidebar()
 ui.apply_presentation(view.mode == "briefing")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from kongchuo_metrics import access, audit, exports, metrics, privacy, schema, storage
+from kongchuo_metrics import access, audit, auth, exports, metrics, privacy, schema, storage
 from kongchuo_metrics.ingest import Ledger, LedgerError, load_ledger
 from kongchuo_metrics.settings import Settings, load_settings
 
@@ -30,6 +30,11 @@ def data_dir() -> Path:
 def store_dir() -> Path:
     """Where accepted ledgers are versioned."""
     return Path(os.environ.get("KONGCHUO_STORE", ROOT / "var" / "store"))
+
+
+def users_path() -> Path:
+    """The local users file (managed with `python -m kongchuo_metrics users ...`)."""
+    return Path(os.environ.get("KONGCHUO_USERS", ROOT / "var" / "users.json"))
 
 
 def audit_path() -> Path:
@@ -72,8 +77,65 @@ def settings() -> Settings:
 
 
 def current_scope() -> access.Scope:
-    """Who is looking. On loopback without a users file: the single local user, a county admin."""
-    return st.session_state.get("scope") or access.Scope("本机用户", "county_admin")
+    """Who is looking, as set by `require_login` for this session; nobody (sees nothing) otherwise."""
+    return st.session_state.get("scope") or access.NO_ACCESS
+
+
+LOCAL_USER = access.Scope("本机用户", "county_admin")
+
+
+def require_login() -> None:
+    """Decide who is looking, or stop the page at a login form.
+
+    No users configured: allowed only on a loopback address, as the single local user (masking stays on).
+    Users configured, or any other address: a local login (scrypt, lockout, 8-hour sessions), or a trusted
+    proxy header when settings.toml names one.
+    """
+    address = st.get_option("server.address")
+    if not auth.has_users(users_path()):
+        if not auth.is_loopback(address):
+            st.error(
+                f"拒绝启动：看板监听在 {address or '所有网卡'}，但还没有配置任何用户。局域网访问必须登录。"
+                "请先用 `python -m kongchuo_metrics users add` 创建用户，或改为只在 127.0.0.1 上运行。"
+            )
+            st.stop()
+        st.session_state["scope"] = LOCAL_USER
+        return
+    header = settings().proxy_header
+    if header:
+        name = st.context.headers.get(header)
+        known = {u.name: u for u in auth.list_users(users_path())}
+        if name in known and not known[name].disabled:
+            st.session_state["scope"] = known[name].scope()
+            return
+    session = st.session_state.get("auth")
+    if session and auth.session_valid(session["at"]):
+        st.session_state["scope"] = session["user"].scope()
+        with st.sidebar:
+            if st.button("退出登录", key="logout"):
+                _audit("logout")
+                st.session_state.pop("auth", None)
+                st.session_state.pop("scope", None)
+                st.rerun()
+        return
+    st.session_state.pop("scope", None)
+    st.title("控辍保学数据看板 · 登录")
+    with st.form("login"):
+        name = st.text_input("用户名", key="login_user")
+        password = st.text_input("密码", type="password", key="login_password")
+        submitted = st.form_submit_button("登录")
+    if submitted:
+        try:
+            user = auth.authenticate(users_path(), name.strip(), password)
+        except auth.AuthError as exc:
+            audit.record(audit_path(), "login_failed", name.strip()[:40], "", "")
+            st.error(str(exc))
+        else:
+            st.session_state["auth"] = {"user": user, "at": dt.datetime.now(dt.UTC)}
+            st.session_state["scope"] = user.scope()
+            _audit("login")
+            st.rerun()
+    st.stop()
 
 
 def ledger() -> Ledger:
@@ -222,6 +284,7 @@ def current_view() -> View:
     stored = st.session_state.get("_view")
     if stored is not None and stored[1] is _run_marker():
         return stored[0]
+    require_login()
     return sidebar()
 
 

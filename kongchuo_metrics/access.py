@@ -79,13 +79,10 @@ def scoped_ledger(ledger: Ledger, scope: Scope) -> Ledger:
         cases = _rows(c, c["school"].isin(names))
         schools = _rows(s, s["school"].isin(names))
         special = _rows(sp, sp["school"].isin(names))
+        # a school user sees the villages its own cases live in
+        place = pd.MultiIndex.from_frame(v[["township", "village"]])
         villages = _rows(
-            v,
-            v.set_index(["township", "village"])
-            .index.isin(cases.set_index(["township", "village"]).index)
-            .astype(bool)
-            if len(v)
-            else pd.Series(dtype=bool),
+            v, pd.Series(place.isin(pd.MultiIndex.from_frame(cases[["township", "village"]])), index=v.index)
         )
     else:
         cases, schools, special, villages = c.iloc[0:0], s.iloc[0:0], sp.iloc[0:0], v.iloc[0:0]

@@ -8,6 +8,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -213,6 +214,65 @@ def cmd_overdue(args) -> int:
     return 0
 
 
+def _users_file(args) -> Path:
+    import os
+
+    return Path(args.file or os.environ.get("KONGCHUO_USERS", "var/users.json"))
+
+
+def _password(args) -> str:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("密码：")
+    if getpass.getpass("再输一次：") != first:
+        raise UsageError("两次输入的密码不一致")
+    return first
+
+
+def cmd_users(args) -> int:
+    from . import auth
+
+    path = _users_file(args)
+    try:
+        if args.action == "add":
+            user = auth.add_user(
+                path,
+                args.name,
+                _password(args),
+                args.role,
+                tuple(args.township or ()),
+                tuple(args.school or ()),
+            )
+            print(f"已创建用户 {user.name}（{auth.ROLES[user.role]}，{user.scope().describe()}）")
+        elif args.action == "set-password":
+            auth.set_password(path, args.name, _password(args))
+            print(f"已修改 {args.name} 的密码")
+        elif args.action == "disable":
+            auth.disable_user(path, args.name)
+            print(f"已停用 {args.name}")
+        else:
+            for u in auth.list_users(path):
+                print(
+                    f"{u.name}\t{auth.ROLES.get(u.role, u.role)}\t{u.scope().describe() if not u.disabled else '已停用'}"
+                )
+    except auth.AuthError as exc:
+        raise UsageError(str(exc)) from exc
+    return 0
+
+
+def cmd_audit(args) -> int:
+    import os
+
+    from . import audit
+
+    path = Path(args.log or os.environ.get("KONGCHUO_AUDIT", "var/audit/audit.jsonl"))
+    ok, _, message = audit.verify(path)
+    print(message)
+    return 0 if ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m kongchuo_metrics", description="控辍保学台账：校验与统计")
     sub = p.add_subparsers(dest="command", required=True)
@@ -245,6 +305,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("overdue", cmd_overdue, "超期未跟进个案（已脱敏）")
     sp.add_argument("--as-of", required=True)
     sp.add_argument("--days", type=int)
+    sp = sub.add_parser("users", help="管理本地登录用户")
+    sp.add_argument("action", choices=("add", "disable", "set-password", "list"))
+    sp.add_argument("name", nargs="?")
+    sp.add_argument("--role", choices=("county_admin", "county_viewer", "township", "school"))
+    sp.add_argument("--township", action="append")
+    sp.add_argument("--school", action="append")
+    sp.add_argument("--file", help="用户文件（默认 var/users.json 或 $KONGCHUO_USERS）")
+    sp.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（脚本用）")
+    sp.set_defaults(func=cmd_users)
+    sp = sub.add_parser("audit", help="审计日志")
+    sp.add_argument("action", choices=("verify",))
+    sp.add_argument("--log", help="审计日志（默认 var/audit/audit.jsonl 或 $KONGCHUO_AUDIT）")
+    sp.set_defaults(func=cmd_audit)
     return p
 
 

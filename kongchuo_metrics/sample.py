@@ -659,4 +659,8 @@ poor_open_max = 0
 [followup]
 # 超过多少天没有劝返记录即视为超期
 overdue_days = 14
+
+[auth]
+# 由可信的反向代理（统一身份认证）传入用户名的请求头，例如 "X-Remote-User"；留空表示使用本地账号登录
+proxy_header = ""
 """

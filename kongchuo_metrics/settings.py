@@ -25,6 +25,7 @@ class Settings:
     coords: str = "wgs84"
     targets: Targets = Targets()
     overdue_days: int = 14
+    proxy_header: str = ""  # a trusted reverse proxy's user header, e.g. X-Remote-User
 
 
 def load_settings(folder: str | Path | None) -> Settings:
@@ -55,4 +56,5 @@ def load_settings(folder: str | Path | None) -> Settings:
         coords=coords if coords in ("wgs84", "gcj02") else "wgs84",
         targets=targets,
         overdue_days=int(data.get("followup", {}).get("overdue_days", 14)),
+        proxy_header=str(data.get("auth", {}).get("proxy_header", "")),
     )
