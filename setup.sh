@@ -3,9 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 need_apt=()
-command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need_apt+=(fonts-noto-cjk)
-command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
+for pkg in chromium fonts-noto-cjk poppler-utils; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "安装系统软件包：${need_apt[*]}"
   if [ "$(id -u)" -eq 0 ]; then

@@ -414,6 +414,58 @@ def downloads(
         )
 
 
+def pack_button(view: View) -> None:
+    """Generate the briefing pack for the current filters and offer it for download (audited)."""
+    from kongchuo_metrics import figures, pack
+
+    if not pack.chromium_path():
+        st.warning(pack.MISSING_CHROMIUM)
+        return
+    if not audit_writable():
+        st.error("审计日志无法写入，汇报材料生成已停用。")
+        return
+    key = (view.selection, current_scope().key())
+    if st.button("生成汇报材料（PDF / PPT）", key="pack_make", icon=":material/picture_as_pdf:"):
+        with st.spinner("正在生成汇报材料…"):
+            try:
+                result = pack.make_pack(
+                    view.ledger, view.selection, view.settings, figures.load_boundaries(data_dir())
+                )
+            except pack.PackError as exc:
+                st.error(str(exc))
+                return
+        _audit(
+            "pack",
+            filters=view.selection.describe(),
+            pages=result.pages,
+            sha256=hashlib.sha256(result.pdf).hexdigest(),
+        )
+        st.session_state["pack"] = (key, result)
+    stored = st.session_state.get("pack")
+    if stored and stored[0] == key:
+        result = stored[1]
+        name = f"控辍保学汇报材料_{view.selection.slug()}"
+        c1, c2, _ = st.columns([1, 1, 3])
+        c1.download_button(
+            "下载 PDF",
+            data=result.pdf,
+            file_name=f"{name}.pdf",
+            mime="application/pdf",
+            key="pack_pdf",
+            on_click="ignore",
+        )
+        if result.pptx:
+            c2.download_button(
+                "下载 PPT",
+                data=result.pptx,
+                file_name=f"{name}.pptx",
+                key="pack_pptx",
+                on_click="ignore",
+                mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            )
+        st.caption(f"共 {result.pages} 页，用时 {result.seconds:.1f} 秒。学生姓名只显示姓氏。")
+
+
 __all__ = ["LedgerError", "View", "sidebar", "caption", "downloads", "empty", "public", "table", "ledger"]
 
 

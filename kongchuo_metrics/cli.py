@@ -273,6 +273,47 @@ def cmd_audit(args) -> int:
     return 0 if ok else 1
 
 
+def cmd_pack(args) -> int:
+    import getpass
+    import hashlib
+    import os
+
+    from . import audit, figures, pack
+
+    ledger, settings = _load(args.path)
+    as_of = _date(args.as_of)
+    sel = _selection(args, ledger, as_of)
+    try:
+        result = pack.make_pack(
+            ledger, sel, settings, figures.load_boundaries(args.path), with_pptx=bool(args.pptx)
+        )
+    except pack.PackError as exc:
+        raise UsageError(str(exc)) from exc
+    log = Path(os.environ.get("KONGCHUO_AUDIT", "var/audit/audit.jsonl"))
+    try:
+        audit.record(
+            log,
+            "pack",
+            getpass.getuser(),
+            "cli",
+            "全区县",
+            filters=sel.describe(),
+            file=Path(args.out).name,
+            pages=result.pages,
+            sha256=hashlib.sha256(result.pdf).hexdigest(),
+        )
+    except audit.AuditError as exc:
+        raise UsageError(str(exc)) from exc
+    Path(args.out).write_bytes(result.pdf)
+    if args.pptx:
+        Path(args.pptx).write_bytes(result.pptx or b"")
+    print(
+        f"已生成 {args.out}（{result.pages} 页，用时 {result.seconds:.1f} 秒）"
+        + (f"，以及 {args.pptx}" if args.pptx else "")
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m kongchuo_metrics", description="控辍保学台账：校验与统计")
     sub = p.add_subparsers(dest="command", required=True)
@@ -305,6 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("overdue", cmd_overdue, "超期未跟进个案（已脱敏）")
     sp.add_argument("--as-of", required=True)
     sp.add_argument("--days", type=int)
+    sp = add("pack", cmd_pack, "生成联席会议汇报材料（A4 横向 PDF，可选 PPTX）", fmt=None)
+    sp.add_argument("--as-of", required=True)
+    sp.add_argument("--out", required=True, help="输出的 PDF 文件")
+    sp.add_argument("--pptx", help="同时输出 PPTX 幻灯片")
     sp = sub.add_parser("users", help="管理本地登录用户")
     sp.add_argument("action", choices=("add", "disable", "set-password", "list"))
     sp.add_argument("name", nargs="?")

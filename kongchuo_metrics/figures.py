@@ -375,3 +375,69 @@ def village_deck(
         tooltip=tooltip,
         height=height,
     )
+
+
+def static_map(
+    villages: pd.DataFrame, boundaries: dict | None = None, title: str | None = None, height: int = 640
+) -> go.Figure:
+    """The village map as a plain plotly xy figure for print: township outlines, names and village circles.
+
+    No geo traces and no tiles (plotly's geo traces fetch a world topojson); longitude/latitude are drawn on
+    equal-scaled axes, which is accurate enough at county scale.
+    """
+    fig = go.Figure()
+    if boundaries:
+        for f in boundaries.get("features", []):
+            geom = f.get("geometry") or {}
+            polys = (
+                geom.get("coordinates", [])
+                if geom.get("type") == "MultiPolygon"
+                else [geom.get("coordinates", [])]
+            )
+            for poly in polys:
+                ring = poly[0] if poly else []
+                fig.add_scatter(
+                    x=[p[0] for p in ring],
+                    y=[p[1] for p in ring],
+                    mode="lines",
+                    fill="toself",
+                    fillcolor="rgba(233,236,239,0.6)",
+                    line={"color": "#495057", "width": 1},
+                    hoverinfo="skip",
+                    showlegend=False,
+                )
+            props = f.get("properties", {})
+            if props.get("label_lon") is not None:
+                fig.add_annotation(
+                    x=props["label_lon"],
+                    y=props["label_lat"],
+                    text=props.get("township", ""),
+                    showarrow=False,
+                    font={"size": 13, "color": "#212529"},
+                    yshift=14,
+                )
+    for state, label, color in MAP_LEGEND:
+        part = villages[villages["state"] == state]
+        if part.empty:
+            continue
+        fig.add_scatter(
+            x=part["lon"],
+            y=part["lat"],
+            mode="markers",
+            name=label,
+            marker={
+                "size": (part["open"].clip(lower=1) ** 0.5) * 9 + 6,
+                "color": f"rgba({color[0]},{color[1]},{color[2]},0.85)",
+                "line": {"color": "white", "width": 1},
+            },
+            text=part["village"] + "：" + part["open"].astype(str) + "人",
+            hoverinfo="text",
+        )
+    fig = _layout(fig, title, height)
+    lat0 = float(villages["lat"].mean()) if len(villages) else 23.0
+    fig.update_xaxes(visible=False, rangemode="normal")
+    # one degree of longitude is cos(latitude) of a degree of latitude on the ground
+    fig.update_yaxes(
+        visible=False, rangemode="normal", scaleanchor="x", scaleratio=1 / math.cos(math.radians(lat0))
+    )
+    return fig

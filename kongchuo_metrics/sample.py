@@ -88,6 +88,8 @@ VILLAGE_PARTS_B = [
 ]
 SURNAMES = list("韦黄覃梁李陈莫蒙卢罗刘甘潘周吴杨谭邓农廖林何钟苏")
 GIVEN = list("俊杰宇浩然子轩晨阳思雨欣怡佳琪梦婷文博志强海燕丽华明辉伟嘉诗涵雅静子豪宏宁春秀玉兰凤")
+# officials' given names share no character with the children's, so no child's name can appear inside one
+OFFICIAL_GIVEN = list("建国德军平庆立新刚勇林峰磊斌超")
 REASONS = [
     "学习困难、厌学",
     "厌学",
@@ -103,10 +105,10 @@ REASONS = [
 DISABILITY_TYPES = ["智力残疾", "肢体残疾", "听力残疾", "视力残疾", "言语残疾", "精神残疾", "多重残疾"]
 
 
-def _names(rng: np.random.Generator, n: int) -> list[str]:
+def _names(rng: np.random.Generator, n: int, given: list[str] = GIVEN) -> list[str]:
     surname = rng.choice(SURNAMES, n)
-    one = rng.choice(GIVEN, n)
-    two = rng.choice(GIVEN, n)
+    one = rng.choice(given, n)
+    two = rng.choice(given, n)
     single = rng.random(n) < 0.25
     return [s + a + ("" if k else b) for s, a, b, k in zip(surname, one, two, single, strict=True)]
 
@@ -351,9 +353,9 @@ def _cases(rng: np.random.Generator, schools: pd.DataFrame, villages: pd.DataFra
     df["reason"] = rng.choice(REASONS, len(df), p=[0.22, 0.2, 0.15, 0.08, 0.08, 0.1, 0.05, 0.05, 0.04, 0.03])
     vil = villages.groupby("乡镇")["村（社区）"].apply(list)
     df["village"] = [str(rng.choice(vil[t])) for t in df["township"]]
-    gov = {t: n for t, n in zip(TOWNSHIPS, _names(rng, len(TOWNSHIPS)), strict=True)}
+    gov = {t: n for t, n in zip(TOWNSHIPS, _names(rng, len(TOWNSHIPS), OFFICIAL_GIVEN), strict=True)}
     df["gov_owner"] = [f"{gov[t]}（{t}）" for t in df["township"]]
-    edu_names = dict(zip(schools["学校名称"], _names(rng, len(schools)), strict=True))
+    edu_names = dict(zip(schools["学校名称"], _names(rng, len(schools), OFFICIAL_GIVEN), strict=True))
     df["edu_owner"] = [f"{edu_names[s]}（{s}）" for s in df["school"]]
     df["guardian"] = _names(rng, len(df))
     df["phone"] = _phones(rng, len(df))

@@ -50,6 +50,8 @@ for col, rate in zip(rate_cols, [r for r in kpi["rates"] if r.key != "poor_open"
             delta_arrow="off",
         )
 
+ui.pack_button(view)
+
 left, right = st.columns([3, 2])
 with left:
     st.subheader("辍学趋势")

@@ -24,10 +24,8 @@ def _all_text(at) -> str:
         for kind in ("markdown", "caption", "info", "warning", "error", "success", "text")
         for e in at.get(kind)
     ]
-    # responsible persons (officials, shown on purpose) are drawn from the same invented name pool
-    officials = {"责任人（政府线）", "责任人（教育线）", "责任人", "详情"}
     for d in at.dataframe:
-        parts.append(d.value.drop(columns=[c for c in d.value.columns if c in officials]).to_csv())
+        parts.append(d.value.to_csv())
     return "\n".join(parts)
 
 

@@ -142,3 +142,14 @@ def test_good_upload_is_reported_and_accepted_for_every_page(tmp_path):
     at.button(key="up_accept").click().run()
     at.switch_page("pages/overview.py").run()
     assert metric(at, "在册辍学人数") == "1"
+
+
+def test_pack_button_builds_the_pdf_and_audits_it(isolated):
+    at = open_page()
+    at.button(key="pack_make").click().run()
+    assert not at.exception
+    keys = [b.key for b in at.get("download_button")]
+    assert "pack_pdf" in keys and "pack_pptx" in keys
+    assert any("共 8 页" in c.value for c in at.caption)
+    log = (isolated / "audit" / "audit.jsonl").read_text(encoding="utf-8")
+    assert '"event": "pack"' in log
