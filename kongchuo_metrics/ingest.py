@@ -967,8 +967,9 @@ def _build_cases(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, pd.S
 
 def _child_key(frame: pd.DataFrame) -> pd.Series:
     """A key per child: the ID number when it is valid, else name + birth date (or name + school)."""
-    ids = parsers.parse_ids(frame["id_number"].astype(object)) if "id_number" in frame else None
-    valid = ids.extra["valid"] if ids is not None else pd.Series(False, index=frame.index)
+    valid = (
+        parsers.valid_ids(frame["id_number"]) if "id_number" in frame else pd.Series(False, index=frame.index)
+    )
     birth = (
         frame["birth_date"].dt.strftime("%Y%m%d")
         if "birth_date" in frame

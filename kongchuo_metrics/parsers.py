@@ -96,9 +96,16 @@ def extract(text: pd.Series, pattern: str) -> pd.DataFrame:
     arr = pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.large_string())
     found = pc.extract_regex(arr, pattern)
     names = [found.type.field(i).name for i in range(found.type.num_fields)]
-    cols = {n: pc.struct_field(found, n).to_numpy(zero_copy_only=False) for n in names}
-    out = pd.DataFrame(cols, index=text.index)
-    return out.replace("", np.nan) if len(out) else out
+    cols = {}
+    for n in names:
+        part = pc.struct_field(found, n)
+        part = pc.if_else(pc.equal(part, ""), pa.scalar(None, part.type), part)  # unmatched group -> missing
+        cols[n] = pd.Series(
+            part.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan)).array,
+            index=text.index,
+            dtype="str",
+        )
+    return pd.DataFrame(cols, index=text.index)
 
 
 def _infer(raw: pd.Series) -> str:
@@ -140,11 +147,24 @@ MSG_DATE_SERIAL = "Excel 日期序号，已换算为日期"
 
 
 def _ymd(y: pd.Series, m: pd.Series, d: pd.Series) -> pd.Series:
-    frame = pd.DataFrame({"year": y, "month": m, "day": d}).astype("float")
-    ok = frame.notna().all(axis=1) & frame["year"].between(1900, 2100)
+    """Dates from year, month, day columns (numbers or digit strings); NaT where the day does not exist."""
+    # digit strings (from the patterns above) cast in pyarrow; numbers pass through
+    frame = pd.DataFrame({"y": y, "m": m, "d": d}).astype("float")
+    ok = (
+        frame.notna().all(axis=1)
+        & frame["y"].between(1900, 2100)
+        & frame["m"].between(1, 12)
+        & frame["d"].between(1, 31)
+    )
     out = pd.Series(pd.NaT, index=y.index, dtype="datetime64[s]")
     if ok.any():
-        out.loc[ok] = pd.to_datetime(frame.loc[ok].astype("int64"), errors="coerce").astype("datetime64[s]")
+        f = frame[ok].astype("int64")
+        # numpy calendar arithmetic; a day past the month's end rolls over, which the month check catches
+        months = (f["y"].to_numpy() - 1970) * 12 + f["m"].to_numpy() - 1
+        first = months.astype("datetime64[M]").astype("datetime64[D]")
+        value = first + (f["d"].to_numpy() - 1).astype("timedelta64[D]")
+        exists = value.astype("datetime64[M]") == first.astype("datetime64[M]")
+        out.loc[f.index[exists]] = value[exists].astype("datetime64[s]")
     return out
 
 
@@ -282,6 +302,17 @@ MSG_ID_CHECKSUM = "身份证号校验位错误"
 MSG_ID_FORMAT = "身份证号格式不正确（应为18位）"
 MSG_ID_NUMBER = "身份证号以数字形式保存，后几位可能已被 Excel 改成 0，请将该列设为文本后重新录入"
 MSG_ID_BIRTH = "身份证号中的出生日期无效"
+
+
+def valid_ids(ids: pd.Series) -> pd.Series:
+    """True where an already-normalised ID is 18 characters with a correct check digit, or 15 digits."""
+    text = ids.astype("str")
+    long18 = text.str.fullmatch("[0-9]{17}[0-9X]").fillna(False).astype(bool)
+    old15 = text.str.fullmatch("[0-9]{15}").fillna(False).astype(bool)
+    ok = old15.copy()
+    if long18.any():
+        ok.loc[long18] = (id_check_digit(text[long18].str[:17]) == text[long18].str[17]).to_numpy()
+    return ok
 
 
 def id_check_digit(first17: pd.Series) -> pd.Series:
