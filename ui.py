@@ -138,11 +138,29 @@ def require_login() -> None:
     st.stop()
 
 
+def _ledger_key() -> tuple:
+    path, _ = ledger_source()
+    return str(path), _digest(path), settings().coords, current_scope().key()
+
+
 def ledger() -> Ledger:
     """The ledger as the current scope may see it (the ONE way pages get data)."""
-    path, _ = ledger_source()
-    s = settings()
-    return _scoped(str(path), _digest(path), s.coords, current_scope().key())
+    return _scoped(*_ledger_key())
+
+
+@st.cache_resource(max_entries=64)
+def _options(path: str, digest: str, coords: str, scope_key: tuple, townships: tuple | None) -> list[str]:
+    """Filter options from the scoped ledger: townships (townships=None), else the schools of those townships."""
+    led = _scoped(path, digest, coords, scope_key)
+    if townships is None:
+        return sorted(set(led.cases["township"].dropna()) | set(led.schools["township"].dropna()))
+    cases, schools = led.cases, led.schools
+    if townships:
+        cases, schools = (
+            cases[cases["township"].isin(townships)],
+            schools[schools["township"].isin(townships)],
+        )
+    return sorted(set(cases["school"].dropna()) | set(schools["school"].dropna()))
 
 
 @st.cache_resource(max_entries=16)
@@ -219,11 +237,9 @@ def sidebar() -> View:
             bind="query-params",
             format="YYYY-MM-DD",
         )
-        towns = sorted(set(led.cases["township"].dropna()) | set(led.schools["township"].dropna()))
+        towns = _options(*_ledger_key(), None)
         townships = st.multiselect("乡镇", towns, key="tsp", bind="query-params", placeholder="全部乡镇")
-        pool = led.cases if not townships else led.cases[led.cases["township"].isin(townships)]
-        school_pool = led.schools if not townships else led.schools[led.schools["township"].isin(townships)]
-        school_opts = sorted(set(pool["school"].dropna()) | set(school_pool["school"].dropna()))
+        school_opts = _options(*_ledger_key(), tuple(t for t in townships if t in towns))
         schools = st.multiselect("学校", school_opts, key="sch", bind="query-params", placeholder="全部学校")
         stage = st.segmented_control(
             "学段", ["primary", "junior"], format_func=schema.STAGES.get, key="stage", bind="query-params"
@@ -325,6 +341,22 @@ def public(frame: pd.DataFrame, view: View, detail: bool = False) -> pd.DataFram
     return privacy.public_view(frame, view.mode, detail=detail)
 
 
+SCREEN_ROWS = 500
+
+
+def case_list(rows: pd.DataFrame, view: View, columns: list[str], title: str, key: str) -> None:
+    """A masked list of case rows: the first SCREEN_ROWS on screen, every row in the (audited) download."""
+
+    def masked(frame: pd.DataFrame) -> pd.DataFrame:
+        shown = public(frame, view)
+        return shown[[c for c in columns if c in shown]]
+
+    if len(rows) > SCREEN_ROWS:
+        st.caption(f"共 {len(rows):,} 条，屏幕上显示前 {SCREEN_ROWS} 条；完整名单请下载。")
+    table(masked(rows.head(SCREEN_ROWS)))
+    downloads(rows, view, title, key=key, prepare=masked)
+
+
 def table(frame: pd.DataFrame, **kwargs) -> None:
     """A read-only table with Chinese headers and values."""
     from kongchuo_metrics.labels import for_display
@@ -376,20 +408,35 @@ def _audited(build, view: View, name: str, rows: int, columns: list[str]):
 
 
 def downloads(
-    frame: pd.DataFrame, view: View, title: str, key: str, xlsx_sum: list[str] | None = None
+    frame: pd.DataFrame, view: View, title: str, key: str, xlsx_sum: list[str] | None = None, prepare=None
 ) -> None:
-    """CSV (and optionally government-format xlsx) download buttons for a table, audited, named after the filters."""
+    """CSV (and optionally government-format xlsx) download buttons for a table, audited, named after the filters.
+
+    `prepare` (e.g. masking) runs on the frame when the button is clicked, so long lists cost nothing until then.
+    """
     if len(frame) == 0:
         return
     if not audit_writable():
         st.error("审计日志无法写入，下载已停用。请联系管理员检查 var/audit 文件夹的权限。")
         return
     base = f"{title}_{view.selection.slug()}"
-    columns = [str(c) for c in frame.columns]
+    columns = [str(c) for c in (prepare(frame.head(0)) if prepare else frame).columns]
+    if prepare is not None:
+        raw = frame
+        frame = None  # built on click
+
+        def final() -> pd.DataFrame:
+            return prepare(raw)
+    else:
+
+        def final() -> pd.DataFrame:
+            return frame
+
+    rows = len(raw) if prepare is not None else len(frame)
     cols = st.columns([1, 1, 3] if xlsx_sum is not None else [1, 4])
     cols[0].download_button(
         "下载 CSV",
-        data=_audited(lambda: exports.csv_bytes(frame), view, f"{base}.csv", len(frame), columns),
+        data=_audited(lambda: exports.csv_bytes(final()), view, f"{base}.csv", rows, columns),
         file_name=f"{base}.csv",
         mime="text/csv",
         key=f"{key}_csv",
@@ -401,11 +448,13 @@ def downloads(
         unit = view.ledger.meta.get("unit") or f"{district}教育局"
 
         def build():
-            return exports.gov_xlsx(frame, f"{district}{title}", unit, metrics.cn_date(view.as_of), xlsx_sum)  # noqa: E731
+            return exports.gov_xlsx(
+                final(), f"{district}{title}", unit, metrics.cn_date(view.as_of), xlsx_sum
+            )
 
         cols[1].download_button(
             "下载 Excel（公文格式）",
-            data=_audited(build, view, f"{base}.xlsx", len(frame), columns),
+            data=_audited(build, view, f"{base}.xlsx", rows, columns),
             file_name=f"{base}.xlsx",
             key=f"{key}_xlsx",
             on_click="ignore",

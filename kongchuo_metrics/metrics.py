@@ -67,6 +67,8 @@ def cn_date(d: dt.date | pd.Timestamp) -> str:
 
 def select_cases(cases: pd.DataFrame, sel: Selection) -> pd.DataFrame:
     """The cases matching the selection's place, stage and type filters (the date is applied by each metric)."""
+    if not (sel.townships or sel.schools or sel.stage or sel.case_types or sel.poor_only):
+        return cases
     mask = pd.Series(True, index=cases.index)
     if sel.townships:
         mask &= cases["township"].isin(sel.townships)

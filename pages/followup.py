@@ -30,7 +30,6 @@ st.plotly_chart(
 
 only_overdue = st.toggle("只看超期个案", key="fu_overdue")
 rows = status[status["overdue"]] if only_overdue else status
-shown = ui.public(rows, view)
 columns = [
     "case_id",
     "name",
@@ -46,9 +45,7 @@ columns = [
     "gov_owner",
     "edu_owner",
 ]
-listing = shown[[c for c in columns if c in shown]]
-ui.table(listing)
-ui.downloads(listing, view, "未返校个案跟踪表", key="fu_list")
+ui.case_list(rows, view, columns, "未返校个案跟踪表", key="fu_list")
 
 left, right = st.columns(2)
 with left:
@@ -63,7 +60,7 @@ with right:
     ui.downloads(edu, view, "教育线责任人", key="fu_edu")
 
 st.subheader("个案时间线")
-options = shown.set_index("case_id")
+options = ui.public(rows.head(ui.SCREEN_ROWS), view).set_index("case_id")
 pick = st.selectbox(
     "选择个案",
     options.index.tolist(),
