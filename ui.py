@@ -322,6 +322,8 @@ def caption(view: View) -> None:
     if warning:
         st.warning(warning)
     st.caption(f"{view.selection.describe()}　｜　数据：{meta.get('source_name', '')}（统计日期 {stamp}）")
+    with st.expander("统计口径", expanded=False):
+        st.caption(metrics.counting_rule())
 
 
 def counting_rule() -> None:

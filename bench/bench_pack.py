@@ -24,7 +24,9 @@ def one(label: str, folder: Path, as_of: dt.date, boundaries) -> None:
     ledger = load_ledger(folder)
     t = time.perf_counter()
     result = pack.make_pack(ledger, metrics.Selection(as_of=as_of), load_settings(folder), boundaries)
-    print(f"{label:<44} {time.perf_counter() - t:6.1f} s  ({result.pages} pages, {len(result.pdf) / 1e6:.1f} MB PDF)")
+    print(
+        f"{label:<44} {time.perf_counter() - t:6.1f} s  ({result.pages} pages, {len(result.pdf) / 1e6:.1f} MB PDF)"
+    )
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ school = st.selectbox(
 )
 if school:
     open_cases = metrics.open_at(view.cases[view.cases["school"] == school], view.as_of)
-    shown = ui.public(open_cases, view)
+    open_cases = open_cases.assign(open_days=(view.as_of - open_cases["registered"]).dt.days)
     columns = [
         "case_id",
         "name",
@@ -36,11 +36,9 @@ if school:
         "village",
         "case_type",
         "registered",
+        "open_days",
         "reason",
         "gov_owner",
         "edu_owner",
     ]
-    rows = shown.assign(
-        open_days=metrics.open_at(open_cases, view.as_of)["registered"].rsub(view.as_of).dt.days
-    )
-    ui.table(rows[[c for c in columns if c in rows] + ["open_days"]])
+    ui.case_list(open_cases, view, columns, f"{school}未返校学生", key="schools_cases")

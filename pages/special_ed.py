@@ -49,15 +49,12 @@ ui.downloads(privacy.suppress_small(table, counts), view, "残疾儿童安置情
 st.subheader("未入学/未安置儿童及原因")
 unplaced = roster[roster["placement_category"] == "unplaced"]
 if not ui.empty(unplaced, "所选范围内没有未安置儿童。"):
-    shown = ui.public(unplaced, view)
-    ui.table(
-        shown[
-            [
-                c
-                for c in ["name", "sex", "township", "village", "disability_type", "unplaced_reason"]
-                if c in shown
-            ]
-        ]
+    ui.case_list(
+        unplaced,
+        view,
+        ["name", "sex", "township", "village", "disability_type", "unplaced_reason"],
+        "未安置儿童名单",
+        key="sped_unplaced",
     )
     reasons = unplaced["unplaced_reason"].fillna("未填原因").value_counts().rename_axis("unplaced_reason")
     ui.table(reasons.reset_index())

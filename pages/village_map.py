@@ -12,9 +12,7 @@ if ui.empty(status, f"{metrics.cn_date(view.as_of)}，所选范围内没有未�
 
 villages, missing = metrics.village_table(status, view.ledger.villages)
 st.metric(
-    "地图上的未返校学生",
-    int(villages["open"].sum()),
-    help="与其他页面同一筛选条件下的在册人数一致（含缺少坐标的个案）",
+    "未返校学生", len(status), help="与其他页面同一筛选条件下的在册人数一致，含缺少坐标、未画在图上的个案"
 )
 legend = "　".join(
     f"<span style='color:rgb({c[0]},{c[1]},{c[2]})'>●</span> {label}" for _, label, c in figures.MAP_LEGEND
@@ -27,7 +25,13 @@ if len(missing):
     st.warning(
         f"{len(missing)} 个个案缺少坐标，未画在地图上（所在村：{'、'.join(sorted(set(missing['village'])))}）。"
     )
-    ui.table(ui.public(missing, view)[["case_id", "name", "township", "village", "school", "open_days"]])
+    ui.case_list(
+        missing,
+        view,
+        ["case_id", "name", "township", "village", "school", "open_days"],
+        "缺少坐标的个案",
+        key="map_missing",
+    )
 
 picked = (event.selection.objects.get("villages") or []) if event and event.selection else []
 if picked:
