@@ -46,8 +46,10 @@ def main() -> None:
     sample = load_ledger(Path(__file__).resolve().parents[1] / "data")
     sample_status = metrics.followup_status(sample.cases, sample.followups, max(sample.report_dates), 14)
     sample_villages, _ = metrics.village_table(sample_status, sample.villages)
-    print(f"{'map payload on the sample (' + str(len(sample_villages)) + ' villages)':<42} "
-          f"{deck_bytes(sample_villages) / 1e3:8.1f} KB")
+    print(
+        f"{'map payload on the sample (' + str(len(sample_villages)) + ' villages)':<42} "
+        f"{deck_bytes(sample_villages) / 1e3:8.1f} KB"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         cases, followups, schools, villages = timed("generate", lambda: generate(args.cases, args.followups))

@@ -1311,8 +1311,34 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+_DERIVED_EMPTY = {
+    "special_ed": {
+        "placement_category": "str",
+        "home_lessons": "Int64",
+        "poor": "boolean",
+        "source_row": "int64",
+    },
+    "schools": {
+        f: "Int64"
+        for f in (
+            "enrol_primary",
+            "enrol_junior",
+            "cohort_intake",
+            "transfers_in",
+            "transfers_out",
+            "graduates",
+        )
+    }
+    | {"lon": "float", "lat": "float", "source_row": "int64"},
+    "villages": {"lon": "float", "lat": "float", "source_row": "int64"},
+    "reports": {"report_date": "datetime64[s]"},
+}
+
+
 def _empty_table(table: str) -> pd.DataFrame:
+    """A table the ledger does not have: every column its builder would make, no rows."""
     cols = {f.name: pd.Series(dtype="str") for f in schema.FIELDS[table] if f.name != "seq"}
+    cols.update({name: pd.Series(dtype=dtype) for name, dtype in _DERIVED_EMPTY.get(table, {}).items()})
     return pd.DataFrame(cols)
 
 

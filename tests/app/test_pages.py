@@ -153,3 +153,22 @@ def test_pack_button_builds_the_pdf_and_audits_it(isolated):
     assert any("共 8 页" in c.value for c in at.caption)
     log = (isolated / "audit" / "audit.jsonl").read_text(encoding="utf-8")
     assert '"event": "pack"' in log
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_a_bureau_ledger_with_only_the_cases_sheet_renders_everywhere(page, tmp_path, monkeypatch):
+    from tests.conftest import case_row, write_csv
+
+    write_csv(
+        tmp_path / "台账.csv",
+        [
+            case_row(name="甲", registered="2019.3.1"),
+            case_row(name="乙", registered="2019.3.2", closed="2019.4.1", outcome="已返校"),
+        ],
+    )
+    monkeypatch.setenv("KONGCHUO_DATA", str(tmp_path))
+    at = open_page(page)
+    assert not at.exception, [e.value for e in at.exception]
+    if page == "overview":
+        assert metric(at, "在册辍学人数") == "1"
+        assert any("无法计算" in c.value for c in at.caption)  # no enrolment: no rate, no guess

@@ -122,3 +122,22 @@ def test_cli_pack_is_audited(tmp_path):
     assert rec["event"] == "pack" and "三里镇" in rec["filters"] and rec["pages"] == 8
     text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
     assert "三里二中" in text and "黄练二中" not in text
+
+
+def test_a_ledger_with_only_the_cases_table_still_makes_every_figure(tmp_path):
+    from kongchuo_metrics.ingest import load_ledger
+    from tests.conftest import case_row, write_csv
+
+    write_csv(
+        tmp_path / "台账.csv", [case_row(name="甲"), case_row(name="乙", closed="2019.4.1", outcome="已返校")]
+    )
+    ledger = load_ledger(tmp_path)
+    sel = metrics.Selection(as_of=dt.date(2019, 6, 25))
+    assert metrics.special_ed_summary(ledger.special_ed)["total"] == 0
+    rates = {
+        r.key: r
+        for r in metrics.rates(ledger.cases, ledger.schools, "2019-06-25", load_settings(None).targets)
+    }
+    assert rates["dropout_junior"].value is None and "无法计算" in rates["dropout_junior"].note
+    result = pack.make_pack(ledger, sel, load_settings(None), None, with_pptx=False)
+    assert result.pages == 8
