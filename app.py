@@ -18,8 +18,8 @@ PAGES = [
     ),
     st.Page("pages/trend.py", title="辍学趋势", url_path="trend", icon=":material/trending_down:"),
     st.Page("pages/schools.py", title="学校明细", url_path="schools", icon=":material/school:"),
-    st.Page("pages/village_map.py", title="村级地图", url_path="map", icon=":material/map:"),
-    st.Page("pages/special_ed.py", title="特殊教育", url_path="special-ed", icon=":material/accessible:"),
+    st.Page("pages/village_map.py", title="村级地图", url_path="village_map", icon=":material/map:"),
+    st.Page("pages/special_ed.py", title="特殊教育", url_path="special_ed", icon=":material/accessible:"),
     st.Page("pages/followup.py", title="个案跟踪", url_path="followup", icon=":material/assignment_ind:"),
     st.Page("pages/upload.py", title="数据导入", url_path="upload", icon=":material/upload_file:"),
 ]

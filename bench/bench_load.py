@@ -27,7 +27,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from tests.browser.conftest import start_server  # noqa: E402
 
-PAGES = ["", "trend", "schools", "map", "special-ed", "followup"]
+PAGES = ["", "trend", "schools", "village_map", "special_ed", "followup"]
 
 
 def session(url: str, reruns: int, page: str, latencies: list, errors: list, timeout: float = 120) -> None:

@@ -72,6 +72,9 @@ def trend_chart(
         opacity=0.8,
         text=trend["returned"],
         textposition="inside",
+        insidetextanchor="start",  # at the foot of the bar, clear of the open-cases labels above
+        textangle=0,  # never rotated, however thin the bar
+        constraintext="none",
         hovertemplate="%{x}<br>本期劝返：%{y:,d} 人<extra></extra>",
     )
     fig.add_scatter(

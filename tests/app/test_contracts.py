@@ -60,7 +60,7 @@ def test_core_never_imports_streamlit():
 def test_every_page_is_registered_with_a_chinese_title():
     app = (ROOT / "app.py").read_text(encoding="utf-8")
     for page in (ROOT / "pages").glob("*.py"):
-        m = re.search(rf'st\.Page\(\s*"pages/{page.name}",\s*title="([^"]+)",\s*url_path="([a-z-]+)"', app)
+        m = re.search(rf'st\.Page\(\s*"pages/{page.name}",\s*title="([^"]+)",\s*url_path="([a-z_]+)"', app)
         assert m, page.name
         assert re.search(r"[\u4e00-\u9fff]", m.group(1))
 

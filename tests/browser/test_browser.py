@@ -10,8 +10,8 @@ PAGES = {
     "overview": "",
     "trend": "trend",
     "schools": "schools",
-    "map": "map",
-    "special-ed": "special-ed",
+    "map": "village_map",
+    "special-ed": "special_ed",
     "followup": "followup",
     "upload": "upload",
 }
@@ -38,6 +38,8 @@ def kpi(page, label: str) -> str:
 @pytest.mark.parametrize("name", list(PAGES))
 def test_every_page_opens_in_chinese_without_errors(page, name):
     page.goto(PAGES[name])
+    # a first visit straight to the page's URL (each test has a fresh browser context) finds it
+    assert page.page.get_by_text("Page not found").count() == 0
     body = page.page.locator("[data-testid='stMain']").inner_text()
     assert "Traceback" not in body and "Error" not in body
     assert re.search(r"[\u4e00-\u9fff]{2,}", page.page.locator("h1").first.inner_text())
@@ -124,7 +126,7 @@ def _canvas_has_pixels(page) -> int:
 
 
 def test_map_renders_hover_tooltip_and_click_lists_cases(page):
-    page.goto("map")
+    page.goto("village_map")
     page.page.wait_for_selector("[data-testid='stDeckGlJsonChart'] canvas", timeout=30000)
     page.page.wait_for_timeout(2500)
     assert _canvas_has_pixels(page) > 1000
