@@ -493,7 +493,11 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
         if i not in match.columns and isinstance(header_cells[i], str) and header_cells[i].strip()
     ]
     blank_all = _blank_rows(frame)
-    canon = pd.DataFrame({name: frame[i] for i, name in match.columns.items()}, index=frame.index)
+    # columns holding only text become arrow-backed once here, so each later parser reads them without
+    # converting a hundred thousand Python strings again; mixed columns (dates, numbers) stay as read
+    canon = pd.DataFrame(
+        {name: parsers.arrow_if_text(frame[i]) for i, name in match.columns.items()}, index=frame.index
+    )
 
     # merged township/village/school cells: the value sits in the first row of the range only
     filled = 0
@@ -517,21 +521,25 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
     for name in ("seq", "township", "village", "name", "school"):
         if name in canon:
             total |= as_text(canon[name]).str.replace(" ", "").str.match(_TOTAL).fillna(False).astype(bool)
-    first_col = as_text(frame[0]).str.replace(" ", "") if 0 in frame else None
+    first_raw = canon[match.columns[0]] if 0 in match.columns else frame[0] if 0 in frame else None
+    first_col = as_text(first_raw).str.replace(" ", "") if first_raw is not None else None
     if first_col is not None:
         total |= first_col.str.match(_TOTAL).fillna(False).astype(bool)
     footer = pd.Series(False, index=frame.index)
     if first_col is not None:
         footer = first_col.str.match(_FOOTER).fillna(False).astype(bool)
-        footer &= (~blank_all) & (
-            pd.concat([parsers.is_blank(frame[c]) for c in frame.columns[1:]], axis=1).all(axis=1)
-            if frame.shape[1] > 1
-            else True
-        )
+        if footer.any() and frame.shape[1] > 1:
+            # a footer line (填表人：… 审核人：…) fills the first cell only; look at just those few rows
+            rest = frame.loc[footer, frame.columns[1:]]
+            footer.loc[rest.index] = pd.concat([parsers.is_blank(rest[c]) for c in rest.columns], axis=1).all(
+                axis=1
+            )
+        footer &= ~blank_all
     header_like = pd.Series(0, index=frame.index)
-    for i in match.columns:
+    for i, name in match.columns.items():
         # a header repeated mid-sheet (a township's block pasted with its header) repeats the cell text
-        header_like += (frame[i] == header_cells[i]).astype(int) if i < len(header_cells) else 0
+        if i < len(header_cells) and isinstance(header_cells[i], str):
+            header_like += canon[name].eq(header_cells[i]).fillna(False).astype(int)
     repeated = header_like >= max(2, len(match.columns) // 2)
     blank = blank_all
     total &= ~blank
@@ -971,7 +979,7 @@ def _child_key(frame: pd.DataFrame) -> pd.Series:
         parsers.valid_ids(frame["id_number"]) if "id_number" in frame else pd.Series(False, index=frame.index)
     )
     birth = (
-        frame["birth_date"].dt.strftime("%Y%m%d")
+        frame["birth_date"].astype("str").str.replace("-", "", regex=False)
         if "birth_date" in frame
         else pd.Series(pd.NA, index=frame.index)
     )
@@ -984,12 +992,19 @@ def _dedupe_cases(cases: pd.DataFrame, probs: _Problems, report: IngestReport) -
     cmp_cols = [
         c for c in CASE_COLUMNS if c in cases and c not in ("case_id", "child_key", "source", "source_row")
     ]
-    # one 64-bit hash per row instead of grouping on two dozen columns
-    row_hash = pd.util.hash_pandas_object(cases[cmp_cols], index=False)
-    dup = row_hash.duplicated(keep="first")
+    # one integer per episode (child + registration date); identical rows are always within one episode, so
+    # only rows sharing an episode are hashed, one 64-bit hash per row instead of grouping on every column
+    episode = pd.Series(
+        cases.groupby(["child_key", "registered"], sort=False, dropna=False).ngroup().to_numpy(),
+        index=cases.index,
+    )
+    same_episode = episode.duplicated(keep=False)
+    row_hash = pd.util.hash_pandas_object(cases.loc[same_episode, cmp_cols], index=False)
+    dup = row_hash.duplicated(keep="first").reindex(cases.index, fill_value=False)
     report.excluded["duplicate"] += int(dup.sum())
     if dup.any():
-        first_row = cases["source_row"].groupby(row_hash, sort=False).transform("first")
+        first_row = cases.loc[same_episode, "source_row"].groupby(row_hash, sort=False).transform("first")
+        first_row = first_row.reindex(cases.index, fill_value=0)
         msg = "与第 " + first_row.astype("str") + " 行完全相同，已合并"
         probs.add(
             cases,
@@ -1001,32 +1016,30 @@ def _dedupe_cases(cases: pd.DataFrame, probs: _Problems, report: IngestReport) -
             cases["source_row"],
             cases["_sheet"],
         )
-    cases = cases[~dup]
-    conflict = cases.duplicated(subset=["child_key", "registered"], keep="first")
-    if conflict.any():
-        involved = cases.duplicated(subset=["child_key", "registered"], keep=False)
-        sub = cases[involved]
-        firsts = sub.groupby([sub["child_key"], sub["registered"]], sort=False)[
-            [c for c in cmp_cols if c != "registered"] + ["source_row"]
-        ].transform("first")
-        differing = pd.Series("", index=sub.index, dtype="str")
-        for c in cmp_cols:
-            if c == "registered":
-                continue
-            a, b = sub[c].astype("str"), firsts[c].astype("str")
-            diff = ~((a == b) | (a.isna() & b.isna())).fillna(False).astype(bool)
-            differing = differing.mask(diff, differing + schema.field_label(c) + " ")
-        msg = (
-            "与第 "
-            + firsts["source_row"].astype("str")
-            + " 行为同一儿童、同一辍学日期，但字段不一致："
-            + differing.str.strip().str.replace(" ", "、")
-        )
-        flagged = conflict[involved]
-        probs.add(
-            sub, "cases", "name", msg.where(flagged, ""), sub["name"], ERROR, sub["source_row"], sub["_sheet"]
-        )
-        report.rows_quarantined += int(conflict.sum())
+        cases, episode = cases[~dup], episode[~dup]
+    conflict = episode.duplicated(keep="first")
+    if not conflict.any():
+        return cases
+    involved = episode.duplicated(keep=False)
+    sub = cases[involved]
+    others = [c for c in cmp_cols if c != "registered"]
+    firsts = sub.groupby(episode[involved], sort=False)[others + ["source_row"]].transform("first")
+    mine, theirs = sub[others].astype("str"), firsts[others].astype("str")
+    differ = ~((mine == theirs) | (mine.isna() & theirs.isna())).fillna(False).astype(bool)
+    # field labels of the differing columns, joined: a boolean x label product over the few conflicting rows
+    labels = np.array([schema.field_label(c) + "、" for c in others], dtype=object)
+    differing = pd.Series(differ.to_numpy().astype(object) @ labels, index=sub.index, dtype="str")
+    msg = (
+        "与第 "
+        + firsts["source_row"].astype("str")
+        + " 行为同一儿童、同一辍学日期，但字段不一致："
+        + differing.str.rstrip("、")
+    )
+    flagged = conflict[involved]
+    probs.add(
+        sub, "cases", "name", msg.where(flagged, ""), sub["name"], ERROR, sub["source_row"], sub["_sheet"]
+    )
+    report.rows_quarantined += int(conflict.sum())
     return cases[~conflict]
 
 
@@ -1429,7 +1442,12 @@ def load_ledger(path: str | Path, coords: str = "wgs84") -> Ledger:
     cases["child_key"] = _child_key(cases)
     cases = _dedupe_cases(cases, probs, report)
     cases = _fill_township_from_school(cases, built["schools"], probs)
-    cases = cases.sort_values(["registered", "source", "source_row"], kind="stable").reset_index(drop=True)
+    # by registration date, then file/sheet and row: integer keys, one lexsort (NaT sorts last)
+    source_code = pd.factorize(cases["source"], sort=True)[0]
+    registered_key = cases["registered"].to_numpy().astype("datetime64[s]").astype("int64")
+    registered_key = np.where(cases["registered"].isna().to_numpy(), np.iinfo("int64").max, registered_key)
+    order = np.lexsort((cases["source_row"].to_numpy(), source_code, registered_key))
+    cases = cases.iloc[order].reset_index(drop=True)
     cases["case_id"] = "C" + pd.Series(np.arange(1, len(cases) + 1), index=cases.index).astype(
         "str"
     ).str.zfill(6)

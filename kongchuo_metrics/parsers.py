@@ -11,6 +11,7 @@ would become 2012-03-19. Each accepted spelling has its own explicit pattern.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,34 @@ class Parsed:
     errors: pd.Series
     warnings: pd.Series
     extra: dict[str, pd.Series] = field(default_factory=dict)
+
+
+def _spread(result, codes: np.ndarray, index: pd.Index):
+    if isinstance(result, Parsed):
+        return Parsed(
+            _spread(result.values, codes, index),
+            _spread(result.errors, codes, index),
+            _spread(result.warnings, codes, index),
+            {k: _spread(v, codes, index) for k, v in result.extra.items()},
+        )
+    return pd.Series(result.array.take(codes), index=index, name=result.name)
+
+
+def per_unique(fn):
+    """Run a value parser once per distinct cell value and spread the result back to every row.
+
+    A ledger column of 100,000 rows holds a few hundred dates, a dozen grades, two flags: parsing the distinct
+    values and taking by code is exact (each parser's result depends on the cell value alone) and much faster.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(raw: pd.Series, *args, **kwargs):
+        codes, _ = pd.factorize(raw, use_na_sentinel=False)
+        _, first = np.unique(codes, return_index=True)
+        distinct = raw.iloc[first].reset_index(drop=True)
+        return _spread(fn(distinct, *args, **kwargs), codes, raw.index)
+
+    return wrapper
 
 
 def _empty_msgs(index: pd.Index) -> pd.Series:
@@ -55,10 +84,42 @@ def _cell_text(value: object) -> object:
 
 _ZW = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
 _WS = "[\t\r\n\x0b\x0c]|  "
+# text made only of printable ASCII and CJK unified ideographs, with no double space, is already NFKC, has no
+# zero-width or odd white space: only its ends need trimming
+_NEEDS_WORK = "[^\x20-\x7e\u4e00-\u9fff]|  "
+
+
+def _arrow_text(text: pd.Series):
+    """The column as a pyarrow large_string array; zero-copy when it is already arrow-backed text."""
+    import pyarrow as pa
+
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+        arr = pa.array(text.array)
+        return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
+    return pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.large_string(), from_pandas=True)
+
+
+def arrow_if_text(raw: pd.Series) -> pd.Series:
+    """An object column whose every cell is text (or empty) as arrow-backed text; any other column as it is.
+
+    One conversion up front lets every later parser read the column without converting Python strings again.
+    """
+    import pyarrow as pa
+
+    if raw.dtype != object:
+        return raw
+    try:
+        arr = pa.array(raw.to_numpy(), type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):  # dates, numbers or flags among the cells
+        return raw
+    if arr.null_count == len(arr):
+        return raw
+    values = arr.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan)).array
+    return pd.Series(values, index=raw.index, name=raw.name, dtype="str")
 
 
 def _normalize(text: pd.Series) -> pd.Series:
-    """NFKC + zero-width removal + inner white space collapsed, run in pyarrow (no per-cell Python).
+    """NFKC, zero-width removal, inner white space collapsed, blank tokens missing; in pyarrow, no per-cell Python.
 
     The two regex passes run only when some cell needs them: most columns have neither, and a match test is
     several times cheaper than a replace.
@@ -66,26 +127,29 @@ def _normalize(text: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.large_string(), from_pandas=True)
-    if not pc.all(pc.string_is_ascii(arr)).as_py():
-        arr = pc.utf8_normalize(arr, form="NFKC")
-        if pc.any(pc.match_substring_regex(arr, _ZW)).as_py():
-            arr = pc.replace_substring_regex(arr, _ZW, "")
-    if pc.any(pc.match_substring_regex(arr, _WS)).as_py():
-        arr = pc.replace_substring_regex(arr, "[ \t\r\n\x0b\x0c]+", " ")
+    arr = _arrow_text(text)
+    if pc.any(pc.match_substring_regex(arr, _NEEDS_WORK)).as_py():
+        if not pc.all(pc.string_is_ascii(arr)).as_py():
+            arr = pc.utf8_normalize(arr, form="NFKC")
+            if pc.any(pc.match_substring_regex(arr, _ZW)).as_py():
+                arr = pc.replace_substring_regex(arr, _ZW, "")
+        if pc.any(pc.match_substring_regex(arr, _WS)).as_py():
+            arr = pc.replace_substring_regex(arr, "[ \t\r\n\x0b\x0c]+", " ")
     arr = pc.utf8_trim_whitespace(arr)
+    # blank tokens (无, N/A, /, -) become missing
+    blank = pc.is_in(pc.utf8_lower(arr), value_set=pa.array(sorted(BLANK_TOKENS), type=pa.large_string()))
+    arr = pc.if_else(blank, pa.scalar(None, type=pa.large_string()), arr)
     values = arr.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan)).array
     return pd.Series(values, index=text.index, dtype="str")
 
 
 def as_text(raw: pd.Series) -> pd.Series:
     """The column as normalised text (NFKC, trimmed, zero-width removed); blanks and 无/NA//" as missing."""
-    if isinstance(raw.dtype, pd.StringDtype) or _infer(raw) in ("string", "empty"):
+    if isinstance(raw.dtype, pd.StringDtype) or infer_kind(raw) in ("string", "empty"):
         text = raw
     else:
         text = raw.map(_cell_text)
-    text = _normalize(text)
-    return text.mask(text.str.lower().isin(BLANK_TOKENS))
+    return _normalize(text)
 
 
 def extract(text: pd.Series, pattern: str) -> pd.DataFrame:
@@ -93,7 +157,7 @@ def extract(text: pd.Series, pattern: str) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.large_string())
+    arr = _arrow_text(text)
     found = pc.extract_regex(arr, pattern)
     names = [found.type.field(i).name for i in range(found.type.num_fields)]
     cols = {}
@@ -108,13 +172,13 @@ def extract(text: pd.Series, pattern: str) -> pd.DataFrame:
     return pd.DataFrame(cols, index=text.index)
 
 
-def _infer(raw: pd.Series) -> str:
+def infer_kind(raw: pd.Series) -> str:
     return pd.api.types.infer_dtype(raw, skipna=True) if raw.dtype == object else str(raw.dtype)
 
 
 def is_blank(raw: pd.Series) -> pd.Series:
     """True where a raw cell is empty (None, NaN, or only white space)."""
-    if raw.dtype == object and _infer(raw) in ("string", "empty"):
+    if raw.dtype == object and infer_kind(raw) in ("string", "empty"):
         text = raw.astype("str")
         return text.isna() | (text.str.strip() == "")
     if raw.dtype == object:
@@ -146,28 +210,32 @@ MSG_DATE_MONTH = "只有年月，按月精度处理"
 MSG_DATE_SERIAL = "Excel 日期序号，已换算为日期"
 
 
+def _float_values(values: pd.Series) -> np.ndarray:
+    """Numbers or digit strings as float64 (NaN when missing); arrow-backed text is cast in pyarrow."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        import pyarrow as pa
+
+        return pa.array(values.array).cast(pa.float64()).to_numpy(zero_copy_only=False)
+    return values.astype("float").to_numpy()
+
+
 def _ymd(y: pd.Series, m: pd.Series, d: pd.Series) -> pd.Series:
     """Dates from year, month, day columns (numbers or digit strings); NaT where the day does not exist."""
-    # digit strings (from the patterns above) cast in pyarrow; numbers pass through
-    frame = pd.DataFrame({"y": y, "m": m, "d": d}).astype("float")
-    ok = (
-        frame.notna().all(axis=1)
-        & frame["y"].between(1900, 2100)
-        & frame["m"].between(1, 12)
-        & frame["d"].between(1, 31)
-    )
-    out = pd.Series(pd.NaT, index=y.index, dtype="datetime64[s]")
+    yf, mf, df_ = _float_values(y), _float_values(m), _float_values(d)
+    # comparisons with NaN are False, so a missing part fails the range test
+    ok = (yf >= 1900) & (yf <= 2100) & (mf >= 1) & (mf <= 12) & (df_ >= 1) & (df_ <= 31)
+    out = np.full(len(yf), np.datetime64("NaT"), dtype="datetime64[s]")
     if ok.any():
-        f = frame[ok].astype("int64")
+        yi, mi, di = yf[ok].astype("int64"), mf[ok].astype("int64"), df_[ok].astype("int64")
         # numpy calendar arithmetic; a day past the month's end rolls over, which the month check catches
-        months = (f["y"].to_numpy() - 1970) * 12 + f["m"].to_numpy() - 1
-        first = months.astype("datetime64[M]").astype("datetime64[D]")
-        value = first + (f["d"].to_numpy() - 1).astype("timedelta64[D]")
+        first = ((yi - 1970) * 12 + mi - 1).astype("datetime64[M]").astype("datetime64[D]")
+        value = first + (di - 1).astype("timedelta64[D]")
         exists = value.astype("datetime64[M]") == first.astype("datetime64[M]")
-        out.loc[f.index[exists]] = value[exists].astype("datetime64[s]")
-    return out
+        out[np.flatnonzero(ok)[exists]] = value[exists].astype("datetime64[s]")
+    return pd.Series(out, index=y.index)
 
 
+@per_unique
 def parse_dates(raw: pd.Series) -> Parsed:
     """Dates (datetime64[s], NaT when blank/bad) with `extra["precision"]` of "day", "month" or ""."""
     idx = raw.index
@@ -270,6 +338,7 @@ MSG_FLAG_EXTRA = "标记带有附加文字，按“{v}”处理"
 MSG_FLAG_UNKNOWN = "无法识别的是/否标记，按未知处理"
 
 
+@per_unique
 def parse_flags(raw: pd.Series) -> Parsed:
     """Flags as pandas boolean (True/False/NA); a blank is unknown (NA), never 否."""
     idx = raw.index
@@ -279,8 +348,9 @@ def parse_flags(raw: pd.Series) -> Parsed:
         return Parsed(raw.astype("boolean"), errors, warnings)
     text = as_text(raw)
     # as_text treats 无 as blank; for a flag 无 means 否, so look at the raw token again
-    raw_text = raw.map(_cell_text).astype("str").str.normalize("NFKC").str.strip().str.lower()
-    key = text.str.lower().fillna(raw_text.where(raw_text.isin(_FALSE)))
+    blanked = text.isna() & raw.notna()
+    raw_text = raw[blanked].map(_cell_text).astype("str").str.normalize("NFKC").str.strip().str.lower()
+    key = text.str.lower().fillna(raw_text.where(raw_text.isin(_FALSE)).reindex(idx))
     values = pd.Series(pd.NA, index=idx, dtype="boolean")
     values = values.mask(key.isin(_TRUE), True).mask(key.isin(_FALSE), False)
     unknown = key.notna() & ~key.isin(_TRUE) & ~key.isin(_FALSE)
@@ -327,7 +397,7 @@ def parse_ids(raw: pd.Series) -> Parsed:
     errors = _empty_msgs(idx)
     warnings = _empty_msgs(idx)
     as_number = pd.Series(False, index=idx)
-    if raw.dtype == object and _infer(raw) not in ("string", "empty"):
+    if raw.dtype == object and infer_kind(raw) not in ("string", "empty"):
         as_number = raw.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v == v)
     elif pd.api.types.is_numeric_dtype(raw.dtype):
         as_number = raw.notna()
@@ -364,6 +434,7 @@ def parse_ids(raw: pd.Series) -> Parsed:
 # --- categories --------------------------------------------------------------------------------------------
 
 
+@per_unique
 def categorize(text: pd.Series, patterns: tuple[tuple[str, str], ...]) -> pd.Series:
     """The first category whose pattern the text contains, in pattern order; NA when none matches."""
     out = pd.Series(pd.NA, index=text.index, dtype="str")
@@ -376,6 +447,7 @@ _CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
 _DIGITS = {**_CN_NUM, **{str(d): d for d in range(1, 10)}}
 
 
+@per_unique
 def parse_grades(raw: pd.Series) -> pd.Series:
     """Grade 1–9 (Int64) from 一年级…九年级, 1年级, 初一…初三, 七年级; NA when not readable."""
     text = as_text(raw)
@@ -426,6 +498,7 @@ def parse_case_types(raw: pd.Series | None, index: pd.Index, default: str = "dro
     return out
 
 
+@per_unique
 def parse_sex(raw: pd.Series) -> pd.Series:
     """ "男"/"女" or NA."""
     text = as_text(raw).str.lower()

@@ -375,7 +375,8 @@ def test_episodes_duplicates_and_conflicts(tmp_path):
     r = _accounted(ledger)
     assert len(ledger.cases) == 2 and r.excluded["duplicate"] == 1 and r.rows_quarantined == 1
     msg = _problems(ledger, "同一儿童")["problem"].iloc[0]
-    assert "第 3 行" in msg and "学校" in msg
+    # only the field that differs is named
+    assert msg.startswith("与第 3 行为同一儿童") and msg.endswith("字段不一致：就读学校")
 
 
 def test_outcomes_map_to_closing_categories(tmp_path):
