@@ -183,6 +183,14 @@ def _col_number(letters: bytes) -> int:
     return n
 
 
+def _max_number(digits: list[bytes]) -> int:
+    """The largest of many digit strings, converted in numpy (not one int() each); absurd lengths saturate."""
+    arr = np.array(digits)
+    if arr.dtype.itemsize > 9:
+        return 10**9
+    return int(arr.astype(np.int64).max())
+
+
 def _scan_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> None:
     """Stream one worksheet's XML and refuse it before calamine builds a dense grid of a million rows."""
     max_row = max_col = 0
@@ -190,15 +198,12 @@ def _scan_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> None:
     with zf.open(info) as fh:
         while chunk := fh.read(1 << 20):
             buf = tail + chunk
-            rows = _ROW_RE.findall(buf)
-            if rows:
-                max_row = max(max_row, int(rows[-1]), int(max(rows, key=int)))
-            spans = _SPANS_RE.findall(buf)
-            cols = spans or _CELL_COL_RE.findall(buf)
-            if cols:
-                max_col = max(
-                    max_col, max(int(c) for c in cols) if spans else max(_col_number(c) for c in cols)
-                )
+            if rows := _ROW_RE.findall(buf):
+                max_row = max(max_row, _max_number(rows))
+            if spans := _SPANS_RE.findall(buf):
+                max_col = max(max_col, _max_number(spans))
+            elif cols := _CELL_COL_RE.findall(buf):
+                max_col = max(max_col, max(_col_number(c) for c in set(cols)))
             tail = buf[-256:]
             if max_row > MAX_SHEET_ROWS or max_col > MAX_COLS or max_row * max(max_col, 1) > MAX_SHEET_CELLS:
                 raise LedgerError(
@@ -443,6 +448,9 @@ def _meta(rows: list[list], header_row: int) -> dict:
 
 # plain strings so pandas runs them in pyarrow (a compiled pattern forces Python's re per cell)
 _TOTAL = "^(合计|小计|总计|共计|总数|汇总)"
+# what a total cell can start with before normalisation: white space (spelled out, as \s would send pandas to
+# Python's re instead of pyarrow's RE2), zero-width marks, then the first character of a total word
+_TOTAL_FIRST = "^[ \t\r\n\u3000\u00a0\u200b\ufeff]*[合小总共汇]"
 _FOOTER = "^(填表人|填报人|审核人|制表人|负责人|单位负责人|注[:：]|说明[:：]|备注[:：])"
 
 
@@ -462,19 +470,24 @@ class RawTable:
     header_row: int | None
 
 
-def _blank_rows(frame: pd.DataFrame) -> pd.Series:
+def _blank_rows(columns: list[pd.Series], index: pd.Index) -> pd.Series:
     """True for rows whose every cell is empty: None, NaN, "" or white space only."""
-    if frame.empty:
-        return pd.Series(True, index=frame.index)
-    cells = frame.to_numpy(dtype=object)
-    empty = (cells == "") | pd.isna(cells)
+    if not columns:
+        return pd.Series(True, index=index)
+    empties = []
+    for col in columns:
+        empty = col.isna() | col.eq("")
+        empties.append(empty.fillna(True).to_numpy(dtype=bool))
+    empty = np.column_stack(empties)
     # rows with only a few filled cells are looked at again for cells of spaces (NBSP, full-width space)
     maybe = (~empty).sum(axis=1) <= 3
     maybe &= ~empty.all(axis=1)
     if maybe.any():
-        sub = pd.DataFrame(cells[maybe])
-        empty[maybe] = np.column_stack([parsers.is_blank(sub[c]).to_numpy() for c in sub.columns])
-    return pd.Series(empty.all(axis=1), index=frame.index)
+        rows = np.flatnonzero(maybe)
+        empty[rows] = np.column_stack(
+            [parsers.is_blank(col.iloc[rows].reset_index(drop=True)).to_numpy() for col in columns]
+        )
+    return pd.Series(empty.all(axis=1), index=index)
 
 
 def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
@@ -492,12 +505,11 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
         for i in range(len(header_cells))
         if i not in match.columns and isinstance(header_cells[i], str) and header_cells[i].strip()
     ]
-    blank_all = _blank_rows(frame)
     # columns holding only text become arrow-backed once here, so each later parser reads them without
     # converting a hundred thousand Python strings again; mixed columns (dates, numbers) stay as read
-    canon = pd.DataFrame(
-        {name: parsers.arrow_if_text(frame[i]) for i, name in match.columns.items()}, index=frame.index
-    )
+    columns = [parsers.arrow_if_text(frame[i]) for i in frame.columns]
+    blank_all = _blank_rows(columns, frame.index)
+    canon = pd.DataFrame({name: columns[i] for i, name in match.columns.items()}, index=frame.index)
 
     # merged township/village/school cells: the value sits in the first row of the range only
     filled = 0
@@ -520,7 +532,13 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
     total = pd.Series(False, index=frame.index)
     for name in ("seq", "township", "village", "name", "school"):
         if name in canon:
-            total |= as_text(canon[name]).str.replace(" ", "").str.match(_TOTAL).fillna(False).astype(bool)
+            col = canon[name]
+            if isinstance(col.dtype, pd.StringDtype):
+                # a cheap look at the first character first; only those rows are normalised and matched
+                col = col[col.str.contains(_TOTAL_FIRST, regex=True).fillna(False).astype(bool)]
+            if len(col):
+                hit = as_text(col).str.replace(" ", "").str.match(_TOTAL).fillna(False).astype(bool)
+                total |= hit.reindex(frame.index, fill_value=False)
     first_raw = canon[match.columns[0]] if 0 in match.columns else frame[0] if 0 in frame else None
     first_col = as_text(first_raw).str.replace(" ", "") if first_raw is not None else None
     if first_col is not None:
@@ -658,6 +676,9 @@ def _check_text_cells(df: pd.DataFrame, table: str, names: list[str], probs: _Pr
             continue
         col = out[name]
         formula = col.str.match(r"^[=+\-@]").fillna(False).astype(bool)
+        long = col.str.len().gt(MAX_CELL_CHARS).fillna(False).astype(bool)
+        if not (formula.any() or long.any()):
+            continue
         probs.add(
             df,
             table,
@@ -670,7 +691,6 @@ def _check_text_cells(df: pd.DataFrame, table: str, names: list[str], probs: _Pr
             df["_row"],
             df["_sheet"],
         )
-        long = col.str.len().gt(MAX_CELL_CHARS).fillna(False).astype(bool)
         probs.add(
             df,
             table,
@@ -987,43 +1007,51 @@ def _child_key(frame: pd.DataFrame) -> pd.Series:
     return ("id:" + frame["id_number"]).where(valid, fallback)
 
 
-def _dedupe_cases(cases: pd.DataFrame, probs: _Problems, report: IngestReport) -> pd.DataFrame:
-    """Collapse identical rows (excluded, counted) and quarantine conflicting copies of the same episode."""
+def _dedupe_cases(
+    cases: pd.DataFrame, keep: np.ndarray, probs: _Problems, report: IngestReport
+) -> np.ndarray:
+    """Among the kept rows, collapse identical ones (excluded, counted) and quarantine conflicting copies of the
+    same episode. Returns the new keep mask; only the few rows that share an episode are ever copied."""
     cmp_cols = [
         c for c in CASE_COLUMNS if c in cases and c not in ("case_id", "child_key", "source", "source_row")
     ]
+    keep = keep.copy()
+    kept = cases.index[keep]
     # one integer per episode (child + registration date); identical rows are always within one episode, so
     # only rows sharing an episode are hashed, one 64-bit hash per row instead of grouping on every column
+    keys = cases.loc[kept, ["child_key", "registered"]]
     episode = pd.Series(
-        cases.groupby(["child_key", "registered"], sort=False, dropna=False).ngroup().to_numpy(),
-        index=cases.index,
+        keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy(), index=kept
     )
-    same_episode = episode.duplicated(keep=False)
-    row_hash = pd.util.hash_pandas_object(cases.loc[same_episode, cmp_cols], index=False)
-    dup = row_hash.duplicated(keep="first").reindex(cases.index, fill_value=False)
+    shared = episode[episode.duplicated(keep=False)]
+    if shared.empty:
+        return keep
+    sub = cases.loc[shared.index]
+    row_hash = pd.util.hash_pandas_object(sub[cmp_cols], index=False)
+    dup = row_hash.duplicated(keep="first")
     report.excluded["duplicate"] += int(dup.sum())
     if dup.any():
-        first_row = cases.loc[same_episode, "source_row"].groupby(row_hash, sort=False).transform("first")
-        first_row = first_row.reindex(cases.index, fill_value=0)
+        first_row = sub["source_row"].groupby(row_hash, sort=False).transform("first")
         msg = "与第 " + first_row.astype("str") + " 行完全相同，已合并"
         probs.add(
-            cases,
+            sub,
             "cases",
             "",
             msg.where(dup, ""),
-            pd.Series("", index=cases.index),
+            pd.Series("", index=sub.index),
             "排除",
-            cases["source_row"],
-            cases["_sheet"],
+            sub["source_row"],
+            sub["_sheet"],
         )
-        cases, episode = cases[~dup], episode[~dup]
-    conflict = episode.duplicated(keep="first")
+        sub, shared = sub[~dup], shared[~dup]
+        keep[dup.index[dup]] = False
+    conflict = shared.duplicated(keep="first")
     if not conflict.any():
-        return cases
-    involved = episode.duplicated(keep=False)
-    sub = cases[involved]
+        return keep
+    involved = shared.duplicated(keep=False)
+    sub, shared, conflict = sub[involved], shared[involved], conflict[involved]
     others = [c for c in cmp_cols if c != "registered"]
-    firsts = sub.groupby(episode[involved], sort=False)[others + ["source_row"]].transform("first")
+    firsts = sub.groupby(shared, sort=False)[others + ["source_row"]].transform("first")
     mine, theirs = sub[others].astype("str"), firsts[others].astype("str")
     differ = ~((mine == theirs) | (mine.isna() & theirs.isna())).fillna(False).astype(bool)
     # field labels of the differing columns, joined: a boolean x label product over the few conflicting rows
@@ -1035,12 +1063,12 @@ def _dedupe_cases(cases: pd.DataFrame, probs: _Problems, report: IngestReport) -
         + " 行为同一儿童、同一辍学日期，但字段不一致："
         + differing.str.rstrip("、")
     )
-    flagged = conflict[involved]
     probs.add(
-        sub, "cases", "name", msg.where(flagged, ""), sub["name"], ERROR, sub["source_row"], sub["_sheet"]
+        sub, "cases", "name", msg.where(conflict, ""), sub["name"], ERROR, sub["source_row"], sub["_sheet"]
     )
     report.rows_quarantined += int(conflict.sum())
-    return cases[~conflict]
+    keep[conflict.index[conflict]] = False
+    return keep
 
 
 FOLLOWUP_TEXT_COLUMNS = (
@@ -1434,20 +1462,29 @@ def load_ledger(path: str | Path, coords: str = "wgs84") -> Ledger:
             continue
         frame, keep = build(raw, probs)
         report.rows_quarantined += int((~keep).sum())
-        built[table] = frame[keep].copy()
         if table == "cases":
-            built[table]["_sheet"] = raw.loc[keep, "_sheet"]
+            # cases stay whole until the duplicate checks are done: one take at the end, not a copy per step
+            frame = frame.reset_index(drop=True)
+            frame["_sheet"] = raw["_sheet"].to_numpy()
+            built[table], case_keep = frame, keep.to_numpy()
+        else:
+            built[table] = frame[keep].copy()
 
-    cases = built["cases"].reset_index(drop=True)
+    cases = built["cases"]
+    if "_sheet" not in cases:  # every case row was blank or a total row
+        cases["_sheet"], case_keep = pd.Series(dtype="str"), np.ones(len(cases), dtype=bool)
     cases["child_key"] = _child_key(cases)
-    cases = _dedupe_cases(cases, probs, report)
+    case_keep = _dedupe_cases(cases, case_keep, probs, report)
+    # the kept rows by registration date, then file/sheet and row: integer keys, one lexsort (NaT sorts last)
+    rows = np.flatnonzero(case_keep)
+    source_code = pd.factorize(cases["source"].to_numpy()[rows], sort=True)[0]
+    registered = cases["registered"].to_numpy()[rows]
+    registered_key = np.where(
+        np.isnat(registered), np.iinfo("int64").max, registered.astype("datetime64[s]").astype("int64")
+    )
+    order = np.lexsort((cases["source_row"].to_numpy()[rows], source_code, registered_key))
+    cases = cases.take(rows[order]).reset_index(drop=True)
     cases = _fill_township_from_school(cases, built["schools"], probs)
-    # by registration date, then file/sheet and row: integer keys, one lexsort (NaT sorts last)
-    source_code = pd.factorize(cases["source"], sort=True)[0]
-    registered_key = cases["registered"].to_numpy().astype("datetime64[s]").astype("int64")
-    registered_key = np.where(cases["registered"].isna().to_numpy(), np.iinfo("int64").max, registered_key)
-    order = np.lexsort((cases["source_row"].to_numpy(), source_code, registered_key))
-    cases = cases.iloc[order].reset_index(drop=True)
     cases["case_id"] = "C" + pd.Series(np.arange(1, len(cases) + 1), index=cases.index).astype(
         "str"
     ).str.zfill(6)

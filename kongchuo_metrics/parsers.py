@@ -402,7 +402,10 @@ def parse_ids(raw: pd.Series) -> Parsed:
     elif pd.api.types.is_numeric_dtype(raw.dtype):
         as_number = raw.notna()
     text = as_text(raw)
-    text = text.str.replace("[ \t'\"‘’“”`]", "", regex=True).str.upper()
+    if text.str.contains("[ \t'\"‘’“”`]", regex=True).any():
+        text = text.str.replace("[ \t'\"‘’“”`]", "", regex=True)
+    if text.str.contains("x", regex=False).any():
+        text = text.str.upper()
     text = text.mask(text == "")
     long18 = text.str.fullmatch("[0-9]{17}[0-9X]").fillna(False).astype(bool)
     old15 = text.str.fullmatch("[0-9]{15}").fillna(False).astype(bool)
@@ -415,7 +418,9 @@ def parse_ids(raw: pd.Series) -> Parsed:
         warnings.loc[bad[bad].index] = MSG_ID_CHECKSUM
     warnings = warnings.mask(damaged, MSG_ID_NUMBER)
     birth_text = pd.Series(pd.NA, index=idx, dtype="str")
-    birth_text = birth_text.mask(long18, text.str[6:14]).mask(old15, "19" + text.str[6:12])
+    birth_text = birth_text.mask(long18, text.str[6:14])
+    if old15.any():
+        birth_text = birth_text.mask(old15, "19" + text.str[6:12])
     birth = pd.Series(pd.NaT, index=idx, dtype="datetime64[s]")
     has_birth = birth_text.notna()
     if has_birth.any():
@@ -424,7 +429,9 @@ def parse_ids(raw: pd.Series) -> Parsed:
         birth.loc[b.index] = b
         no_birth = b.index[b.isna()]
         warnings.loc[no_birth] = warnings.loc[no_birth].mask(warnings.loc[no_birth] == "", MSG_ID_BIRTH)
-    sex_digit = pd.Series(pd.NA, index=idx, dtype="str").mask(long18, text.str[16]).mask(old15, text.str[14])
+    sex_digit = pd.Series(pd.NA, index=idx, dtype="str").mask(long18, text.str[16])
+    if old15.any():
+        sex_digit = sex_digit.mask(old15, text.str[14])
     sex = sex_digit.map({str(d): ("男" if d % 2 else "女") for d in range(10)}).astype("str")
     return Parsed(
         text, errors, warnings, {"birth": birth, "sex": sex, "valid": (long18 | old15) & (warnings == "")}
@@ -474,17 +481,21 @@ def parse_stages(stage_raw: pd.Series | None, grade: pd.Series, school: pd.Serie
     from_grade = from_grade.mask(grade.between(1, 6).fillna(False).astype(bool), "primary")
     from_grade = from_grade.mask(grade.between(7, 9).fillna(False).astype(bool), "junior")
     out = out.fillna(from_grade)
-    from_school = pd.Series(pd.NA, index=idx, dtype="str")
-    from_school = from_school.mask(
+    return out.fillna(_stage_from_school(school))
+
+
+@per_unique
+def _stage_from_school(school: pd.Series) -> pd.Series:
+    out = pd.Series(pd.NA, index=school.index, dtype="str")
+    out = out.mask(
         school.str.contains("小学|小$|完小|教学点", regex=True).fillna(False).astype(bool), "primary"
     )
-    from_school = from_school.mask(
+    return out.mask(
         school.str.contains("中学|[一二三四五六七八九民]中$|初中|初级中学", regex=True)
         .fillna(False)
         .astype(bool),
         "junior",
     )
-    return out.fillna(from_school)
 
 
 def parse_case_types(raw: pd.Series | None, index: pd.Index, default: str = "dropout") -> pd.Series:
