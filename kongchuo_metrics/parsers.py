@@ -255,7 +255,9 @@ def parse_dates(raw: pd.Series) -> Parsed:
         precision.loc[is_date] = "day"
 
     numeric = (
-        kinds.isin([int, float, np.float64, np.int64]) if raw.dtype == object else pd.Series(False, index=idx)
+        kinds.isin([int, float, np.float64, np.int64]) & raw.notna()  # a NaN cell is blank, not a bad number
+        if raw.dtype == object
+        else pd.Series(False, index=idx)
     )
     if pd.api.types.is_numeric_dtype(raw.dtype):
         numeric = raw.notna()
