@@ -70,8 +70,8 @@ def trend_chart(
         name="本期劝返",
         marker_color=COLORS["returned"],
         opacity=0.8,
-        text=trend["returned"],
-        textposition="inside",
+        text=trend["returned"].astype("object").where(trend["returned"] > 0, ""),  # no "0" on an empty slot
+        textposition="auto",  # inside a tall bar, just above a bar too short to hold its number
         insidetextanchor="start",  # at the foot of the bar, clear of the open-cases labels above
         textangle=0,  # never rotated, however thin the bar
         constraintext="none",
