@@ -383,14 +383,39 @@ def valid_ids(ids: pd.Series) -> pd.Series:
     old15 = text.str.fullmatch("[0-9]{15}").fillna(False).astype(bool)
     ok = old15.copy()
     if long18.any():
-        ok.loc[long18] = (id_check_digit(text[long18].str[:17]) == text[long18].str[17]).to_numpy()
+        ok.loc[long18] = _check_digit_ok(text[long18])
     return ok
+
+
+_ID_CHECK_BYTES = np.frombuffer(b"10X98765432", dtype=np.uint8)
+
+
+def _fixed_width_bytes(text: pd.Series, width: int) -> np.ndarray:
+    """ASCII strings all `width` long as an n x width uint8 matrix, read straight from the arrow buffer."""
+    import pyarrow as pa
+
+    arr = _arrow_text(text)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(arr)
+    if n and arr.null_count == 0:
+        offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
+        if (np.diff(offsets) == width).all():
+            return np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(n, width)
+    return np.frombuffer("".join(text.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, width)
+
+
+def _check_digit_ok(ids18: pd.Series) -> np.ndarray:
+    """For 18-character IDs (17 digits and a check character): does the MOD 11-2 check character match?"""
+    chars = _fixed_width_bytes(ids18, 18)
+    digits = chars[:, :17].astype(np.int64) - 48
+    return _ID_CHECK_BYTES[(digits @ _ID_WEIGHTS) % 11] == chars[:, 17]
 
 
 def id_check_digit(first17: pd.Series) -> pd.Series:
     """The MOD 11-2 check character for 17-digit strings."""
-    digits = np.frombuffer("".join(first17.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, 17) - 48
-    return pd.Series(_ID_CHECK[(digits.astype(np.int64) @ _ID_WEIGHTS) % 11], index=first17.index)
+    digits = _fixed_width_bytes(first17, 17).astype(np.int64) - 48
+    return pd.Series(_ID_CHECK[(digits @ _ID_WEIGHTS) % 11], index=first17.index)
 
 
 def parse_ids(raw: pd.Series) -> Parsed:
@@ -416,7 +441,7 @@ def parse_ids(raw: pd.Series) -> Parsed:
     warnings = warnings.mask(present & ~long18 & ~old15, MSG_ID_FORMAT)
     if long18.any():
         ids = text[long18]
-        bad = id_check_digit(ids.str[:17]) != ids.str[17]
+        bad = pd.Series(~_check_digit_ok(ids), index=ids.index)
         warnings.loc[bad[bad].index] = MSG_ID_CHECKSUM
     warnings = warnings.mask(damaged, MSG_ID_NUMBER)
     birth_text = pd.Series(pd.NA, index=idx, dtype="str")
