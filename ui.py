@@ -88,8 +88,8 @@ def require_login() -> None:
     """Decide who is looking, or stop the page at a login form.
 
     No users configured: allowed only on a loopback address, as the single local user (masking stays on).
-    Users configured, or any other address: a local login (scrypt, lockout, 8-hour sessions), or a trusted
-    proxy header when settings.toml names one.
+    Users configured, or any other address: a local login (scrypt, lockout, 8-hour sessions), the bureau's OIDC
+    provider (st.login) or a trusted proxy header when settings.toml names one.
     """
     address = st.get_option("server.address")
     if not auth.has_users(users_path()):
@@ -100,23 +100,24 @@ def require_login() -> None:
             )
             st.stop()
         st.session_state["scope"] = LOCAL_USER
+        st.session_state.pop("_logout", None)
         return
-    header = settings().proxy_header
+    cfg = settings()
+    if cfg.oidc_provider:
+        _oidc_login(cfg.oidc_provider, cfg.oidc_claim)
+        return
+    header = cfg.proxy_header
     if header:
         name = st.context.headers.get(header)
         known = {u.name: u for u in auth.list_users(users_path())}
         if name in known and not known[name].disabled:
             st.session_state["scope"] = known[name].scope()
+            st.session_state.pop("_logout", None)
             return
     session = st.session_state.get("auth")
     if session and auth.session_valid(session["at"]):
         st.session_state["scope"] = session["user"].scope()
-        with st.sidebar:
-            if st.button("退出登录", key="logout"):
-                _audit("logout")
-                st.session_state.pop("auth", None)
-                st.session_state.pop("scope", None)
-                st.rerun()
+        st.session_state["_logout"] = "local"
         return
     st.session_state.pop("scope", None)
     st.title("控辍保学数据看板 · 登录")
@@ -136,6 +137,72 @@ def require_login() -> None:
             _audit("login")
             st.rerun()
     st.stop()
+
+
+def _oidc_login(provider: str, claim: str) -> None:
+    """Login through the bureau's OIDC provider (st.login); the role and scope still come from the users file.
+
+    Streamlit keeps the identity cookie for 30 days; the bureau's 8-hour session is held against the token's
+    issue time. An identity missing from the users file, or disabled there, sees nothing.
+    """
+    if not st.user.is_logged_in:
+        st.session_state.pop("scope", None)
+        st.title("控辍保学数据看板 · 登录")
+        try:
+            configured = "auth" in st.secrets
+        except Exception:  # no secrets file at all
+            configured = False
+        if not configured:
+            st.error(
+                "settings.toml 已启用统一身份认证（oidc_provider），但 .streamlit/secrets.toml 中没有 [auth] 配置"
+                "（redirect_uri、cookie_secret、client_id、client_secret、server_metadata_url），暂时无法登录。"
+                "请联系系统管理员。"
+            )
+            st.stop()
+        st.write("本看板使用单位统一身份认证登录，登录后按用户文件中的角色和范围显示数据。")
+        if st.button("统一身份认证登录", key="oidc_login", type="primary"):
+            st.login(None if provider == "default" else provider)
+        st.stop()
+    name = str(st.user.get(claim) or "")
+    issued = st.user.get("iat")
+    since = (
+        dt.datetime.fromtimestamp(issued, dt.UTC)
+        if isinstance(issued, (int, float))
+        else st.session_state.setdefault("oidc_since", dt.datetime.now(dt.UTC))  # no iat claim: this session
+    )
+    expired = not auth.session_valid(since)
+    known = {u.name: u for u in auth.list_users(users_path())}
+    user = known.get(name)
+    if expired or user is None or user.disabled:
+        st.session_state.pop("scope", None)
+        st.title("控辍保学数据看板 · 登录")
+        if expired:
+            st.warning("登录已超过 8 小时，请重新登录。")
+        else:
+            st.error(f"账号 {name or '（未知）'} 未在本看板登记或已停用，请联系区县管理员开通。")
+        if st.button("退出并重新登录", key="oidc_logout"):
+            st.logout()
+            st.rerun()
+        st.stop()
+    st.session_state["scope"] = user.scope()
+    st.session_state["_logout"] = "oidc"
+    if st.session_state.get("oidc_user") != name:  # one login line per session
+        st.session_state["oidc_user"] = name
+        _audit("login", method="oidc")
+
+
+def _logout_button() -> None:
+    """退出登录 in the sidebar for a login this app holds (local or OIDC; not the loopback user or a proxy).
+
+    Drawn by `sidebar()`, after st.navigation: a widget drawn before it loses its click on the next run."""
+    kind = st.session_state.get("_logout")
+    if kind and st.button("退出登录", key="logout"):
+        _audit("logout")
+        for key in ("auth", "scope", "oidc_user", "_logout"):
+            st.session_state.pop(key, None)
+        if kind == "oidc":
+            st.logout()
+        st.rerun()  # this session shows the login page at once
 
 
 def _ledger_key() -> tuple:
@@ -266,6 +333,7 @@ def sidebar() -> View:
         st.caption(
             f"当前用户：{scope.user or '未登录'}（{access.ROLES.get(scope.role, '无角色')}，{scope.describe()}）"
         )
+        _logout_button()
     sel = metrics.Selection(
         townships=tuple(t for t in townships if t in towns),
         schools=tuple(s for s in schools if s in school_opts),

@@ -26,6 +26,10 @@ class Settings:
     targets: Targets = Targets()
     overdue_days: int = 14
     proxy_header: str = ""  # a trusted reverse proxy's user header, e.g. X-Remote-User
+    oidc_provider: str = (
+        ""  # st.login through the bureau's OIDC provider: "default" or an [auth.NAME] in secrets
+    )
+    oidc_claim: str = "email"  # the identity claim matched against the users file
 
 
 def load_settings(folder: str | Path | None) -> Settings:
@@ -57,4 +61,6 @@ def load_settings(folder: str | Path | None) -> Settings:
         targets=targets,
         overdue_days=int(data.get("followup", {}).get("overdue_days", 14)),
         proxy_header=str(data.get("auth", {}).get("proxy_header", "")),
+        oidc_provider=str(data.get("auth", {}).get("oidc_provider", "")),
+        oidc_claim=str(data.get("auth", {}).get("oidc_claim", "email")) or "email",
     )

@@ -110,3 +110,15 @@ def test_cache_separation_between_scopes(users):
     assert metric(login("sanli"), "在册辍学人数") == "6"
     assert metric(login("school"), "在册辍学人数") == "4"
     assert metric(login("admin"), "在册辍学人数") == "25"
+
+
+def test_logout_returns_to_the_login_form_and_is_audited(users, isolated):
+    at = login("sanli")
+    assert metric(at, "在册辍学人数") == "6"
+    # after its first run AppTest re-runs the page file alone, which draws the sidebar (and this button)
+    # under another widget id; one plain run first, so the click reaches the button the next run draws
+    at.run()
+    at.button(key="logout").click().run()
+    assert at.title[0].value == "控辍保学数据看板 · 登录" and not at.metric and not at.dataframe
+    log = (isolated / "audit" / "audit.jsonl").read_text(encoding="utf-8")
+    assert '"event": "logout"' in log and '"user": "sanli"' in log
