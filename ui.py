@@ -192,9 +192,8 @@ def _oidc_login(provider: str, claim: str) -> None:
 
 
 def _logout_button() -> None:
-    """退出登录 in the sidebar for a login this app holds (local or OIDC; not the loopback user or a proxy).
-
-    Drawn by `sidebar()`, after st.navigation: a widget drawn before it loses its click on the next run."""
+    """退出登录 in the sidebar, under the other controls, for a login this app holds (local or OIDC; not the
+    loopback user, and not a proxy's header, which the proxy owns)."""
     kind = st.session_state.get("_logout")
     if kind and st.button("退出登录", key="logout"):
         _audit("logout")
