@@ -445,8 +445,17 @@ def audit_event(event: str, **fields) -> dict:
 
 
 def _audit(event: str, **fields) -> dict:
+    """Append an audit line; when the log cannot be written the action stops here with the reason (no
+    unaudited login, unmask, upload or pack), and a login is undone."""
     scope = current_scope()
-    return audit.record(audit_path(), event, scope.user, scope.role, scope.describe(), **fields)
+    try:
+        return audit.record(audit_path(), event, scope.user, scope.role, scope.describe(), **fields)
+    except audit.AuditError as exc:
+        if event == "login":
+            for key in ("auth", "scope", "oidc_user", "_logout"):
+                st.session_state.pop(key, None)
+        st.error(str(exc))
+        st.stop()
 
 
 def audit_writable() -> bool:

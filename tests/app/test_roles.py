@@ -122,3 +122,28 @@ def test_logout_returns_to_the_login_form_and_is_audited(users, isolated):
     assert at.title[0].value == "控辍保学数据看板 · 登录" and not at.metric and not at.dataframe
     log = (isolated / "audit" / "audit.jsonl").read_text(encoding="utf-8")
     assert '"event": "logout"' in log and '"user": "sanli"' in log
+
+
+def test_no_login_without_an_audit_line(users, tmp_path, monkeypatch):
+    blocker = tmp_path / "audit-is-a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("KONGCHUO_AUDIT", str(blocker / "audit.jsonl"))
+    at = login("sanli")
+    assert not at.exception
+    assert any("审计日志无法写入" in e.value for e in at.error)
+    assert not at.metric and not at.dataframe
+    at.run()  # and the next run is still the login form, not a session
+    assert at.title[0].value == "控辍保学数据看板 · 登录" and not at.metric
+
+
+def test_no_unmasking_without_an_audit_line(users, tmp_path, monkeypatch):
+    at = login("admin", "followup")
+    assert at.dataframe  # the masked case list
+    blocker = tmp_path / "audit-is-a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("KONGCHUO_AUDIT", str(blocker / "audit.jsonl"))
+    at.run()  # see test_logout_returns_to_the_login_form_and_is_audited: the page run draws the toggle
+    at.toggle(key="unmask").set_value(True).run()
+    assert not at.exception
+    assert any("审计日志无法写入" in e.value for e in at.error)
+    assert not at.dataframe  # nothing drawn after the refused unmask
