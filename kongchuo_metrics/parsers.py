@@ -52,7 +52,10 @@ def per_unique(fn):
 
     @functools.wraps(fn)
     def wrapper(raw: pd.Series, *args, **kwargs):
-        codes, _ = pd.factorize(raw, use_na_sentinel=False)
+        try:
+            codes, _ = pd.factorize(raw, use_na_sentinel=False)
+        except TypeError:  # unhashable cells (lists from a nested Parquet column): parse row by row
+            return fn(raw, *args, **kwargs)
         _, first = np.unique(codes, return_index=True)
         distinct = raw.iloc[first].reset_index(drop=True)
         return _spread(fn(distinct, *args, **kwargs), codes, raw.index)
