@@ -44,6 +44,13 @@ def test_every_page_opens_in_chinese_without_errors(page, name):
     assert "Traceback" not in body and "Error" not in body
     assert re.search(r"[\u4e00-\u9fff]{2,}", page.page.locator("h1").first.inner_text())
     assert page.page.locator("[data-testid='stException']").count() == 0
+    # every chart on the page is drawn (an svg with its plot inside), not left as a grey placeholder
+    page.page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stPlotlyChart]')]"
+        ".every(e => e.querySelector('.main-svg .trace'))",
+        timeout=30000,
+    )
+    page.page.wait_for_timeout(500)
     page.shot(f"page-{name}")
 
 
