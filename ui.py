@@ -181,6 +181,7 @@ def _oidc_login(provider: str, claim: str) -> None:
         else:
             st.error(f"账号 {name or '（未知）'} 未在本看板登记或已停用，请联系区县管理员开通。")
         if st.button("退出并重新登录", key="oidc_logout"):
+            st.session_state.pop("oidc_since", None)
             st.logout()
             st.rerun()
         st.stop()
@@ -197,7 +198,7 @@ def _logout_button() -> None:
     kind = st.session_state.get("_logout")
     if kind and st.button("退出登录", key="logout"):
         _audit("logout")
-        for key in ("auth", "scope", "oidc_user", "_logout"):
+        for key in ("auth", "scope", "oidc_user", "oidc_since", "_logout"):
             st.session_state.pop(key, None)
         if kind == "oidc":
             st.logout()
