@@ -829,10 +829,10 @@ def _build_cases(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, pd.S
 
     ids = parsers.parse_ids(df["id_number"]) if "id_number" in df else None
     if ids is not None:
-        out["id_number"] = ids.values
+        out["id_number"], out["_id_ok"] = ids.values, ids.extra["checksum_ok"]
         probs.add(df, t, "id_number", ids.warnings, df["id_number"], WARNING, df["_row"], df["_sheet"])
     else:
-        out["id_number"] = pd.Series(pd.NA, index=df.index, dtype="str")
+        out["id_number"], out["_id_ok"] = pd.Series(pd.NA, index=df.index, dtype="str"), False
 
     birth, _, birth_err = _parse_date_col(df, t, "birth_date", probs)
     probs.add(
@@ -995,9 +995,12 @@ def _build_cases(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, pd.S
 
 def _child_key(frame: pd.DataFrame) -> pd.Series:
     """A key per child: the ID number when it is valid, else name + birth date (or name + school)."""
-    valid = (
-        parsers.valid_ids(frame["id_number"]) if "id_number" in frame else pd.Series(False, index=frame.index)
-    )
+    if "_id_ok" in frame:  # worked out when the IDs were parsed
+        valid = frame["_id_ok"].astype(bool)
+    elif "id_number" in frame:
+        valid = parsers.valid_ids(frame["id_number"])
+    else:
+        valid = pd.Series(False, index=frame.index)
     birth = (
         frame["birth_date"].astype("str").str.replace("-", "", regex=False)
         if "birth_date" in frame
@@ -1092,6 +1095,7 @@ def _build_followups(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, 
     out["name"] = out["name"].str.replace(" ", "", regex=False)
     ids = parsers.parse_ids(df["id_number"]) if "id_number" in df else None
     out["id_number"] = ids.values if ids is not None else pd.Series(pd.NA, index=df.index, dtype="str")
+    out["_id_ok"] = ids.extra["checksum_ok"] if ids is not None else False
     visit, _, visit_err = _parse_date_col(df, t, "visit_date", probs)
     deadline, _, deadline_err = _parse_date_col(df, t, "deadline", probs)
     probs.add(
@@ -1146,6 +1150,7 @@ def _build_special_ed(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame,
         out[name] = _text_col(df, name)
     ids = parsers.parse_ids(df["id_number"]) if "id_number" in df else None
     out["id_number"] = ids.values if ids is not None else pd.Series(pd.NA, index=df.index, dtype="str")
+    out["_id_ok"] = ids.extra["checksum_ok"] if ids is not None else False
     if ids is not None:
         probs.add(df, t, "id_number", ids.warnings, df["id_number"], WARNING, df["_row"], df["_sheet"])
     out["sex"] = (
@@ -1249,37 +1254,47 @@ def _link_followups(
     fu["child_key"] = _child_key(
         fu.assign(birth_date=pd.Series(pd.NaT, index=fu.index, dtype="datetime64[s]"))
     )
-    by_name = "n:" + fu["name"].fillna("?") + "|"
-    case_keys = cases[["case_id", "child_key", "registered", "name", "school"]].copy()
-    case_keys["name_key"] = "n:" + case_keys["name"].fillna("?") + "|"
-    # followups without a valid ID are matched by name (+ school when both have it)
-    fu["match_key"] = fu["child_key"].where(
-        fu["child_key"].str.startswith("id:"), by_name + fu["school"].fillna("")
+    # a visit is matched on the child's valid ID; without one, on name + school. A case offers both keys.
+    visit_key = fu["child_key"].where(
+        fu["child_key"].str.startswith("id:"), "n:" + fu["name"].fillna("?") + "|" + fu["school"].fillna("")
     )
-    case_keys["match_key"] = case_keys["child_key"]
-    alt = case_keys.assign(match_key=case_keys["name_key"] + case_keys["school"].fillna(""))
-    left = fu.reset_index().sort_values("visit_date")
-    right = pd.concat([case_keys, alt]).drop_duplicates(["match_key", "registered"]).sort_values("registered")
-    merged = pd.merge_asof(
-        left,
-        right[["match_key", "registered", "case_id"]],
-        left_on="visit_date",
-        right_on="registered",
-        by="match_key",
-        direction="backward",
+    name_key = "n:" + cases["name"].fillna("?") + "|" + cases["school"].fillna("")
+    # the keys as integers (dictionary-encoded in arrow): the as-of joins group on numbers, not strings
+    codes = parsers.codes_of(visit_key, cases["child_key"], name_key)
+    n_fu, n_cases = len(fu), len(cases)
+    registered = cases["registered"].to_numpy().astype("datetime64[s]")
+    right = (
+        pd.DataFrame(
+            {
+                "key": codes[n_fu:],
+                "registered": np.concatenate([registered, registered]),
+                "case": np.tile(np.arange(n_cases), 2),
+            }
+        )
+        .drop_duplicates(["key", "registered"])
+        .sort_values("registered", kind="stable")
     )
+    left = pd.DataFrame(
+        {
+            "key": codes[:n_fu],
+            "visit": fu["visit_date"].to_numpy().astype("datetime64[s]"),
+            "pos": np.arange(n_fu),
+        }
+    ).sort_values("visit", kind="stable")
+    joined = {
+        direction: pd.merge_asof(
+            left, right, left_on="visit", right_on="registered", by="key", direction=direction
+        )["case"]
+        for direction in ("backward", "forward")
+    }
     # a visit a few days before the registration still belongs to that child's (only) episode
-    nearest = pd.merge_asof(
-        left,
-        right[["match_key", "registered", "case_id"]],
-        left_on="visit_date",
-        right_on="registered",
-        by="match_key",
-        direction="forward",
+    case_pos = joined["backward"].fillna(joined["forward"]).fillna(-1).astype("int64").to_numpy()
+    by_visit = np.full(n_fu, -1, dtype="int64")
+    by_visit[left["pos"].to_numpy()] = case_pos
+    # -1 (no episode) becomes missing in the take
+    fu["case_id"] = pd.Series(
+        cases["case_id"].astype("str").array.take(by_visit, allow_fill=True), index=fu.index
     )
-    merged["case_id"] = merged["case_id"].fillna(nearest["case_id"])
-    merged = merged.set_index("index").loc[fu.index]
-    fu["case_id"] = merged["case_id"].astype("str")
     unlinked = fu["case_id"].isna()
     if unlinked.any():
         probs.add(
@@ -1293,7 +1308,7 @@ def _link_followups(
             fu["_sheet"],
         )
         report.rows_quarantined += int(unlinked.sum())
-    return fu[~unlinked].drop(columns=["match_key"])
+    return fu[~unlinked]
 
 
 def _fill_township_from_school(cases: pd.DataFrame, schools: pd.DataFrame, probs: _Problems) -> pd.DataFrame:
@@ -1500,7 +1515,7 @@ def load_ledger(path: str | Path, coords: str = "wgs84") -> Ledger:
     else:
         followups = _link_followups(built["followups"], cases, probs, report)
     cases = cases[CASE_COLUMNS]
-    followups = followups.drop(columns=[c for c in ("_sheet", "child_key") if c in followups])
+    followups = followups.drop(columns=[c for c in ("_sheet", "child_key", "_id_ok") if c in followups])
     report_dates = tuple(
         sorted(pd.Timestamp(d) for d in built["reports"].get("report_date", pd.Series()).dropna().unique())
     )

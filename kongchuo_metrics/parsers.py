@@ -121,6 +121,19 @@ def arrow_if_text(raw: pd.Series) -> pd.Series:
     return pd.Series(values, index=raw.index, name=raw.name, dtype="str")
 
 
+def codes_of(*columns: pd.Series) -> np.ndarray:
+    """One integer per distinct value across the text columns, end to end (arrow dictionary encoding)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = []
+    for col in columns:
+        arr = _arrow_text(col)
+        parts.extend(arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr])
+    encoded = pc.dictionary_encode(pa.concat_arrays(parts), null_encoding="encode")
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def _normalize(text: pd.Series) -> pd.Series:
     """NFKC, zero-width removal, inner white space collapsed, blank tokens missing; in pyarrow, no per-cell Python.
 
@@ -463,8 +476,20 @@ def parse_ids(raw: pd.Series) -> Parsed:
     if old15.any():
         sex_digit = sex_digit.mask(old15, text.str[14])
     sex = sex_digit.map({str(d): ("男" if d % 2 else "女") for d in range(10)}).astype("str")
+    checksum_ok = old15.copy()
+    if long18.any():
+        checksum_ok.loc[bad.index] = ~bad
     return Parsed(
-        text, errors, warnings, {"birth": birth, "sex": sex, "valid": (long18 | old15) & (warnings == "")}
+        text,
+        errors,
+        warnings,
+        # checksum_ok is valid_ids() of the normalised text, computed here once
+        {
+            "birth": birth,
+            "sex": sex,
+            "valid": (long18 | old15) & (warnings == ""),
+            "checksum_ok": checksum_ok,
+        },
     )
 
 

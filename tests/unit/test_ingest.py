@@ -435,3 +435,35 @@ def test_csv_decoding_order():
     with pytest.raises(LedgerError):
         ingest._decode(b"\x00\x01\x02", "x")
     assert io  # keep import for readers of failures
+
+
+def test_visits_link_to_the_right_episode_by_id_or_by_name_and_school(tmp_path):
+    idn = valid_id("20070301", "451")
+    rows = [
+        # one child with two episodes: dropped out, returned, dropped out again
+        case_row(
+            name="韦一", idn=idn, registered="2019.3.1", returned="是", closed="2019.3.20", outcome="已返校"
+        ),
+        case_row(name="韦一", idn=idn, registered="2019.5.1"),
+        case_row(name="黄二", idn="", school="乙镇中学", registered="2019.3.10"),
+    ]
+    write_csv(tmp_path / "台账.csv", rows)
+    visits = [
+        ["韦壹", idn, "", "2019.3.5"],  # by ID although the name is misspelt: the first episode
+        ["", idn, "", "2019.5.6"],  # by ID, after the second registration: the second episode
+        ["黄二", "", "乙镇中学", "2019.3.8"],  # no ID, by name + school, two days before registration
+        ["黄二", "", "别的学校", "2019.3.12"],  # no ID and another school: nobody
+    ]
+    visits = [v + ["学校劝返"] for v in visits]
+    write_csv(
+        tmp_path / "劝返记录.csv", visits, header=["学生姓名", "身份证号", "就读学校", "劝返日期", "劝返环节"]
+    )
+    ledger = load_ledger(tmp_path)
+    r = _accounted(ledger)
+    cases = ledger.cases.set_index(["name", "registered"])["case_id"]
+    fu = ledger.followups.set_index("visit_date")["case_id"]
+    assert fu[pd.Timestamp("2019-03-05")] == cases[("韦一", pd.Timestamp("2019-03-01"))]
+    assert fu[pd.Timestamp("2019-05-06")] == cases[("韦一", pd.Timestamp("2019-05-01"))]
+    assert fu[pd.Timestamp("2019-03-08")] == cases[("黄二", pd.Timestamp("2019-03-10"))]
+    assert len(ledger.followups) == 3 and r.rows_quarantined == 1
+    assert len(_problems(ledger, "找不到对应的个案")) == 1
