@@ -1251,22 +1251,31 @@ def _link_followups(
     if followups.empty:
         return followups.assign(case_id=pd.Series(dtype="str"))
     fu = followups.copy()
-    fu["child_key"] = _child_key(
-        fu.assign(birth_date=pd.Series(pd.NaT, index=fu.index, dtype="datetime64[s]"))
-    )
-    # a visit is matched on the child's valid ID; without one, on name + school. A case offers both keys.
-    visit_key = fu["child_key"].where(
-        fu["child_key"].str.startswith("id:"), "n:" + fu["name"].fillna("?") + "|" + fu["school"].fillna("")
-    )
-    name_key = "n:" + cases["name"].fillna("?") + "|" + cases["school"].fillna("")
-    # the keys as integers (dictionary-encoded in arrow): the as-of joins group on numbers, not strings
-    codes = parsers.codes_of(visit_key, cases["child_key"], name_key)
     n_fu, n_cases = len(fu), len(cases)
+    # a visit is matched on the child's valid ID; without one, on name + school. A case offers both keys.
+    # Valid 18-character IDs become integers (their 17 digits); every other key is text, dictionary-encoded
+    # into negative integers, so the as-of joins group on numbers, not millions of strings.
+    fu_ok = fu["_id_ok"].astype(bool) if "_id_ok" in fu else parsers.valid_ids(fu["id_number"])
+    fu_18 = (fu_ok & fu["id_number"].str.len().eq(18)).fillna(False).astype(bool).to_numpy()
+    rest = fu[~fu_18]  # the visits keyed by text
+    visit_text = ("id:" + rest["id_number"]).where(
+        fu_ok[~fu_18], "n:" + rest["name"].fillna("?") + "|" + rest["school"].fillna("")
+    )
+    case_18 = (cases["child_key"].str.len().eq(21) & cases["child_key"].str.startswith("id:")).to_numpy(bool)
+    name_key = "n:" + cases["name"].fillna("?") + "|" + cases["school"].fillna("")
+    text_codes = -1 - parsers.codes_of(visit_text, cases["child_key"][~case_18], name_key)
+    split = np.cumsum([(~fu_18).sum(), (~case_18).sum()])
+    visit_keys = np.empty(n_fu, dtype=np.int64)
+    visit_keys[fu_18] = parsers.id_digits(fu["id_number"][fu_18])
+    visit_keys[~fu_18] = text_codes[: split[0]]
+    case_keys = np.empty(n_cases, dtype=np.int64)
+    case_keys[case_18] = parsers.id_digits(cases["id_number"][case_18])
+    case_keys[~case_18] = text_codes[split[0] : split[1]]
     registered = cases["registered"].to_numpy().astype("datetime64[s]")
     right = (
         pd.DataFrame(
             {
-                "key": codes[n_fu:],
+                "key": np.concatenate([case_keys, text_codes[split[1] :]]),
                 "registered": np.concatenate([registered, registered]),
                 "case": np.tile(np.arange(n_cases), 2),
             }
@@ -1276,7 +1285,7 @@ def _link_followups(
     )
     left = pd.DataFrame(
         {
-            "key": codes[:n_fu],
+            "key": visit_keys,
             "visit": fu["visit_date"].to_numpy().astype("datetime64[s]"),
             "pos": np.arange(n_fu),
         }

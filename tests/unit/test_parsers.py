@@ -154,6 +154,8 @@ def test_check_digits_read_from_the_arrow_buffer_match_the_standard():
     assert P.id_check_digit(col.str[:17]).tolist() == [_reference_check(f) for f in first17]
     p = P.parse_ids(col)
     assert (p.warnings == P.MSG_ID_CHECKSUM).tolist() == [i == 150 for i in range(300)]
+    assert p.extra["checksum_ok"].tolist() == P.valid_ids(col).tolist()
+    assert P.id_digits(col).tolist() == [int(f) for f in first17]
 
 
 def test_grades_and_stages():
