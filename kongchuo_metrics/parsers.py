@@ -235,6 +235,9 @@ def _float_values(values: pd.Series) -> np.ndarray:
     return values.astype("float").to_numpy()
 
 
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
 def _ymd(y: pd.Series, m: pd.Series, d: pd.Series) -> pd.Series:
     """Dates from year, month, day columns (numbers or digit strings); NaT where the day does not exist."""
     yf, mf, df_ = _float_values(y), _float_values(m), _float_values(d)
@@ -243,11 +246,15 @@ def _ymd(y: pd.Series, m: pd.Series, d: pd.Series) -> pd.Series:
     out = np.full(len(yf), np.datetime64("NaT"), dtype="datetime64[s]")
     if ok.any():
         yi, mi, di = yf[ok].astype("int64"), mf[ok].astype("int64"), df_[ok].astype("int64")
-        # numpy calendar arithmetic; a day past the month's end rolls over, which the month check catches
-        first = ((yi - 1970) * 12 + mi - 1).astype("datetime64[M]").astype("datetime64[D]")
-        value = first + (di - 1).astype("timedelta64[D]")
-        exists = value.astype("datetime64[M]") == first.astype("datetime64[M]")
-        out[np.flatnonzero(ok)[exists]] = value[exists].astype("datetime64[s]")
+        leap = (yi % 4 == 0) & ((yi % 100 != 0) | (yi % 400 == 0))
+        exists = di <= _DAYS_IN_MONTH[mi] + (leap & (mi == 2))
+        # days since 1970-01-01 by integer calendar arithmetic (H. Hinnant's days_from_civil)
+        ya = yi - (mi <= 2)
+        era = ya // 400
+        yoe = ya - era * 400
+        doy = (153 * ((mi + 9) % 12) + 2) // 5 + di - 1
+        days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+        out[np.flatnonzero(ok)[exists]] = (days[exists] * 86400).astype("datetime64[s]")
     return pd.Series(out, index=y.index)
 
 
@@ -421,21 +428,43 @@ def _fixed_width_bytes(text: pd.Series, width: int) -> np.ndarray:
     return np.frombuffer("".join(text.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, width)
 
 
+def _labels(rows: np.ndarray, codes: np.ndarray, labels: tuple[str, ...], index: pd.Index) -> pd.Series:
+    """Text labels[codes] at the row positions, missing elsewhere, built in arrow (no Python string per row)."""
+    import pyarrow as pa
+
+    full = np.full(len(index), -1, dtype=np.int32)
+    full[rows] = codes
+    arr = pa.DictionaryArray.from_arrays(pa.array(full, mask=full < 0), pa.array(labels, pa.large_string()))
+    values = arr.cast(pa.large_string()).to_pandas(
+        types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan)
+    )
+    return pd.Series(values.array, index=index, dtype="str")
+
+
 def _check_digit_ok(ids18: pd.Series) -> np.ndarray:
     """For 18-character IDs (17 digits and a check character): does the MOD 11-2 check character match?"""
-    chars = _fixed_width_bytes(ids18, 18)
-    digits = chars[:, :17].astype(np.int64) - 48
-    return _ID_CHECK_BYTES[(digits @ _ID_WEIGHTS) % 11] == chars[:, 17]
+    return _check_chars_ok(_fixed_width_bytes(ids18, 18))
+
+
+def _check_chars_ok(chars: np.ndarray) -> np.ndarray:
+    total = np.zeros(len(chars), dtype=np.int64)
+    for i in range(17):  # column by column: no n x 17 int64 temporary
+        total += (chars[:, i] - 48).astype(np.int64) * _ID_WEIGHTS[i]
+    return _ID_CHECK_BYTES[total % 11] == chars[:, 17]
+
+
+def _number(chars: np.ndarray) -> np.ndarray:
+    """Columns of ASCII digits as one int64 per row."""
+    out = np.zeros(len(chars), dtype=np.int64)
+    for i in range(chars.shape[1]):
+        out = out * 10 + (chars[:, i] - 48)
+    return out
 
 
 def id_digits(ids18: pd.Series) -> np.ndarray:
     """The first 17 digits of valid 18-character IDs as int64: with a correct check character they identify
     the ID, and a number is much cheaper to group and join on than its text."""
-    chars = _fixed_width_bytes(ids18, 18)
-    number = np.zeros(len(chars), dtype=np.int64)
-    for i in range(17):  # column by column: no n x 17 int64 temporary
-        number = number * 10 + (chars[:, i] - 48)
-    return number
+    return _number(_fixed_width_bytes(ids18, 18)[:, :17])
 
 
 def id_check_digit(first17: pd.Series) -> pd.Series:
@@ -465,30 +494,27 @@ def parse_ids(raw: pd.Series) -> Parsed:
     present = text.notna()
     damaged = as_number & present & (text.str.len() >= 16)
     warnings = warnings.mask(present & ~long18 & ~old15, MSG_ID_FORMAT)
-    if long18.any():
-        ids = text[long18]
-        bad = pd.Series(~_check_digit_ok(ids), index=ids.index)
-        warnings.loc[bad[bad].index] = MSG_ID_CHECKSUM
-    warnings = warnings.mask(damaged, MSG_ID_NUMBER)
-    birth_text = pd.Series(pd.NA, index=idx, dtype="str")
-    birth_text = birth_text.mask(long18, text.str[6:14])
-    if old15.any():
-        birth_text = birth_text.mask(old15, "19" + text.str[6:12])
     birth = pd.Series(pd.NaT, index=idx, dtype="datetime64[s]")
-    has_birth = birth_text.notna()
-    if has_birth.any():
-        bt = birth_text[has_birth]
-        b = _ymd(bt.str[:4], bt.str[4:6], bt.str[6:8])
-        birth.loc[b.index] = b
-        no_birth = b.index[b.isna()]
-        warnings.loc[no_birth] = warnings.loc[no_birth].mask(warnings.loc[no_birth] == "", MSG_ID_BIRTH)
-    sex_digit = pd.Series(pd.NA, index=idx, dtype="str").mask(long18, text.str[16])
-    if old15.any():
-        sex_digit = sex_digit.mask(old15, text.str[14])
-    sex = sex_digit.map({str(d): ("男" if d % 2 else "女") for d in range(10)}).astype("str")
+    sex = pd.Series(pd.NA, index=idx, dtype="str")
     checksum_ok = old15.copy()
     if long18.any():
-        checksum_ok.loc[bad.index] = ~bad
+        # 18-character IDs read as a byte matrix: check character, birth date and sex digit by column
+        rows = np.flatnonzero(long18.to_numpy())
+        chars = _fixed_width_bytes(text[long18], 18)
+        ok = _check_chars_ok(chars)
+        checksum_ok.iloc[rows] = ok
+        warnings.iloc[rows[~ok]] = MSG_ID_CHECKSUM
+        b = _ymd(*(pd.Series(_number(chars[:, a:z])) for a, z in ((6, 10), (10, 12), (12, 14))))
+        birth.iloc[rows] = b.to_numpy()
+        sex = _labels(rows, (chars[:, 16] - 48) % 2, ("女", "男"), idx)
+    if old15.any():
+        old = text[old15]
+        b = _ymd(("19" + old.str[6:8]), old.str[8:10], old.str[10:12])
+        birth.loc[b.index] = b
+        sex.loc[old.index] = old.str[14].map({str(d): ("男" if d % 2 else "女") for d in range(10)})
+    warnings = warnings.mask(damaged, MSG_ID_NUMBER)
+    no_birth = (long18 | old15) & birth.isna() & (warnings == "")
+    warnings = warnings.mask(no_birth, MSG_ID_BIRTH)
     return Parsed(
         text,
         errors,

@@ -237,3 +237,24 @@ def test_parsing_distinct_values_once_matches_parsing_every_row(parser, raw):
             pd.testing.assert_series_equal(fast.extra[k], slow.extra[k], check_names=False)
     else:
         pd.testing.assert_series_equal(fast, slow, check_names=False)
+
+
+def test_calendar_arithmetic_matches_python_dates_on_every_day():
+    # every (year, month, day) from 1899 to 2101, days 0-32: the integer calendar agrees with datetime.date,
+    # and a day that does not exist (or a year out of range) is missing
+    years, months, days = np.meshgrid(
+        np.arange(1899, 2102), np.arange(1, 13), np.arange(0, 33), indexing="ij"
+    )
+    y, m, d = (pd.Series(a.ravel()) for a in (years, months, days))
+    got = P._ymd(y, m, d)
+
+    def expected(yy, mm, dd):
+        if not 1900 <= yy <= 2100:
+            return pd.NaT
+        try:
+            return pd.Timestamp(dt.date(yy, mm, dd))
+        except ValueError:
+            return pd.NaT
+
+    want = pd.Series([expected(*t) for t in zip(y, m, d, strict=True)], dtype="datetime64[s]")
+    pd.testing.assert_series_equal(got, want)
