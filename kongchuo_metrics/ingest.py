@@ -1150,7 +1150,6 @@ def _build_special_ed(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame,
         out[name] = _text_col(df, name)
     ids = parsers.parse_ids(df["id_number"]) if "id_number" in df else None
     out["id_number"] = ids.values if ids is not None else pd.Series(pd.NA, index=df.index, dtype="str")
-    out["_id_ok"] = ids.extra["checksum_ok"] if ids is not None else False
     if ids is not None:
         probs.add(df, t, "id_number", ids.warnings, df["id_number"], WARNING, df["_row"], df["_sheet"])
     out["sex"] = (

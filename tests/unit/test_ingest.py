@@ -467,3 +467,9 @@ def test_visits_link_to_the_right_episode_by_id_or_by_name_and_school(tmp_path):
     assert fu[pd.Timestamp("2019-03-08")] == cases[("黄二", pd.Timestamp("2019-03-10"))]
     assert len(ledger.followups) == 3 and r.rows_quarantined == 1
     assert len(_problems(ledger, "找不到对应的个案")) == 1
+
+
+def test_loaded_tables_carry_no_working_columns():
+    ledger = load_ledger(ingest.Path(__file__).resolve().parents[2] / "data")
+    for table in ("cases", "followups", "special_ed", "schools", "villages"):
+        assert not [c for c in getattr(ledger, table).columns if c.startswith("_")], table
