@@ -247,7 +247,12 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 SIGNATURE: dict[str, tuple[tuple[str, ...], ...]] = {
     # any one of these sets of fields identifies the table
     "special_ed": (("placement", "disability_type"),),
-    "followups": (("visit_date", "step"), ("visit_date", "method")),
+    "followups": (
+        ("visit_date", "step"),
+        ("visit_date", "method"),
+        ("visit_date", "id_number"),  # a bare log: who and when, the step defaults to 学校劝返
+        ("visit_date", "name"),
+    ),
     "villages": (("village", "lon", "lat"),),
     "schools": (("school", "enrol_primary"), ("school", "enrol_junior")),
     "cases": (("registered", "name"), ("registered", "id_number"), ("registered", "school")),

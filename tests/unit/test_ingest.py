@@ -454,10 +454,8 @@ def test_visits_link_to_the_right_episode_by_id_or_by_name_and_school(tmp_path):
         ["黄二", "", "乙镇中学", "2019.3.8"],  # no ID, by name + school, two days before registration
         ["黄二", "", "别的学校", "2019.3.12"],  # no ID and another school: nobody
     ]
-    visits = [v + ["学校劝返"] for v in visits]
-    write_csv(
-        tmp_path / "劝返记录.csv", visits, header=["学生姓名", "身份证号", "就读学校", "劝返日期", "劝返环节"]
-    )
+    # a bare log (who and when, no step or method column) is still recognised as the follow-up log
+    write_csv(tmp_path / "劝返记录.csv", visits, header=["学生姓名", "身份证号", "就读学校", "劝返日期"])
     ledger = load_ledger(tmp_path)
     r = _accounted(ledger)
     cases = ledger.cases.set_index(["name", "registered"])["case_id"]
@@ -466,6 +464,7 @@ def test_visits_link_to_the_right_episode_by_id_or_by_name_and_school(tmp_path):
     assert fu[pd.Timestamp("2019-05-06")] == cases[("韦一", pd.Timestamp("2019-05-01"))]
     assert fu[pd.Timestamp("2019-03-08")] == cases[("黄二", pd.Timestamp("2019-03-10"))]
     assert len(ledger.followups) == 3 and r.rows_quarantined == 1
+    assert set(ledger.followups["step_level"]) == {"school_visit"}
     assert len(_problems(ledger, "找不到对应的个案")) == 1
 
 
