@@ -84,6 +84,16 @@ def current_scope() -> access.Scope:
 LOCAL_USER = access.Scope("本机用户", "county_admin")
 
 
+LOGIN_TITLE = "控辍保学数据看板 · 登录"
+# everything a login leaves in the session; ending it (logout, an unaudited login) removes all of them
+_LOGIN_KEYS = ("auth", "scope", "oidc_user", "oidc_since", "_logout")
+
+
+def _end_login() -> None:
+    for key in _LOGIN_KEYS:
+        st.session_state.pop(key, None)
+
+
 def require_login() -> None:
     """Decide who is looking, or stop the page at a login form.
 
@@ -108,10 +118,9 @@ def require_login() -> None:
         return
     header = cfg.proxy_header
     if header:
-        name = st.context.headers.get(header)
-        known = {u.name: u for u in auth.list_users(users_path())}
-        if name in known and not known[name].disabled:
-            st.session_state["scope"] = known[name].scope()
+        user = _active_user(st.context.headers.get(header))
+        if user is not None:
+            st.session_state["scope"] = user.scope()
             st.session_state.pop("_logout", None)
             return
     session = st.session_state.get("auth")
@@ -120,7 +129,7 @@ def require_login() -> None:
         st.session_state["_logout"] = "local"
         return
     st.session_state.pop("scope", None)
-    st.title("控辍保学数据看板 · 登录")
+    st.title(LOGIN_TITLE)
     with st.form("login"):
         name = st.text_input("用户名", key="login_user")
         password = st.text_input("密码", type="password", key="login_password")
@@ -139,6 +148,13 @@ def require_login() -> None:
     st.stop()
 
 
+def _active_user(name: str | None) -> auth.User | None:
+    """The users-file entry of a name an outside login vouches for (OIDC claim, proxy header); None when the
+    name is unknown or the account is disabled."""
+    user = next((u for u in auth.list_users(users_path()) if u.name == name), None)
+    return user if user is not None and not user.disabled else None
+
+
 def _oidc_login(provider: str, claim: str) -> None:
     """Login through the bureau's OIDC provider (st.login); the role and scope still come from the users file.
 
@@ -147,7 +163,7 @@ def _oidc_login(provider: str, claim: str) -> None:
     """
     if not st.user.is_logged_in:
         st.session_state.pop("scope", None)
-        st.title("控辍保学数据看板 · 登录")
+        st.title(LOGIN_TITLE)
         try:
             configured = "auth" in st.secrets
         except Exception:  # no secrets file at all
@@ -171,17 +187,16 @@ def _oidc_login(provider: str, claim: str) -> None:
         else st.session_state.setdefault("oidc_since", dt.datetime.now(dt.UTC))  # no iat claim: this session
     )
     expired = not auth.session_valid(since)
-    known = {u.name: u for u in auth.list_users(users_path())}
-    user = known.get(name)
-    if expired or user is None or user.disabled:
+    user = _active_user(name)
+    if expired or user is None:
         st.session_state.pop("scope", None)
-        st.title("控辍保学数据看板 · 登录")
+        st.title(LOGIN_TITLE)
         if expired:
             st.warning("登录已超过 8 小时，请重新登录。")
         else:
             st.error(f"账号 {name or '（未知）'} 未在本看板登记或已停用，请联系区县管理员开通。")
         if st.button("退出并重新登录", key="oidc_logout"):
-            st.session_state.pop("oidc_since", None)
+            _end_login()
             st.logout()
             st.rerun()
         st.stop()
@@ -198,8 +213,7 @@ def _logout_button() -> None:
     kind = st.session_state.get("_logout")
     if kind and st.button("退出登录", key="logout"):
         _audit("logout")
-        for key in ("auth", "scope", "oidc_user", "oidc_since", "_logout"):
-            st.session_state.pop(key, None)
+        _end_login()
         if kind == "oidc":
             st.logout()
         st.rerun()  # this session shows the login page at once
@@ -453,8 +467,7 @@ def _audit(event: str, **fields) -> dict:
         return audit.record(audit_path(), event, scope.user, scope.role, scope.describe(), **fields)
     except audit.AuditError as exc:
         if event == "login":
-            for key in ("auth", "scope", "oidc_user", "_logout"):
-                st.session_state.pop(key, None)
+            _end_login()
         st.error(str(exc))
         st.stop()
 

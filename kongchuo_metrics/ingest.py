@@ -539,8 +539,7 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
             if len(col):
                 hit = as_text(col).str.replace(" ", "").str.match(_TOTAL).fillna(False).astype(bool)
                 total |= hit.reindex(frame.index, fill_value=False)
-    first_raw = canon[match.columns[0]] if 0 in match.columns else frame[0] if 0 in frame else None
-    first_col = as_text(first_raw).str.replace(" ", "") if first_raw is not None else None
+    first_col = as_text(columns[0]).str.replace(" ", "") if columns else None
     if first_col is not None:
         total |= first_col.str.match(_TOTAL).fillna(False).astype(bool)
     footer = pd.Series(False, index=frame.index)
@@ -993,14 +992,18 @@ def _build_cases(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, pd.S
     return out, keep
 
 
+def _ids_valid(frame: pd.DataFrame) -> pd.Series:
+    """True where the row's ID number is valid (format and check character)."""
+    if "_id_ok" in frame:  # worked out when the IDs were parsed
+        return frame["_id_ok"].astype(bool)
+    if "id_number" in frame:
+        return parsers.valid_ids(frame["id_number"])
+    return pd.Series(False, index=frame.index)
+
+
 def _child_key(frame: pd.DataFrame) -> pd.Series:
     """A key per child: the ID number when it is valid, else name + birth date (or name + school)."""
-    if "_id_ok" in frame:  # worked out when the IDs were parsed
-        valid = frame["_id_ok"].astype(bool)
-    elif "id_number" in frame:
-        valid = parsers.valid_ids(frame["id_number"])
-    else:
-        valid = pd.Series(False, index=frame.index)
+    valid = _ids_valid(frame)
     birth = (
         frame["birth_date"].astype("str").str.replace("-", "", regex=False)
         if "birth_date" in frame
@@ -1243,6 +1246,10 @@ def _build_reports(df: pd.DataFrame, probs: _Problems) -> tuple[pd.DataFrame, pd
 # --- linking tables ------------------------------------------------------------------------------------------------
 
 
+def _valid_18(frame: pd.DataFrame, valid: pd.Series) -> np.ndarray:
+    return (valid & frame["id_number"].str.len().eq(18)).fillna(False).astype(bool).to_numpy()
+
+
 def _link_followups(
     followups: pd.DataFrame, cases: pd.DataFrame, probs: _Problems, report: IngestReport
 ) -> pd.DataFrame:
@@ -1254,13 +1261,13 @@ def _link_followups(
     # a visit is matched on the child's valid ID; without one, on name + school. A case offers both keys.
     # Valid 18-character IDs become integers (their 17 digits); every other key is text, dictionary-encoded
     # into negative integers, so the as-of joins group on numbers, not millions of strings.
-    fu_ok = fu["_id_ok"].astype(bool) if "_id_ok" in fu else parsers.valid_ids(fu["id_number"])
-    fu_18 = (fu_ok & fu["id_number"].str.len().eq(18)).fillna(False).astype(bool).to_numpy()
+    fu_ok = _ids_valid(fu)
+    fu_18 = _valid_18(fu, fu_ok)
     rest = fu[~fu_18]  # the visits keyed by text
     visit_text = ("id:" + rest["id_number"]).where(
         fu_ok[~fu_18], "n:" + rest["name"].fillna("?") + "|" + rest["school"].fillna("")
     )
-    case_18 = (cases["child_key"].str.len().eq(21) & cases["child_key"].str.startswith("id:")).to_numpy(bool)
+    case_18 = _valid_18(cases, _ids_valid(cases))  # their child_key is "id:" + the ID
     name_key = "n:" + cases["name"].fillna("?") + "|" + cases["school"].fillna("")
     text_codes = -1 - parsers.codes_of(visit_text, cases["child_key"][~case_18], name_key)
     split = np.cumsum([(~fu_18).sum(), (~case_18).sum()])

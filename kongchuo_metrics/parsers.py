@@ -92,11 +92,21 @@ _WS = "[\t\r\n\x0b\x0c]|  "
 _NEEDS_WORK = "[^\x20-\x7e\u4e00-\u9fff]|  "
 
 
+def _is_arrow_text(values: pd.Series) -> bool:
+    return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+
+
+def _str_series(arr, index: pd.Index, name=None) -> pd.Series:
+    """A pyarrow string array as a pandas "str" Series (arrow-backed, NaN for missing)."""
+    values = arr.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan)).array
+    return pd.Series(values, index=index, name=name, dtype="str")
+
+
 def _arrow_text(text: pd.Series):
     """The column as a pyarrow large_string array; zero-copy when it is already arrow-backed text."""
     import pyarrow as pa
 
-    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+    if _is_arrow_text(text):
         arr = pa.array(text.array)
         return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
     return pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.large_string(), from_pandas=True)
@@ -117,8 +127,7 @@ def arrow_if_text(raw: pd.Series) -> pd.Series:
         return raw
     if arr.null_count == len(arr):
         return raw
-    values = arr.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan)).array
-    return pd.Series(values, index=raw.index, name=raw.name, dtype="str")
+    return _str_series(arr, raw.index, raw.name)
 
 
 def codes_of(*columns: pd.Series) -> np.ndarray:
@@ -155,8 +164,7 @@ def _normalize(text: pd.Series) -> pd.Series:
     # blank tokens (无, N/A, /, -) become missing
     blank = pc.is_in(pc.utf8_lower(arr), value_set=pa.array(sorted(BLANK_TOKENS), type=pa.large_string()))
     arr = pc.if_else(blank, pa.scalar(None, type=pa.large_string()), arr)
-    values = arr.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan)).array
-    return pd.Series(values, index=text.index, dtype="str")
+    return _str_series(arr, text.index)
 
 
 def as_text(raw: pd.Series) -> pd.Series:
@@ -180,11 +188,7 @@ def extract(text: pd.Series, pattern: str) -> pd.DataFrame:
     for n in names:
         part = pc.struct_field(found, n)
         part = pc.if_else(pc.equal(part, ""), pa.scalar(None, part.type), part)  # unmatched group -> missing
-        cols[n] = pd.Series(
-            part.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan)).array,
-            index=text.index,
-            dtype="str",
-        )
+        cols[n] = _str_series(part, text.index)
     return pd.DataFrame(cols, index=text.index)
 
 
@@ -228,10 +232,10 @@ MSG_DATE_SERIAL = "Excel 日期序号，已换算为日期"
 
 def _float_values(values: pd.Series) -> np.ndarray:
     """Numbers or digit strings as float64 (NaN when missing); arrow-backed text is cast in pyarrow."""
-    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+    if _is_arrow_text(values):
         import pyarrow as pa
 
-        return pa.array(values.array).cast(pa.float64()).to_numpy(zero_copy_only=False)
+        return _arrow_text(values).cast(pa.float64()).to_numpy(zero_copy_only=False)
     return values.astype("float").to_numpy()
 
 
@@ -435,10 +439,7 @@ def _labels(rows: np.ndarray, codes: np.ndarray, labels: tuple[str, ...], index:
     full = np.full(len(index), -1, dtype=np.int32)
     full[rows] = codes
     arr = pa.DictionaryArray.from_arrays(pa.array(full, mask=full < 0), pa.array(labels, pa.large_string()))
-    values = arr.cast(pa.large_string()).to_pandas(
-        types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan)
-    )
-    return pd.Series(values.array, index=index, dtype="str")
+    return _str_series(arr.cast(pa.large_string()), index)
 
 
 def _check_digit_ok(ids18: pd.Series) -> np.ndarray:
@@ -446,11 +447,16 @@ def _check_digit_ok(ids18: pd.Series) -> np.ndarray:
     return _check_chars_ok(_fixed_width_bytes(ids18, 18))
 
 
-def _check_chars_ok(chars: np.ndarray) -> np.ndarray:
-    total = np.zeros(len(chars), dtype=np.int64)
+def _check_index(chars17: np.ndarray) -> np.ndarray:
+    """MOD 11-2 over 17 columns of ASCII digits: the position of each row's check character in "10X98765432"."""
+    total = np.zeros(len(chars17), dtype=np.int64)
     for i in range(17):  # column by column: no n x 17 int64 temporary
-        total += (chars[:, i] - 48).astype(np.int64) * _ID_WEIGHTS[i]
-    return _ID_CHECK_BYTES[total % 11] == chars[:, 17]
+        total += (chars17[:, i] - 48).astype(np.int64) * _ID_WEIGHTS[i]
+    return total % 11
+
+
+def _check_chars_ok(chars: np.ndarray) -> np.ndarray:
+    return _ID_CHECK_BYTES[_check_index(chars[:, :17])] == chars[:, 17]
 
 
 def _number(chars: np.ndarray) -> np.ndarray:
@@ -469,8 +475,7 @@ def id_digits(ids18: pd.Series) -> np.ndarray:
 
 def id_check_digit(first17: pd.Series) -> pd.Series:
     """The MOD 11-2 check character for 17-digit strings."""
-    digits = _fixed_width_bytes(first17, 17).astype(np.int64) - 48
-    return pd.Series(_ID_CHECK[(digits @ _ID_WEIGHTS) % 11], index=first17.index)
+    return pd.Series(_ID_CHECK[_check_index(_fixed_width_bytes(first17, 17))], index=first17.index)
 
 
 def parse_ids(raw: pd.Series) -> Parsed:
