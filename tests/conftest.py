@@ -18,6 +18,20 @@ SAMPLE_DIR = ROOT / "data"
 REFERENCE_DATES = ["2019-03-12", "2019-03-25", "2019-03-27", "2019-04-12", "2019-05-23", "2019-06-25"]
 
 
+def sample_data_with(folder: Path, setting: str, value: str) -> Path:
+    """A copy of the shipped data folder in `folder` with one settings.toml line changed (`setting = value`)."""
+    import shutil
+
+    data = folder / "data"
+    shutil.copytree(SAMPLE_DIR, data)
+    text = (data / "settings.toml").read_text(encoding="utf-8")
+    assert f'{setting} = ""' in text, setting
+    (data / "settings.toml").write_text(
+        text.replace(f'{setting} = ""', f"{setting} = {value!r}"), encoding="utf-8"
+    )
+    return data
+
+
 def valid_id(birth: str, seq: str = "123", region: str = "450804") -> str:
     """A checksummed 18-digit ID number for a birth date YYYYMMDD."""
     first17 = pd.Series([f"{region}{birth}{seq}"])

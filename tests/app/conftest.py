@@ -26,6 +26,13 @@ def isolated(tmp_path, monkeypatch):
     st.cache_resource.clear()
 
 
+def block_audit(tmp_path, monkeypatch) -> None:
+    """Make the audit log unwritable: a file sits where its folder should be (root ignores chmod)."""
+    blocker = tmp_path / "audit-is-a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("KONGCHUO_AUDIT", str(blocker / "audit.jsonl"))
+
+
 def open_page(page: str = "overview", query: dict | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
     for k, v in (query or {}).items():

@@ -1,6 +1,5 @@
 """Login through the bureau's OIDC provider (st.login): role and scope from the users file, 8-hour sessions."""
 
-import shutil
 import time
 
 import pytest
@@ -8,19 +7,14 @@ from streamlit.testing.v1 import AppTest
 
 from kongchuo_metrics import auth
 from tests.app.conftest import metric
-from tests.conftest import ROOT
+from tests.conftest import ROOT, sample_data_with
 
 SANLI = "sanli@jyj.example.gov.cn"
 
 
 @pytest.fixture
 def oidc(tmp_path, monkeypatch):
-    data = tmp_path / "data"
-    shutil.copytree(ROOT / "data", data)
-    settings = (data / "settings.toml").read_text(encoding="utf-8")
-    (data / "settings.toml").write_text(
-        settings.replace('oidc_provider = ""', 'oidc_provider = "default"'), encoding="utf-8"
-    )
+    data = sample_data_with(tmp_path, "oidc_provider", "default")
     users = tmp_path / "users.json"
     auth.add_user(users, SANLI, "unused-password-1", "township", townships=("三里镇",))
     auth.add_user(users, "left@jyj.example.gov.cn", "unused-password-1", "county_admin")

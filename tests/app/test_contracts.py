@@ -6,7 +6,7 @@ import pytest
 
 from kongchuo_metrics import schema
 from kongchuo_metrics.labels import COLUMN_LABELS
-from tests.app.conftest import PAGES, open_page
+from tests.app.conftest import PAGES, block_audit, open_page
 from tests.conftest import ROOT
 
 PERSONAL_LABELS = {f.label for fields in schema.FIELDS.values() for f in fields if f.personal}
@@ -81,9 +81,7 @@ def test_pages_stay_thin():
 
 
 def test_download_refused_when_the_audit_log_cannot_be_written(tmp_path, monkeypatch):
-    blocker = tmp_path / "audit-is-a-file"
-    blocker.write_text("x")
-    monkeypatch.setenv("KONGCHUO_AUDIT", str(blocker / "audit.jsonl"))
+    block_audit(tmp_path, monkeypatch)
     at = open_page("schools")
     assert any("审计日志无法写入" in e.value for e in at.error)
     assert not at.get("download_button")

@@ -3,7 +3,7 @@
 import pytest
 
 from kongchuo_metrics import auth
-from tests.app.conftest import PAGES, metric, open_page
+from tests.app.conftest import PAGES, block_audit, metric, open_page
 
 PASSWORD = "test-password-1"
 
@@ -125,9 +125,7 @@ def test_logout_returns_to_the_login_form_and_is_audited(users, isolated):
 
 
 def test_no_login_without_an_audit_line(users, tmp_path, monkeypatch):
-    blocker = tmp_path / "audit-is-a-file"
-    blocker.write_text("x")
-    monkeypatch.setenv("KONGCHUO_AUDIT", str(blocker / "audit.jsonl"))
+    block_audit(tmp_path, monkeypatch)
     at = login("sanli")
     assert not at.exception
     assert any("审计日志无法写入" in e.value for e in at.error)
@@ -139,9 +137,7 @@ def test_no_login_without_an_audit_line(users, tmp_path, monkeypatch):
 def test_no_unmasking_without_an_audit_line(users, tmp_path, monkeypatch):
     at = login("admin", "followup")
     assert at.dataframe  # the masked case list
-    blocker = tmp_path / "audit-is-a-file"
-    blocker.write_text("x")
-    monkeypatch.setenv("KONGCHUO_AUDIT", str(blocker / "audit.jsonl"))
+    block_audit(tmp_path, monkeypatch)
     at.run()  # see test_logout_returns_to_the_login_form_and_is_audited: the page run draws the toggle
     at.toggle(key="unmask").set_value(True).run()
     assert not at.exception

@@ -61,6 +61,14 @@ def start_server(env_extra: dict | None = None, tmp: Path | None = None):
     raise RuntimeError("streamlit did not start; see " + log.name)
 
 
+def stop_server(proc) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("srv")
@@ -68,11 +76,7 @@ def server(tmp_path_factory):
     env = {"KONGCHUO_STORE": str(tmp / "store"), "KONGCHUO_AUDIT": str(tmp / "audit" / "audit.jsonl")}
     proc, url = start_server(env, tmp)
     yield url, tmp
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
 @pytest.fixture(scope="session")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 from kongchuo_metrics import auth
-from tests.browser.conftest import ROOT, Page, start_server
+from tests.browser.conftest import Page, start_server, stop_server
 from tests.browser.test_browser import kpi
+from tests.conftest import sample_data_with
 
 PASSWORD = "browser-test-password-1"
 HEADER = "X-Remote-User"
@@ -18,12 +19,7 @@ HEADER = "X-Remote-User"
 @pytest.fixture(scope="module")
 def login_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("login")
-    data = tmp / "data"
-    shutil.copytree(ROOT / "data", data)
-    settings = (data / "settings.toml").read_text(encoding="utf-8")
-    (data / "settings.toml").write_text(
-        settings.replace('proxy_header = ""', f'proxy_header = "{HEADER}"'), encoding="utf-8"
-    )
+    data = sample_data_with(tmp, "proxy_header", HEADER)
     users = tmp / "users.json"
     auth.add_user(users, "sanli", PASSWORD, "township", townships=("三里镇",))
     auth.add_user(users, "admin", PASSWORD, "county_admin")
@@ -35,21 +31,24 @@ def login_server(tmp_path_factory):
     }
     proc, url = start_server(env, tmp)
     yield url, tmp
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_server(proc)
 
 
-def open_page(browser, url, headers: dict | None = None) -> Page:
+@contextmanager
+def opened(browser, url, headers: dict | None = None) -> Iterator[Page]:
+    """A fresh browser context on the app (with extra request headers), closed after; no request leaves
+    127.0.0.1."""
     p = Page(browser, url)
-    if headers:
-        p.context.set_extra_http_headers(headers)
-    p.page.goto(url + "/")
-    p.page.wait_for_selector("h1", timeout=30000)
-    p.page.wait_for_timeout(800)
-    return p
+    try:
+        if headers:
+            p.context.set_extra_http_headers(headers)
+        p.page.goto(url + "/")
+        p.page.wait_for_selector("h1", timeout=30000)
+        p.page.wait_for_timeout(800)
+        yield p
+        assert p.outside == [], f"requests left the machine: {p.outside}"
+    finally:
+        p.context.close()
 
 
 def on_login_form(p: Page) -> bool:
@@ -58,8 +57,7 @@ def on_login_form(p: Page) -> bool:
 
 def test_login_form_then_logout(browser, login_server):
     url, tmp = login_server
-    p = open_page(browser, url)
-    try:
+    with opened(browser, url) as p:
         assert on_login_form(p)
         assert p.page.locator("[data-testid='stMetric']").count() == 0  # nothing before login
         p.page.get_by_label("用户名").fill("sanli")
@@ -75,28 +73,18 @@ def test_login_form_then_logout(browser, login_server):
         assert on_login_form(p) and p.page.locator("[data-testid='stMetric']").count() == 0
         log = (tmp / "audit" / "audit.jsonl").read_text(encoding="utf-8")
         assert '"event": "login"' in log and '"event": "logout"' in log
-        assert p.outside == []
-    finally:
-        p.context.close()
 
 
 def test_trusted_proxy_header_logs_the_user_in(browser, login_server):
     url, _ = login_server
-    p = open_page(browser, url, {HEADER: "sanli"})
-    try:
+    with opened(browser, url, {HEADER: "sanli"}) as p:
         p.wait()
         assert not on_login_form(p)
         assert kpi(p, "在册辍学人数") == "6"
-        assert p.outside == []
-    finally:
-        p.context.close()
 
 
 def test_unknown_user_in_the_proxy_header_gets_the_login_form(browser, login_server):
     url, _ = login_server
-    p = open_page(browser, url, {HEADER: "nobody"})
-    try:
+    with opened(browser, url, {HEADER: "nobody"}) as p:
         assert on_login_form(p)
         assert p.page.locator("[data-testid='stMetric']").count() == 0
-    finally:
-        p.context.close()
