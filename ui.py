@@ -382,8 +382,27 @@ def current_view() -> View:
     stored = st.session_state.get("_view")
     if stored is not None and stored[1] is _run_marker():
         return stored[0]
+    _leave_pages_folder_mode()
     require_login()
     return sidebar()
+
+
+def _leave_pages_folder_mode() -> None:
+    """Run the page again through app.py when Streamlit ran its file alone.
+
+    A server that has a pages/ folder starts in Streamlit's old folder mode until some run calls
+    st.navigation: the first visit straight to /followup would run pages/followup.py without app.py (English
+    file names in the menu, no page config, no briefing controls). Leaving that mode and rerunning sends the
+    same page (same url path, same page hash) through the frame. AppTest puts the server back in folder mode
+    before every run by design, so there the page is built here instead, as it always was.
+    """
+    from streamlit import config
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # config.get_option, not st.get_option: AppTest patches the module attribute
+    if PagesManager.uses_pages_directory and not config.get_option("global.appTest"):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def apply_presentation(briefing: bool) -> None:

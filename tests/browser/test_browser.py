@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from tests.browser.conftest import Page, start_server, stop_server
+
 PAGES = {
     "overview": "",
     "trend": "trend",
@@ -159,3 +161,22 @@ def test_map_renders_hover_tooltip_and_click_lists_cases(page):
     tables = page.page.locator("[data-testid='stDataFrame']")
     assert tables.count() >= 2
     page.shot("map-click")
+
+
+def test_first_visit_to_a_page_url_on_a_fresh_server_goes_through_the_frame(browser, tmp_path):
+    # a server that has just started, and a bookmark straight to 个案跟踪: the Chinese menu and the wide
+    # layout of app.py, not Streamlit's pages/ folder mode with English file names
+    env = {"KONGCHUO_STORE": str(tmp_path / "store"), "KONGCHUO_AUDIT": str(tmp_path / "audit.jsonl")}
+    proc, url = start_server(env, tmp_path)
+    try:
+        p = Page(browser, url)
+        try:
+            p.goto("followup")
+            nav = p.page.locator("[data-testid='stSidebarNav']").inner_text()
+            assert "个案跟踪" in nav and "总览" in nav and "followup" not in nav
+            assert "个案跟踪" in p.page.locator("h1").first.inner_text()
+            assert p.outside == []
+        finally:
+            p.context.close()
+    finally:
+        stop_server(proc)
