@@ -172,6 +172,12 @@ def test_first_visit_to_a_page_url_on_a_fresh_server_goes_through_the_frame(brow
         p = Page(browser, url)
         try:
             p.goto("followup")
+            # the first run (folder mode) hands over to a run through app.py, whose menu replaces the first one
+            p.page.wait_for_function(
+                "() => (document.querySelector('[data-testid=stSidebarNav]') || {}).innerText?.includes('个案跟踪')",
+                timeout=30000,
+            )
+            p.wait()
             nav = p.page.locator("[data-testid='stSidebarNav']").inner_text()
             assert "个案跟踪" in nav and "总览" in nav and "followup" not in nav
             assert "个案跟踪" in p.page.locator("h1").first.inner_text()
