@@ -44,6 +44,10 @@ def opened(browser, url, headers: dict | None = None) -> Iterator[Page]:
             p.context.set_extra_http_headers(headers)
         p.page.goto(url + "/")
         p.page.wait_for_selector("h1", timeout=30000)
+        # the run has finished (no running-man widget), not just started drawing
+        p.page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30000
+        )
         p.page.wait_for_timeout(800)
         yield p
         assert p.outside == [], f"requests left the machine: {p.outside}"
@@ -66,8 +70,11 @@ def test_login_form_then_logout(browser, login_server):
         p.wait()
         assert kpi(p, "在册辍学人数") == "6"  # the township's own cases, not the county's 25
         p.page.locator("[data-testid='stSidebar']").get_by_role("button", name="退出登录").click()
+        # the login form is back and the dashboard's figures are gone (the run has finished redrawing)
         p.page.wait_for_function(
-            "() => [...document.querySelectorAll('h1')].some(h => h.innerText.includes('登录'))",
+            "() => [...document.querySelectorAll('h1')].some(h => h.innerText.includes('登录'))"
+            " && document.querySelectorAll('input[type=password]').length === 1"
+            " && !document.querySelector('[data-testid=stMetric]')",
             timeout=20000,
         )
         assert on_login_form(p) and p.page.locator("[data-testid='stMetric']").count() == 0
