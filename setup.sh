@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Shared setup: system packages (chromium, CJK fonts, poppler) when missing, and a .venv with the requirements.
+# Shared setup: system packages (chromium, CJK fonts, poppler, postgresql, libreoffice) when missing, and a .venv with the requirements.
 set -euo pipefail
 cd "$(dirname "$0")"
 need_apt=()
-for pkg in chromium fonts-noto-cjk poppler-utils; do
+# postgresql: the records tests run against a real server; libreoffice: Word reports rendered to PDF in tests
+for pkg in chromium fonts-noto-cjk poppler-utils postgresql libreoffice-writer-nogui; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
