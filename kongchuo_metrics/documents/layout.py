@@ -288,12 +288,17 @@ def caption(doc, text: str):
     return doc.add_paragraph(text, style="Caption")
 
 
-def _cell_text(cell, text: str, bold: bool = False, align=WD_ALIGN_PARAGRAPH.CENTER) -> None:
+def _cell_text(
+    cell, text: str, bold: bool = False, align=WD_ALIGN_PARAGRAPH.CENTER, size: float | None = None
+) -> None:
     par = cell.paragraphs[0]
     par.style = "表格文字"
     par.alignment = align
     run = par.add_run(text)
     run.bold = bold
+    if size:
+        run.font.size = Pt(size)
+        par.paragraph_format.line_spacing = Pt(size + 4)
 
 
 def _repeat_header(row) -> None:
@@ -312,11 +317,13 @@ def table(
     widths_mm: Sequence[float] | None = None,
     total: Sequence[object] | None = None,
     left_columns: int = 1,
+    font_pt: float | None = None,
 ):
     """A real Word table: a bold header row repeated on each page, the rows, and an optional bold 合计 row.
 
     Values are written as text (numbers as the caller formatted them); the first `left_columns` columns are
-    left-aligned, the others centred. Widths default to an even split of the 156 mm text block.
+    left-aligned, the others centred. Widths default to an even split of the 156 mm text block; `font_pt`
+    overrides the 小四 (12 pt) table text, e.g. 10.5 (五号) for a wide list.
     """
     n = len(header)
     t = doc.add_table(rows=1, cols=n)
@@ -325,7 +332,7 @@ def table(
     t.autofit = False
     widths = list(widths_mm) if widths_mm else [text_width_mm() / n] * n
     for i, h in enumerate(header):
-        _cell_text(t.rows[0].cells[i], str(h), bold=True)
+        _cell_text(t.rows[0].cells[i], str(h), bold=True, size=font_pt)
     _repeat_header(t.rows[0])
     body = list(rows) + ([total] if total is not None else [])
     for r, values in enumerate(body):
@@ -335,12 +342,29 @@ def table(
             align = (
                 WD_ALIGN_PARAGRAPH.LEFT if i < left_columns and not is_total else WD_ALIGN_PARAGRAPH.CENTER
             )
-            _cell_text(cells[i], "" if v is None else str(v), bold=is_total, align=align)
+            _cell_text(cells[i], "" if v is None else str(v), bold=is_total, align=align, size=font_pt)
+    _fixed_widths(t, widths)
     for row in t.rows:
         row.allow_break_across_pages = False
         for i, cell in enumerate(row.cells):
             cell.width = Mm(widths[i])
     return t
+
+
+def _fixed_widths(t, widths_mm: Sequence[float]) -> None:
+    """Column widths in the table grid, a fixed layout and the table's total width (Word and LibreOffice)."""
+    for col, w in zip(t.columns, widths_mm, strict=True):
+        col.width = Mm(w)
+    tblpr = t._tbl.tblPr
+    width = tblpr.find(qn("w:tblW"))
+    if width is None:
+        width = OxmlElement("w:tblW")
+        tblpr.append(width)
+    width.set(qn("w:w"), str(round(sum(widths_mm) / 25.4 * 1440)))
+    width.set(qn("w:type"), "dxa")
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    tblpr.append(layout)
 
 
 def picture(doc, png: bytes, width_mm: float | None = None):
