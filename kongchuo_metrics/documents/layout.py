@@ -316,32 +316,33 @@ def table(
     rows: Sequence[Sequence[object]],
     widths_mm: Sequence[float] | None = None,
     total: Sequence[object] | None = None,
-    left_columns: int = 1,
+    left_columns: int | Sequence[int] = 1,
     font_pt: float | None = None,
 ):
-    """A real Word table: a bold header row repeated on each page, the rows, and an optional bold 合计 row.
+    """A real Word table: a bold header row repeated on each page (none when `header` is empty), the rows, and
+    an optional bold 合计 row. `left_columns` is how many leading columns are left-aligned, or their indexes.
 
     Values are written as text (numbers as the caller formatted them); the first `left_columns` columns are
     left-aligned, the others centred. Widths default to an even split of the 156 mm text block; `font_pt`
     overrides the 小四 (12 pt) table text, e.g. 10.5 (五号) for a wide list.
     """
-    n = len(header)
-    t = doc.add_table(rows=1, cols=n)
+    n = len(header) if header else len(rows[0])
+    left = set(range(left_columns)) if isinstance(left_columns, int) else set(left_columns)
+    t = doc.add_table(rows=1 if header else 0, cols=n)
     t.style = doc.styles["Table Grid"]
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
     t.autofit = False
     widths = list(widths_mm) if widths_mm else [text_width_mm() / n] * n
-    for i, h in enumerate(header):
-        _cell_text(t.rows[0].cells[i], str(h), bold=True, size=font_pt)
-    _repeat_header(t.rows[0])
+    if header:
+        for i, h in enumerate(header):
+            _cell_text(t.rows[0].cells[i], str(h), bold=True, size=font_pt)
+        _repeat_header(t.rows[0])
     body = list(rows) + ([total] if total is not None else [])
     for r, values in enumerate(body):
         cells = t.add_row().cells
         is_total = total is not None and r == len(body) - 1
         for i, v in enumerate(values):
-            align = (
-                WD_ALIGN_PARAGRAPH.LEFT if i < left_columns and not is_total else WD_ALIGN_PARAGRAPH.CENTER
-            )
+            align = WD_ALIGN_PARAGRAPH.LEFT if i in left and not is_total else WD_ALIGN_PARAGRAPH.CENTER
             _cell_text(cells[i], "" if v is None else str(v), bold=is_total, align=align, size=font_pt)
     _fixed_widths(t, widths)
     for row in t.rows:
