@@ -204,6 +204,32 @@ def with_changes(
     return out
 
 
+def township_changes(cases: pd.DataFrame, schools: pd.DataFrame, as_of, c: Comparison) -> pd.DataFrame:
+    """metrics.townships_table at as_of with change_prev and change_last_year (arrow text) of open cases."""
+
+    def at(day):
+        return metrics.townships_table(cases, schools, day)
+
+    return with_changes(at(as_of), "township", at, c)
+
+
+def school_changes(cases: pd.DataFrame, as_of, c: Comparison, mode: str = "list", include_zero: bool = False):
+    """metrics.schools_table (表二) at as_of with change_prev and change_last_year of open cases per school."""
+
+    def at(day):
+        return metrics.schools_table(cases, day, mode=mode, include_zero=True)
+
+    out = with_changes(at(as_of), "school", at, c)
+    return out if include_zero else out[out["open"] > 0].reset_index(drop=True)
+
+
+def last_year_caption(c: Comparison, field: str) -> str:
+    """同比 under a card: 较上年同期（2018年6月25日）减少6人, or 台账不含上年同期数据."""
+    if not c.last_year.known:
+        return NO_HISTORY
+    return f"较上年同期（{metrics.cn_date(c.last_year.date)}）{change_words(c.change(field, 'last_year'))}"
+
+
 def last_year_line(cases: pd.DataFrame, dates: list, start: pd.Timestamp | None) -> pd.DataFrame:
     """For each report date: date, open_last_year (open cases a year earlier; NA where the ledger has none)."""
     days = [pd.Timestamp(d).normalize() for d in dates]

@@ -77,17 +77,8 @@ def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
         compare.last_year_line(cases, dates, start), on="date", how="left"
     )
 
-    def schools_at(day):
-        return metrics.schools_table(cases, day, mode="briefing", include_zero=True)
-
-    table2 = schools_at(as_of)
-    table2 = compare.with_changes(table2, "school", schools_at, c)
-    table2 = table2[table2["open"] > 0].reset_index(drop=True)
-
-    def towns_at(day):
-        return metrics.townships_table(cases, ledger.schools, day)
-
-    towns = compare.with_changes(towns_at(as_of), "township", towns_at, c)
+    table2 = compare.school_changes(cases, as_of, c, mode="briefing")
+    towns = compare.township_changes(cases, ledger.schools, as_of, c)
     status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
     overdue = status[status["overdue"]].groupby("township").size()
     notice_due = (
