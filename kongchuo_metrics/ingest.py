@@ -397,12 +397,18 @@ class HeaderMatch:
     header_rows: int = 1
 
 
-def find_header(rows: list[list], hint: str | None) -> HeaderMatch | None:
-    """The header row in the first 15 rows and the table it belongs to (the sheet-name hint breaks ties)."""
+def find_header(
+    rows: list[list], hint: str | None, tables: tuple[str, ...] | None = None
+) -> HeaderMatch | None:
+    """The header row in the first 15 rows and the table it belongs to (the sheet-name hint breaks ties).
+
+    `tables` limits the candidates (a list checked against the ledger, schema.LIST_FIELDS, names its kind).
+    """
     best: tuple[int, int, HeaderMatch] | None = None
-    tables = [hint] if hint else list(schema.FIELDS)
-    if hint:
-        tables += [t for t in schema.FIELDS if t != hint]
+    if tables is None:
+        tables = [hint] if hint else list(schema.FIELDS)
+        if hint:
+            tables += [t for t in schema.FIELDS if t != hint]
     for r in range(min(HEADER_SCAN_ROWS, len(rows))):
         candidates = [(rows[r], 1)]
         if r + 1 < len(rows):
