@@ -49,7 +49,7 @@ def make_lists(folder: Path) -> dict[str, Path]:
     returned = cases[cases["outcome_category"].isin(["returned", "vocational"]) & (cases["closed"] <= day)]
     open_ = cases[(cases["registered"] <= day) & ~(cases["closed"] <= day)]
     # 学籍: every returned child except 4 (no record at all); 3 of them transferred out / suspended
-    no_record = returned.iloc[:4]
+    # returned.iloc[:4]: no 学籍 record at all
     not_enrolled = returned.iloc[4:7]
     at_school = returned.iloc[7:]
     rows = [["2019年春季学期学生学籍信息导出"] + [None] * 11]

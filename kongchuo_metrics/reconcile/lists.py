@@ -104,6 +104,7 @@ def id_keys(
     present = text.notna()
     if student_no is not None:
         g = parsers.as_text(student_no).str.replace("[ \t'\"‘’“”`]", "", regex=True)
+        present = present | g.notna()
         g = g.where(g.str.match("^[Gg]").fillna(False).astype(bool)).str[1:]
         use = ~valid & g.notna()
         if use.any():
@@ -116,7 +117,6 @@ def id_keys(
             birth.loc[rows] = from_g.extra["birth"].loc[rows]
             valid = valid.copy()
             valid.loc[rows] = True
-            present = present | g.notna()
     keys = np.full(len(raw), -1, dtype=np.int64)
     long18 = (valid & text.str.len().eq(18)).fillna(False).astype(bool).to_numpy()
     old15 = valid.to_numpy() & ~long18
