@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from .. import ingest, parsers, privacy, schema
-from ..ingest import Grid, HeaderMatch, LedgerError, SheetReport
+from ..ingest import Grid, HeaderMatch, LedgerError, SheetReport, files
+from ..ingest import sheets as sheet_io
 
 # CSV files above this size are read column-wise by pyarrow instead of as a grid of Python cells
 FAST_TEXT_BYTES = 24 * 1024 * 1024
@@ -155,7 +156,7 @@ def read_list(path: str | Path, kind: str, name: str | None = None) -> ListTable
         raise LedgerError(f"{name}：文件是空的（0 字节）。")
     with open(path, "rb") as fh:
         head = fh.read(8)
-    sniffed = ingest._sniff(head)
+    sniffed = files._sniff(head)
     label = schema.LIST_LABELS[kind]
     if sniffed == "text" and size > FAST_TEXT_BYTES:
         if size > MAX_LIST_BYTES:
@@ -184,7 +185,7 @@ def _no_header(name: str, kind: str, seen: str) -> LedgerError:
 
 def _read_with_ingest(path: Path, kind: str, name: str) -> ListTable:
     grids = ingest.read_grids(path)
-    raws: list[ingest.RawTable] = []
+    raws: list[sheet_io.RawTable] = []
     sheets: list[SheetReport] = []
     kept: list[tuple[Grid, HeaderMatch | None]] = []
     for grid in grids:
@@ -203,7 +204,7 @@ def _read_with_ingest(path: Path, kind: str, name: str) -> ListTable:
                 SheetReport(name, grid.sheet, None, "已忽略", None, 0, "前 15 行中找不到可识别的表头")
             )
             continue
-        raw = ingest._raw_from_grid(grid, match)
+        raw = sheet_io._raw_from_grid(grid, match)
         raw.frame["_sheet"] = grid.sheet
         raws.append(raw)
         sheets.append(SheetReport(name, grid.sheet, kind, "已读取", raw.header_row, raw.rows_read))
@@ -248,7 +249,7 @@ def _read_big_text(path: Path, kind: str, name: str) -> ListTable:
         head = fh.read(_HEAD_BYTES)
     enc, bom = _encoding(head, name)
     text = head[bom : head.rfind(b"\n") + 1].decode("utf-8" if enc == "utf8" else enc)
-    lines = text.splitlines()[: ingest.HEADER_SCAN_ROWS + 1]
+    lines = text.splitlines()[: files.HEADER_SCAN_ROWS + 1]
     counts = {sep: sum(line.count(sep) for line in lines) for sep in (",", "\t", ";", "|")}
     sep = max(counts, key=counts.get) if max(counts.values()) else ","
     rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=sep))
@@ -283,17 +284,17 @@ def _read_big_text(path: Path, kind: str, name: str) -> ListTable:
     cols = {i: parsers._str_series(table.column(names[i]), pd.RangeIndex(table.num_rows)) for i in wanted}
     del table
     index = pd.RangeIndex(len(cols[0]))
-    blank = ingest._blank_rows([cols[i] for i in wanted], index)
+    blank = sheet_io._blank_rows([cols[i] for i in wanted], index)
     first = parsers.as_text(cols[0]).str.replace(" ", "")
-    total = first.str.match(ingest._TOTAL).fillna(False).astype(bool)
+    total = first.str.match(sheet_io._TOTAL).fillna(False).astype(bool)
     for i, fname in match.columns.items():
         if fname in ("seq", "township", "village", "name", "school") and i != 0:
             col = cols[i]
-            cand = col.str.contains(ingest._TOTAL_FIRST, regex=True).fillna(False).astype(bool)
+            cand = col.str.contains(sheet_io._TOTAL_FIRST, regex=True).fillna(False).astype(bool)
             if cand.any():
-                hit = parsers.as_text(col[cand]).str.replace(" ", "").str.match(ingest._TOTAL).fillna(False)
+                hit = parsers.as_text(col[cand]).str.replace(" ", "").str.match(sheet_io._TOTAL).fillna(False)
                 total |= hit.astype(bool).reindex(index, fill_value=False)
-    footer = first.str.match(ingest._FOOTER).fillna(False).astype(bool)
+    footer = first.str.match(sheet_io._FOOTER).fillna(False).astype(bool)
     if footer.any() and len(wanted) > 1:
         rest = pd.concat([parsers.is_blank(cols[i][footer]) for i in wanted if i != 0], axis=1).all(axis=1)
         footer.loc[rest.index] = rest
