@@ -540,6 +540,21 @@ DERIVED_LABELS.update(
         "list": "名单",
         "id_key": "身份证号（比对键）",
         "id_state": "身份证号情况",
+        "finding": "比对发现",
+        "position": "推送序号",
+        "list_row": "名单行号",
+        "push_reason": "推送原因",
+        "pushed": "推送人数",
+        "in_ledger": "已在台账",
+        "enrolled": "核实在读",
+        "special_placed": "残疾已安置",
+        "visit": "需入户核查",
+        "resolved_rate": "化解率（%）",
+        "poverty_unflagged": "在脱贫户名单中未标注",
+        "returned_not_enrolled": "销号返校但学籍不在读",
+        "ledger_no_xueji": "台账个案无学籍",
+        "school_age_no_xueji": "适龄无学籍（户籍）",
+        "open_poor_corrected": "建档立卡在册（校正）",
     }
 )
 # every personal column of a list (the 户主's name too) and the integer key derived from the ID number

@@ -7,13 +7,17 @@ feedback  the pushed list returned as received with 核查结果, 核查日期, 
 
 from .checks import (
     FINDINGS,
+    LIST_COLUMNS,
     PRECEDENCE,
     PUSHED_STATUSES,
     Reconciliation,
     reconcile,
+    restrict,
     school_age_window,
     school_year,
+    status_options,
     status_rows,
+    suppressed,
     township_table,
     within,
 )
@@ -21,6 +25,7 @@ from .lists import ListTable, id_keys, read_list
 
 __all__ = [
     "FINDINGS",
+    "LIST_COLUMNS",
     "PRECEDENCE",
     "PUSHED_STATUSES",
     "ListTable",
@@ -28,9 +33,12 @@ __all__ = [
     "id_keys",
     "read_list",
     "reconcile",
+    "restrict",
     "school_age_window",
     "school_year",
+    "status_options",
     "status_rows",
+    "suppressed",
     "township_table",
     "within",
 ]

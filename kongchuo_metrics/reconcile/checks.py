@@ -6,14 +6,15 @@ Counts of children are distinct ID keys; the red-line figures count open cases, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from .. import parsers, schema
 from ..ingest import Ledger
-from .lists import ListTable, id_keys
+from ..privacy import SUPPRESSED
+from .lists import ID_STATES, ListTable, id_keys
 
 # pushed-list statuses in their order of precedence: the first that holds is the child's status
 PUSHED_STATUSES = {
@@ -114,6 +115,12 @@ class Reconciliation:
             return None
         counts = self.pushed["status"].value_counts()
         return {label: int(counts.get(key, 0)) for key, label in PUSHED_STATUSES.items()}
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing was found and no pushed child is in view (an empty selection)."""
+        frames = [self.pushed, *self.findings.values(), self.unmatchable_rows]
+        return all(f is None or len(f) == 0 for f in frames) and not self.open_poor_corrected
 
     def count(self, finding: str) -> int | None:
         frame = self.findings.get(finding)
@@ -431,30 +438,115 @@ def township_table(result: Reconciliation) -> pd.DataFrame:
     return table
 
 
+LIST_COLUMNS = [
+    "position",
+    "list",
+    "source_row",
+    "list_row",
+    "township",
+    "village",
+    "school",
+    "name",
+    "push_reason",
+    "status",
+    "finding",
+    "detail",
+    "case_id",
+    "id_state",
+]
+
+
 def status_rows(result: Reconciliation, status: str) -> pd.DataFrame:
-    """The children behind one status (a pushed status key or a finding name), unmasked; mask before showing."""
+    """The children behind one status (a pushed status, a finding, or "unmatchable"), values in Chinese.
+
+    Unmasked (IDs included): pass through privacy.public_view before showing or writing them.
+    """
     if status in PUSHED_STATUSES:
-        if result.pushed is None:
-            return pd.DataFrame(columns=PUSHED_COLUMNS)
-        return result.pushed[result.pushed["status"] == status].reset_index(drop=True)
-    if status == "unmatchable":
-        return result.unmatchable_rows
-    frame = result.findings.get(status)
-    return pd.DataFrame(columns=FINDING_COLUMNS) if frame is None else frame
+        rows = pd.DataFrame(columns=PUSHED_COLUMNS) if result.pushed is None else result.pushed
+        rows = rows[rows["status"] == status]
+    elif status == "unmatchable":
+        rows = result.unmatchable_rows
+    else:
+        frame = result.findings.get(status)
+        rows = pd.DataFrame(columns=FINDING_COLUMNS) if frame is None else frame
+    rows = rows.reset_index(drop=True)
+    words = {"status": PUSHED_STATUSES, "finding": FINDINGS, "id_state": ID_STATES}
+    return rows.assign(**{c: rows[c].map(m) for c, m in words.items() if c in rows})
 
 
-def within(
-    frame: pd.DataFrame, townships: tuple[str, ...] | None, schools: tuple[str, ...] | None = None
-) -> pd.DataFrame:
-    """Rows of a result table inside a scope (None = county-wide); rows of unknown place are outside it."""
-    if townships is None and schools is None:
-        return frame
+def status_options(result: Reconciliation) -> dict[str, str]:
+    """Each status with rows to show -> its label with the count, in the page's order."""
+    out = {}
+    counts = result.pushed_counts() or {}
+    for key, label in PUSHED_STATUSES.items():
+        if label in counts:
+            out[key] = f"{label}（{counts[label]}）"
+    for key, label in FINDINGS.items():
+        if result.count(key) is not None:
+            out[key] = f"{label}（{result.count(key)}）"
+    out["unmatchable"] = f"无有效身份证号（{len(result.unmatchable_rows)}）"
+    return out
+
+
+def within(frame: pd.DataFrame, townships: tuple[str, ...], schools: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Rows of a result table in those townships or schools; rows of an unknown place are in neither."""
     mask = pd.Series(False, index=frame.index)
     if townships and "township" in frame:
         mask |= frame["township"].isin(townships).fillna(False).astype(bool)
     if schools and "school" in frame:
         mask |= frame["school"].isin(schools).fillna(False).astype(bool)
-    return frame[mask]
+    return frame[mask].reset_index(drop=True)
+
+
+def restrict(
+    result: Reconciliation, townships: tuple[str, ...], schools: tuple[str, ...] = ()
+) -> Reconciliation:
+    """The check narrowed to some townships or schools (a scope or a filter); figures recounted from the rows."""
+    if not townships and not schools:
+        return result
+    red = within(result.red_line, townships) if len(result.red_line) else result.red_line
+    return replace(
+        result,
+        pushed=None if result.pushed is None else within(result.pushed, townships, schools),
+        findings={
+            k: (None if f is None else within(f, townships, schools)) for k, f in result.findings.items()
+        },
+        unmatchable_rows=within(result.unmatchable_rows, townships, schools),
+        open_poor_ledger=int(red["open_poor"].sum()) if len(red) else 0,
+        open_poor_corrected=None
+        if result.open_poor_corrected is None
+        else int(red["open_poor_corrected"].sum())
+        if len(red)
+        else 0,
+        red_line=red,
+    )
+
+
+# counts that cross a township with a sensitive attribute (disability, 建档立卡): 1–4 shown as "<5"
+SENSITIVE = ("special_placed", "poverty_unflagged", "open_poor", "open_poor_corrected")
+
+
+def suppressed(table: pd.DataFrame) -> pd.DataFrame:
+    """township_table with the sensitive columns suppressed, complementary cells included.
+
+    A column with exactly one suppressed township gets its smallest other non-zero cell suppressed too; when
+    there is none, the 合计 cell is suppressed, so the total never gives a hidden cell back.
+    """
+    out = table.copy()
+    body = out["township"] != "合计"
+    for col in SENSITIVE:
+        if col not in out:
+            continue
+        values = out[col]
+        small = values.between(1, 4) & body
+        if small.sum() == 1:
+            others = values[body & ~small & values.gt(0)]
+            if len(others):
+                small.loc[others.idxmin()] = True
+            else:
+                small |= ~body
+        out[col] = values.astype("Int64").astype("str").mask(small, SUPPRESSED)
+    return out
 
 
 def parse_as_of(text: str) -> pd.Timestamp | None:
