@@ -273,3 +273,45 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return out
+
+
+def xlsx(table: pd.DataFrame, title: str, unit: str, stat_date: str, rules: Rules) -> bytes:
+    """The ranking as a government-format workbook: merged title, 填报单位/统计日期 rows, header, one row per
+    township in rank order, and the scoring rules under the table (text is never written as a formula)."""
+    import io
+
+    import xlsxwriter
+
+    shown = display_table(table)
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    ws = wb.add_worksheet("考核排名")
+    n = len(shown.columns)
+    title_fmt = wb.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"})
+    head = wb.add_format(
+        {"bold": True, "border": 1, "align": "center", "text_wrap": True, "bg_color": "#DDEBF7"}
+    )
+    cell = wb.add_format({"border": 1, "valign": "vcenter"})
+    num = wb.add_format({"border": 1, "num_format": "0.00"})
+    red = wb.add_format({"border": 1, "font_color": "#C00000", "bold": True})
+    ws.merge_range(0, 0, 0, n - 1, title, title_fmt)
+    ws.merge_range(1, 0, 1, n - 1, f"填报单位：{unit}", wb.add_format({"align": "left"}))
+    ws.merge_range(2, 0, 2, n - 1, f"统计日期：{stat_date}", wb.add_format({"align": "left"}))
+    ws.write_row(3, 0, list(shown.columns), head)
+    for r, rec in enumerate(shown.itertuples(index=False), start=4):
+        for c, v in enumerate(rec):
+            if v is None or (not isinstance(v, str) and pd.isna(v)):
+                ws.write_blank(r, c, None, cell)
+            elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+                ws.write_number(r, c, float(v), num if isinstance(v, (float, np.floating)) else cell)
+            else:
+                ws.write_string(r, c, str(v), red if v in ("否决", "末位") else cell)
+    end = 4 + len(shown)
+    ws.merge_range(
+        end + 1, 0, end + 1, n - 1, "评分规则：" + describe(rules), wb.add_format({"text_wrap": True})
+    )
+    ws.set_row(end + 1, 90)
+    ws.set_column(0, 0, 6)
+    ws.set_column(1, n, 12)
+    wb.close()
+    return buf.getvalue()

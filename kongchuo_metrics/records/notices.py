@@ -203,3 +203,12 @@ def as_followups(notices: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return out[out["case_id"].notna() & (out["case_id"] != "<NA>")].reset_index(drop=True)
+
+
+def delivery_token(engine: Engine) -> str:
+    """Changes whenever a notice is delivered (a cache key for figures that use deliveries)."""
+    with transaction(engine) as conn:
+        n, last = conn.execute(
+            text("SELECT COUNT(*), MAX(delivered_at) FROM notices WHERE delivered_on IS NOT NULL")
+        ).one()
+    return f"{n}|{last}"

@@ -149,3 +149,141 @@ def ranking_table(
     before = earlier[-2] if len(earlier) > 1 else None
     current = at(day, previous)
     return ranking.with_change(current, at(previous, before) if previous is not None else None)
+
+
+def duban_table(items: list[dict]) -> pd.DataFrame:
+    """督办单 as a table with Chinese headers: 文号, 乡镇, 督办事项, 牵头单位, 交办时限, 状态, 超时, 反馈次数, 涉及儿童."""
+    cols = ["文号", "乡镇", "督办事项", "牵头单位", "交办时限", "状态", "超时", "反馈次数", "涉及儿童"]
+    return pd.DataFrame(
+        [
+            [
+                i["number"],
+                i["township"],
+                i["item"],
+                i["lead_unit"],
+                i["due"],
+                i["status"],
+                i["overdue_reason"] or "否",
+                len(i["feedback"]),
+                i["children"],
+            ]
+            for i in items
+        ],
+        columns=cols,
+    )
+
+
+def notice_counts(listing: pd.DataFrame) -> pd.DataFrame:
+    """Notices issued and delivered per township (both kinds side by side), with Chinese headers."""
+    c = notices.counts(listing)
+    if c.empty:
+        return pd.DataFrame(columns=["乡镇"])
+    wide = c.pivot_table(index="township", columns="kind", values=["issued", "delivered"], fill_value=0)
+    wide.columns = [f"{kind}{'已发出' if what == 'issued' else '已送达'}" for what, kind in wide.columns]
+    order = [f"{k}{w}" for k in notices.KINDS for w in ("已发出", "已送达") if f"{k}{w}" in wide.columns]
+    return wide[order].astype("int64").reset_index().rename(columns={"township": "乡镇"})
+
+
+def notice_table(listing: pd.DataFrame) -> pd.DataFrame:
+    """The notice list as shown (recipient masked like a guardian's name): Chinese headers."""
+    return pd.DataFrame(
+        {
+            "文号": listing["number"],
+            "种类": listing["kind"],
+            "乡镇": listing["township"],
+            "学校": listing["school"],
+            "学生": listing["label"],
+            "发文日期": listing["issued_on"],
+            "送达日期": listing["delivered_on"].fillna("未送达"),
+            "受送达人": privacy.mask_people(listing["recipient"]).fillna(""),
+            "当前状态": listing["now"],
+        }
+    )
+
+
+def feedback_table(feedback: list[dict]) -> pd.DataFrame:
+    """The feedback history of one 督办单: 反馈时间, 反馈人, 反馈内容."""
+    return pd.DataFrame(
+        {
+            "反馈时间": [f["at"][:16].replace("T", " ") for f in feedback],
+            "反馈人": [f["by"] for f in feedback],
+            "反馈内容": [f["text"] for f in feedback],
+        }
+    )
+
+
+def duban_docx(
+    engine: Engine, scope: Scope, item_id: int, cases: pd.DataFrame, as_of, district: str, issuer: str
+) -> bytes:
+    """The Word 督办单 of one item, its children shown as they stand in the current ledger."""
+    from .. import paperwork
+
+    item = duban.get(engine, scope, item_id)
+    kids = duban_children(engine, scope, item_id, cases, as_of)
+    rows = [
+        {"label": r.label, "school": r.school, "step": r.step, "present": r.now} for r in kids.itertuples()
+    ]
+    return paperwork.duban_docx(item, district, rows, issuer)
+
+
+def save_ranking(engine: Engine, scope: Scope, table: pd.DataFrame, as_of: dt.date, audit=None) -> int:
+    """Store (or replace) the ranking snapshot of `as_of`; county admins only. Returns the townships saved."""
+    import json
+
+    from sqlalchemy import text
+
+    from .db import now, transaction
+
+    if scope.role != "county_admin":
+        raise duban.AccessDenied("只有区县管理员可以保存考核结果。")
+    rows = [
+        {
+            "d": as_of.isoformat(),
+            "t": r["township"],
+            "s": float(r["score"]),
+            "r": int(r["rank"]),
+            "v": int(bool(r["veto"])),
+            "c": json.dumps({k: float(r[k]) for k in ranking.COMPONENTS}, ensure_ascii=False),
+            "at": now(),
+            "by": scope.user,
+        }
+        for r in table.to_dict("records")
+    ]
+    with transaction(engine) as conn:
+        conn.execute(text("DELETE FROM ranking_snapshots WHERE as_of = :d"), {"d": as_of.isoformat()})
+        conn.execute(
+            text(
+                "INSERT INTO ranking_snapshots (as_of, township, score, rank, veto, components, saved_at, saved_by)"
+                " VALUES (:d, :t, :s, :r, :v, :c, :at, :by)"
+            ),
+            rows,
+        )
+        if audit:
+            audit("ranking_save", as_of=as_of.isoformat(), townships=len(rows))
+    return len(rows)
+
+
+def notice_docx(
+    engine: Engine, scope: Scope, notice_id: int, cases: pd.DataFrame, full_names: bool = False
+) -> bytes:
+    """The Word notice + 送达回证 of a stored notice. The child's name is the masked label unless `full_names`
+    (an unmasked, audited view) and the child is still in the ledger."""
+    from .. import paperwork
+
+    listing = notices.listing(engine, scope)
+    row = listing[listing["id"] == notice_id]
+    if row.empty:
+        raise notices.NoticeError("无权查看此通知书。")
+    n = row.iloc[0]
+    case_id = locate(row[["child_key", "alt_key"]], cases).iloc[0]
+    case = cases[cases["case_id"] == case_id]
+    c = case.iloc[0] if len(case) else None
+    name = c["name"] if full_names and c is not None and pd.notna(c["name"]) else n["label"]
+    child = {
+        "name": name,
+        "school": n["school"],
+        "grade": (c["grade"] if c is not None and pd.notna(c["grade"]) else ""),
+        "registered": metrics.cn_date(c["registered"]) if c is not None and pd.notna(c["registered"]) else "",
+    }
+    issued = metrics.cn_date(pd.Timestamp(n["issued_on"]))
+    return paperwork.notice_docx({k: (None if pd.isna(v) else v) for k, v in n.items()}, child, issued)
