@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from . import audit, cli, exports, metrics, paperwork, ranking
+from . import audit, cli, metrics, paperwork, ranking
 from .access import Scope
 from .records import RecordsError, database_url, duban, notices, open_db, workflows
 from .records.config import load_paper_settings
@@ -47,15 +47,16 @@ def cmd_rank(args) -> int:
     delivered = workflows.delivered_followups(engine, _actor(), ledger.cases)
     table = workflows.ranking_table(ledger, as_of, ranking.load_rules(args.path), settings, engine, delivered)
     if args.xlsx:
-        shown = ranking.display_table(table)
-        data = exports.gov_xlsx(
-            shown,
+        data = ranking.xlsx(
+            table,
             f"{settings.district}乡镇控辍保学工作考核排名",
             f"{settings.district}教育局",
             metrics.cn_date(as_of),
-            [],
+            ranking.load_rules(args.path),
         )
-        _audit("download", file=Path(args.xlsx).name, rows=len(shown), columns=list(shown.columns))
+        _audit(
+            "download", file=Path(args.xlsx).name, rows=len(table), columns=list(ranking.display_table(table))
+        )
         Path(args.xlsx).write_bytes(data)
     if args.format == "json":
         print(json.dumps(ranking.as_records(table), ensure_ascii=False, indent=2))

@@ -328,3 +328,62 @@ def test_records_survive_a_reimport_that_renames_a_school(db_url, tmp_path):
     assert len(stored) == 3
     follow = notices.as_followups(notices.listing(engine, ADMIN), second.cases)
     assert names[follow["case_id"].iloc[0]] == "张小三"
+
+
+def test_lapses_count_late_and_missing_feedback(db_url):
+    engine = records.open_db(db_url)
+    answered_late = duban.add(engine, ADMIN, township="三里镇", item="a", due=dt.date(2019, 1, 1), as_of=DAY)
+    duban.add(
+        engine, ADMIN, township="三里镇", item="b", due=dt.date(2019, 1, 1), as_of=DAY
+    )  # never answered
+    duban.add(engine, ADMIN, township="五里镇", item="c", due=duban.today() + dt.timedelta(days=9), as_of=DAY)
+    duban.feedback(engine, SANLI, answered_late["id"], "迟到的反馈")
+    got = duban.lapses(engine, duban.today()).set_index("township")
+    assert got.loc["三里镇"].to_dict() == {"late": 1, "missing": 1}
+    assert got.loc["五里镇"].to_dict() == {"late": 0, "missing": 0}  # not due yet
+
+
+def test_duban_and_notice_cli(db_url, tmp_path, monkeypatch, capsys):
+    import json
+
+    from kongchuo_metrics import audit, cli
+    from tests.conftest import SAMPLE_DIR
+
+    monkeypatch.setenv("KONGCHUO_DB", db_url)
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("KONGCHUO_AUDIT", str(log))
+    monkeypatch.setenv("KONGCHUO_DATA", str(SAMPLE_DIR))
+    args = ["duban", "add", "--township", "三里镇", "--item", "劝返三里二中4人", "--due", "2019-07-05"]
+    assert cli.main([*args, "--lead", "三里镇人民政府", "--format", "json"]) == 0
+    made = json.loads(capsys.readouterr().out)
+    assert set(made) == {"id", "number"} and made["number"].startswith("覃塘区控辍督〔")
+    assert cli.main(["duban", "feedback", str(made["id"]), "--text", "已联合家访"]) == 0
+    assert cli.main(["duban", "close", str(made["id"])]) == 0
+    capsys.readouterr()
+    assert cli.main(["duban", "list", "--format", "json"]) == 0
+    [item] = json.loads(capsys.readouterr().out)
+    assert {k: item[k] for k in ("id", "township", "item", "due", "status", "overdue")} == {
+        "id": made["id"],
+        "township": "三里镇",
+        "item": "劝返三里二中4人",
+        "due": "2019-07-05",
+        "status": "已办结",
+        "overdue": False,
+    }
+    assert [f["text"] for f in item["feedback"]] == ["已联合家访"] and item["feedback"][0]["at"]
+    assert cli.main(["duban", "close", str(made["id"])]) == 2
+    assert "已经办结" in capsys.readouterr().err
+    # notices: every call a new number; the wrong step is refused in Chinese
+    out = [tmp_path / f"n{i}.docx" for i in range(2)]
+    base = ["notice", str(SAMPLE_DIR), "--case", "C000012", "--as-of", "2019-06-25"]
+    for f in out:
+        assert cli.main([*base, "--kind", "限期复学通知书", "--out", str(f)]) == 0
+    printed = capsys.readouterr().out
+    assert "黄练镇控辍通字〔2019〕第1号" in printed and "黄练镇控辍通字〔2019〕第2号" in printed
+    assert cli.main([*base, "--kind", "劝学通知书", "--out", str(tmp_path / "x.docx")]) == 2
+    assert "不能发出劝学通知书" in capsys.readouterr().err
+    assert all(f.stat().st_size > 5000 for f in out) and not (tmp_path / "x.docx").exists()
+    assert audit.verify(log)[0]
+    events = [json.loads(line)["event"] for line in log.read_text(encoding="utf-8").splitlines()]
+    assert events.count("notice_issue") == 2 and {"duban_add", "duban_feedback", "duban_close"} <= set(events)
+    assert "已联合家访" not in log.read_text(encoding="utf-8")  # feedback text stays out of the audit log
