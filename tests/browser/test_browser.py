@@ -16,6 +16,8 @@ PAGES = {
     "special-ed": "special_ed",
     "followup": "followup",
     "upload": "upload",
+    "duban": "duban",
+    "ranking": "ranking",
 }
 TABLE_2 = {
     "黄练二中": 1,
