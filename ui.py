@@ -16,6 +16,7 @@ import streamlit as st
 
 from kongchuo_metrics import access, audit, auth, exports, metrics, privacy, schema, storage
 from kongchuo_metrics.ingest import Ledger, LedgerError, load_ledger
+from kongchuo_metrics.records import notices, workflows
 from kongchuo_metrics.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent
@@ -245,9 +246,17 @@ def _options(path: str, digest: str, coords: str, scope_key: tuple, townships: t
 
 
 @st.cache_resource(max_entries=16)
-def _status(path: str, digest: str, coords: str, scope_key: tuple, as_of: str, days: int) -> pd.DataFrame:
+def _status(
+    path: str, digest: str, coords: str, scope_key: tuple, as_of: str, days: int, deliveries: str = ""
+) -> pd.DataFrame:
     led = _scoped(path, digest, coords, scope_key)
-    return metrics.followup_status(led.cases, led.followups, as_of, days)
+    # `deliveries` changes with every 送达回证 recorded: delivered notices move the ladder and set deadlines
+    delivered = (
+        workflows.delivered_followups(records_engine(), access.Scope("", *scope_key), led.cases)
+        if deliveries
+        else None
+    )
+    return metrics.followup_status(led.cases, led.followups, as_of, days, delivered)
 
 
 def followup_status(view: View, days: int | None = None) -> pd.DataFrame:
@@ -265,6 +274,7 @@ def followup_status(view: View, days: int | None = None) -> pd.DataFrame:
         current_scope().key(),
         view.as_of.isoformat(),
         int(days if days is not None else s.overdue_days),
+        notices.delivery_token(records_engine()),
     )
     return metrics.select_cases(full, view.selection)
 
@@ -739,3 +749,62 @@ def feedback_download(view: View, pushed, result, key: str) -> None:
         on_click="ignore",
         icon=":material/assignment_return:",
     )
+
+
+# --- records database (督办单, notices, ranking) -----------------------------------------------------------------
+
+
+def records_engine():
+    """The records database ($KONGCHUO_DB, settings.toml [records] url, else var/records.sqlite), migrated on first
+    use; the page stops with the reason when it cannot be opened."""
+    from kongchuo_metrics import records
+
+    try:
+        return records.open_db(records.database_url(data_dir(), ROOT))
+    except records.RecordsError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def paper_settings():
+    """督办单 文号 prefix, notice number template and deadlines (settings.toml [duban], [notices])."""
+    from kongchuo_metrics.records.config import load_paper_settings
+
+    return load_paper_settings(data_dir())
+
+
+def ranking_rules():
+    """The 考核 scoring rules (settings.toml [ranking])."""
+    from kongchuo_metrics import ranking
+
+    return ranking.load_rules(data_dir())
+
+
+def delivered_notices(view: View) -> pd.DataFrame:
+    """Delivered notices of the view's scope as follow-up rows (for figures that take notices into account)."""
+    return workflows.delivered_followups(records_engine(), view.scope, view.ledger.cases)
+
+
+def followups_with_notices(view: View) -> pd.DataFrame:
+    """The ledger's follow-up log plus the delivered notices (for one child's timeline)."""
+    return pd.concat([view.ledger.followups, delivered_notices(view)], ignore_index=True)
+
+
+def document_download(label: str, build, view: View, name: str, key: str, mime: str, rows: int = 1) -> None:
+    """A download button for a generated file (Word, xlsx), built on click and audited like every download."""
+    if not audit_writable():
+        st.error("审计日志无法写入，下载已停用。请联系管理员检查 var/audit 文件夹的权限。")
+        return
+    st.download_button(
+        label,
+        data=_audited(build, view, name, rows, []),
+        file_name=name,
+        mime=mime,
+        key=key,
+        on_click="ignore",
+        icon=":material/download:",
+    )
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -367,6 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("action", choices=("verify",))
     sp.add_argument("--log", help="审计日志（默认 var/audit/audit.jsonl 或 $KONGCHUO_AUDIT）")
     sp.set_defaults(func=cmd_audit)
+    from . import records_cli  # rank, duban, notice: the records database
+
+    records_cli.register(sub, add)
     return p
 
 

@@ -13,6 +13,8 @@ PAGES = {
     "followup": "pages/followup.py",
     "reconcile": "pages/reconcile.py",
     "upload": "pages/upload.py",
+    "duban": "pages/duban.py",
+    "ranking": "pages/ranking.py",
 }
 
 
@@ -21,6 +23,7 @@ def isolated(tmp_path, monkeypatch):
     """Each test: empty caches, its own ledger store and audit log."""
     monkeypatch.setenv("KONGCHUO_STORE", str(tmp_path / "store"))
     monkeypatch.setenv("KONGCHUO_AUDIT", str(tmp_path / "audit" / "audit.jsonl"))
+    monkeypatch.setenv("KONGCHUO_DB", f"sqlite:///{tmp_path / 'records.sqlite'}")
     st.cache_resource.clear()
     st.cache_data.clear()
     yield tmp_path

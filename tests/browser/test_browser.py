@@ -17,6 +17,8 @@ PAGES = {
     "followup": "followup",
     "reconcile": "reconcile",
     "upload": "upload",
+    "duban": "duban",
+    "ranking": "ranking",
 }
 TABLE_2 = {
     "黄练二中": 1,
