@@ -751,6 +751,64 @@ def feedback_download(view: View, pushed, result, key: str) -> None:
     )
 
 
+def check_run_section(view: View, lists: dict, full, places: tuple) -> None:
+    """Saving a check run (county admins, audited) and what was resolved since the previous stored run."""
+    from kongchuo_metrics.reconcile import store, within
+
+    engine = records_engine()
+    previous = store.previous_run(engine, view.as_of)
+    if previous is not None:
+        since = store.resolved_since(engine, previous, full)
+        since = within(since, *places) if (places[0] or places[1]) else since
+        st.subheader("与上次比对相比")
+        c1, c2, _ = st.columns([1, 1, 2])
+        c1.metric("上次需入户核查", len(since))
+        c2.metric("已化解", int(since["resolved"].sum()))
+        table(since)
+    if view.scope.can_upload and view.scope.county_wide:
+        if st.button("保存本次比对结果", key="rc_save", icon=":material/save:"):
+            if not audit_writable():
+                st.error("审计日志无法写入，不能保存比对结果。")
+                st.stop()
+            run_id = store.save_run(
+                engine,
+                full,
+                lists,
+                view.ledger.meta.get("sha256", ""),
+                view.scope.user,
+                view.scope.describe(),
+            )
+            _audit(
+                "check_run",
+                run_id=run_id,
+                as_of=view.as_of.strftime("%Y-%m-%d"),
+                inputs={k: t.digest for k, t in lists.items()},
+            )
+            st.success(f"已保存为第 {run_id} 次比对（下月比对时可查看哪些儿童已化解）。")
+    with st.expander("历次比对"):
+        table(store.runs(engine))
+
+
+def check_history(view: View, case_id: str) -> None:
+    """The 数据比对 history of one case's child (stored check runs), under the case timeline."""
+    from kongchuo_metrics.reconcile import store
+
+    case = view.cases[view.cases["case_id"] == case_id]
+    if case.empty or not _valid_id(case["id_number"].iloc[0]):
+        return
+    history = store.history(records_engine(), store.child_key_of(case["id_number"].iloc[0]))
+    if len(history):
+        st.caption("数据比对记录")
+        table(history)
+
+
+def _valid_id(id_number) -> bool:
+    """True for a valid ID number (only those are kept in check runs)."""
+    from kongchuo_metrics import parsers
+
+    return isinstance(id_number, str) and bool(parsers.valid_ids(pd.Series([id_number])).iloc[0])
+
+
 # --- records database (督办单, notices, ranking) -----------------------------------------------------------------
 
 

@@ -555,6 +555,16 @@ DERIVED_LABELS.update(
         "ledger_no_xueji": "台账个案无学籍",
         "school_age_no_xueji": "适龄无学籍（户籍）",
         "open_poor_corrected": "建档立卡在册（校正）",
+        "run_id": "比对编号",
+        "as_of": "核查日期",
+        "run_at": "保存时间",
+        "run_by": "核查人",
+        "files": "名单文件",
+        "status_then": "上次结果",
+        "status_now": "本次结果",
+        "resolved": "已化解",
+        "child": "儿童（已脱敏）",
+        "item": "比对项目",
     }
 )
 # every personal column of a list (the 户主's name too) and the integer key derived from the ID number

@@ -72,6 +72,7 @@ pick = st.selectbox(
 )
 if pick:
     ui.table(metrics.timeline(pick, view.cases, ui.followups_with_notices(view)))
+    ui.check_history(view, pick)
 
 st.subheader("通知书与送达回证")
 engine = ui.records_engine()

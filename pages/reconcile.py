@@ -25,7 +25,8 @@ for listed in lists.values():
     ui.list_report(listed)
 
 full = reconcile.reconcile(view.ledger, lists, view.as_of)
-result = reconcile.restrict(full, *ui.reconcile_places(view))
+places = ui.reconcile_places(view)
+result = reconcile.restrict(full, *places)
 if result.empty:
     st.info("所选范围（乡镇/学校）内没有比对结果。请调整左侧的乡镇或学校。")
     st.stop()
@@ -72,3 +73,5 @@ if "pushed" in lists:
     st.subheader("反馈表")
     st.caption("推送名单按原样（列、行顺序、标题行不变）返回，填写“核查结果”，增加“核查日期”“核查人”两列。")
     ui.feedback_download(view, lists["pushed"], full, key="rc_feedback")
+
+ui.check_run_section(view, lists, full, places)

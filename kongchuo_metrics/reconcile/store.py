@@ -154,7 +154,7 @@ def previous_run(engine: Engine, as_of) -> int | None:
 
 
 def resolved_since(engine: Engine, run_id: int, result: Reconciliation) -> pd.DataFrame:
-    """The children a stored run left at 需入户核查 and what they are now: township, label, status_then,
+    """The children a stored run left at 需入户核查 and what they are now: township, child (masked), status_then,
     status_now (a status in words, or 不在本次推送名单), resolved (True when no longer 需入户核查)."""
     with engine.connect() as conn:
         then = pd.DataFrame(
@@ -176,7 +176,7 @@ def resolved_since(engine: Engine, run_id: int, result: Reconciliation) -> pd.Da
     return pd.DataFrame(
         {
             "township": then["township"],
-            "label": then["label"],
+            "child": then["label"],
             "status_then": PUSHED_STATUSES["visit"],
             "status_now": status_now,
             "resolved": status_now.ne(PUSHED_STATUSES["visit"]) & status_now.ne(NOT_LISTED),

@@ -54,7 +54,7 @@ def test_upload_the_lists_see_the_counts_open_a_status_list(list_files, isolated
     assert set(townships.loc[townships["乡镇"] != "合计", "在脱贫户名单中未标注"].astype(str)) <= {"0", "<5"}
     # open the 核实在读 list: four children, names masked, no ID anywhere
     at.button_group(key="rc_status").set_value("enrolled").run()
-    shown = at.dataframe[-1].value
+    shown = next(d.value for d in at.dataframe if "比对结果" in d.value.columns)
     assert len(shown) == 4 and set(shown["比对结果"]) == {"核实在读"}
     assert all("*" in n for n in shown["姓名"])
     assert "覃一明" not in shown.to_csv() and not re.search(r"\d{17}[\dX]", shown.to_csv())
@@ -105,3 +105,26 @@ def test_viewer_gets_no_feedback_sheet_and_a_township_sees_only_its_own(users, l
     towns = set(townships_table(at)["乡镇"]) - {"合计"}
     assert towns == {"三里镇"}
     assert metric(at, "推送人数") == "1"  # 莫小聪, placed in the special-education register
+
+
+def test_save_a_run_then_next_month_shows_who_was_resolved_and_the_case_history(list_files, isolated):
+    at = upload_all(open_page("reconcile", {"asof": "2019-06-25"}), list_files)
+    assert not any("与上次比对相比" in s.value for s in at.subheader)
+    at.button(key="rc_save").click().run()
+    assert any("已保存为第 1 次比对" in s.value for s in at.success)
+    log = (isolated / "audit" / "audit.jsonl").read_text(encoding="utf-8")
+    assert '"event": "check_run"' in log
+    # a month later, the same lists: the three children left to visit are still to visit
+    at = upload_all(open_page("reconcile", {"asof": "2019-07-25"}), list_files)
+    assert any("与上次比对相比" in s.value for s in at.subheader)
+    assert (
+        metric(at, "上次需入户核查") == "2" and metric(at, "已化解") == "0"
+    )  # 无号童 has no ID: not tracked
+    since = next(d.value for d in at.dataframe if "上次结果" in d.value.columns)
+    assert set(since["儿童（已脱敏）"]) == {"不*童", "陆*置"}
+    # the first pushed child is a ledger case: its case timeline shows the check history
+    at = open_page("followup", {"asof": "2019-06-25"})
+    at.selectbox(key="fu_case").set_value("C000001").run()
+    assert any("数据比对记录" in c.value for c in at.caption)
+    history = next(d.value for d in at.dataframe if "比对项目" in d.value.columns)
+    assert "推送名单" in set(history["比对项目"]) and "已在台账" in set(history["比对结果"])

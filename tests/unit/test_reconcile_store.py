@@ -66,7 +66,7 @@ def test_next_month_shows_who_was_resolved_and_a_case_shows_its_history(
     previous = store.previous_run(engine, "2019-07-25")
     assert previous is not None and store.previous_run(engine, AS_OF) is None
     since = store.resolved_since(engine, previous, later)
-    assert sorted(zip(since["label"], since["resolved"], strict=True)) == [("不*童", True), ("陆*置", False)]
+    assert sorted(zip(since["child"], since["resolved"], strict=True)) == [("不*童", True), ("陆*置", False)]
     assert set(since.loc[since["resolved"], "status_now"]) == {"核实在读"}
     # the case page's child key (records.child_keys) finds the child's check history
     case = sample_ledger.cases.iloc[[0]]
