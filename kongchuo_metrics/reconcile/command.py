@@ -34,6 +34,9 @@ def add_arguments(sp) -> None:
         "--feedback-out", help="写出反馈表（推送名单原样 + 核查结果、核查日期、核查人；含完整个人信息）"
     )
     sp.add_argument("--checker", default="", help="反馈表中的核查人")
+    sp.add_argument(
+        "--save", action="store_true", help="把本次比对结果保存到记录数据库（下月可查看已化解的儿童）"
+    )
     sp.add_argument("--format", choices=("text", "json"), default="text")
 
 
@@ -63,6 +66,7 @@ def run(args, parse_date) -> int:
         except audit.AuditError as exc:
             raise LedgerError(str(exc)) from exc
         Path(args.feedback_out).write_bytes(data)
+    saved = _save(args, ledger, lists, result) if args.save else None
     summary = result.summary()
     if args.format == "json":
         print(json.dumps(summary, ensure_ascii=False, indent=2))
@@ -87,4 +91,39 @@ def run(args, parse_date) -> int:
         )
     if args.feedback_out:
         print(f"已写出反馈表 {args.feedback_out}")
+    if saved is not None:
+        run_id, since = saved
+        print(f"已保存为第 {run_id} 次比对")
+        if since is not None:
+            print(f"上次需入户核查 {len(since)} 人，已化解 {int(since['resolved'].sum())} 人")
     return 0
+
+
+def _save(args, ledger, lists, result):
+    """Store the run in the records database (audited); the previous run's 需入户核查 children and now."""
+    from .. import records
+    from . import store
+
+    try:
+        engine = records.open_db(records.database_url(args.path))
+    except records.RecordsError as exc:
+        raise LedgerError(str(exc)) from exc
+    previous = store.previous_run(engine, result.as_of)
+    since = store.resolved_since(engine, previous, result) if previous is not None else None
+    log = Path(os.environ.get("KONGCHUO_AUDIT", "var/audit/audit.jsonl"))
+    user = getpass.getuser()
+    run_id = store.save_run(engine, result, lists, ledger.meta.get("sha256", ""), user, "全区县")
+    try:
+        audit.record(
+            log,
+            "check_run",
+            user,
+            "cli",
+            "全区县",
+            run_id=run_id,
+            as_of=f"{result.as_of:%Y-%m-%d}",
+            inputs={k: t.digest for k, t in lists.items()},
+        )
+    except audit.AuditError as exc:
+        raise LedgerError(str(exc)) from exc
+    return run_id, since

@@ -56,3 +56,21 @@ def test_reconcile_bad_inputs_exit_2_in_chinese(tmp_path, capsys):
         == 2
     )
     assert "推送名单" in capsys.readouterr().err and not out.exists()
+
+
+def test_reconcile_save_keeps_the_run_and_next_month_counts_the_resolved(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KONGCHUO_AUDIT", str(tmp_path / "audit.jsonl"))
+    monkeypatch.setenv("KONGCHUO_DB", f"sqlite:///{tmp_path / 'records.sqlite'}")
+    from kongchuo_metrics import records
+
+    records.dispose_all()
+    paths = make_lists(tmp_path / "lists")
+    argv = ["reconcile", str(SAMPLE_DIR), "--pushed", str(paths["pushed"]), "--save"]
+    assert main([*argv, "--as-of", AS_OF]) == 0
+    assert "已保存为第 1 次比对" in capsys.readouterr().out
+    assert main([*argv, "--as-of", "2019-07-25", "--xueji", str(paths["xueji"])]) == 0
+    out = capsys.readouterr().out
+    # last month 已在台账 3, the rest (8 with an ID) to visit; now 4 of them are 核实在读
+    assert "已保存为第 2 次比对" in out and "上次需入户核查 8 人，已化解 4 人" in out
+    assert '"event": "check_run"' in (tmp_path / "audit.jsonl").read_text(encoding="utf-8")
+    records.dispose_all()
