@@ -25,6 +25,8 @@ for listed in lists.values():
     ui.list_report(listed)
 
 full = reconcile.reconcile(view.ledger, lists, view.as_of)
+for note in full.notes:
+    st.warning(note)
 places = ui.reconcile_places(view)
 result = reconcile.restrict(full, *places)
 if result.empty:

@@ -108,6 +108,7 @@ class Reconciliation:
     unmatchable_rows: pd.DataFrame  # list, source_row, name, township, id_state
     red_line: pd.DataFrame = field(default_factory=pd.DataFrame)  # township, open_poor[, open_poor_corrected]
     digests: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # what could not be checked and why (shown before the figures)
 
     def pushed_counts(self) -> dict[str, int] | None:
         """The four status counts of the pushed list (Chinese status names), or None without the list."""
@@ -201,6 +202,12 @@ def reconcile(ledger: Ledger, lists: dict[str, ListTable], as_of) -> Reconciliat
     special_all, special_placed, special_rows = _special_pool(ledger, special)
     findings: dict[str, pd.DataFrame | None] = dict.fromkeys(FINDINGS)
 
+    notes: list[str] = []
+    if xueji is not None and "enrol_status" not in xueji.frame:
+        notes.append(
+            f"{xueji.label}（{xueji.source}）没有“学生状态”列，无法判断是否在读：不计算“台账已销号返校但学籍不在读”，"
+            "推送名单中也不会有“核实在读”。请导出带学生状态的学籍名单。"
+        )
     if xueji is not None:
         xf = xueji.frame
         x_keys = xf["id_key"].to_numpy()
@@ -216,9 +223,10 @@ def reconcile(ledger: Ledger, lists: dict[str, ListTable], as_of) -> Reconciliat
         rows = children[hit]
         status = _first_by_key(xf, rows["id_key"].to_numpy(), "enrol_status").fillna("未填写")
         school = _first_by_key(xf, rows["id_key"].to_numpy(), "school").fillna("")
-        findings["returned_not_enrolled"] = _finding(
-            "returned_not_enrolled", rows, "学籍状态：" + status + "（" + school + "）"
-        )
+        if "enrol_status" in xf:
+            findings["returned_not_enrolled"] = _finding(
+                "returned_not_enrolled", rows, "学籍状态：" + status + "（" + school + "）"
+            )
         rows = children[~has_record]
         outcome = rows["outcome_category"].map(schema.OUTCOMES).fillna("未销号")
         findings["ledger_no_xueji"] = _finding("ledger_no_xueji", rows, "台账状态：" + outcome)
@@ -297,6 +305,7 @@ def reconcile(ledger: Ledger, lists: dict[str, ListTable], as_of) -> Reconciliat
         unmatchable_rows[["list", "source_row", "township", "name", "id_state"]],
         red_line,
         {kind: t.digest for kind, t in lists.items()},
+        tuple(notes),
     )
 
 

@@ -72,6 +72,8 @@ def run(args, parse_date) -> int:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         return 0
     print(f"核查日期 {as_of:%Y-%m-%d}，台账 {len(ledger.cases)} 个案")
+    for note in result.notes:
+        print("注意：" + note)
     for table in lists.values():
         print(
             f"{table.label}（{table.source}）：读取 {table.rows_read} 行，载入 {table.rows_loaded}，"

@@ -13,6 +13,7 @@ import io
 import pandas as pd
 
 from .. import schema
+from ..ingest import LedgerError
 from .checks import Reconciliation, feedback_text
 from .lists import ListTable
 
@@ -33,6 +34,10 @@ def feedback_xlsx(pushed: ListTable, result: Reconciliation, checker: str = "", 
 
     if result.pushed is None:
         raise ValueError("the check ran without a pushed list")
+    if not pushed.grids:
+        raise LedgerError(
+            f"{pushed.source}：文件过大（按列读取），无法原样写回反馈表；请按乡镇拆分后再比对。"
+        )
     day = pd.Timestamp(checked_on if checked_on is not None else result.as_of).strftime("%Y-%m-%d")
     res = result.pushed.assign(
         text=feedback_text(result.pushed["status"], result.pushed["detail"].fillna(""))

@@ -413,3 +413,12 @@ def test_feedback_sheet_keeps_the_received_rows_and_order(tmp_path, ledger):
 
     sheet_xml = zipfile.ZipFile(out).read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet_xml
+
+
+def test_a_xueji_list_without_a_status_column_is_not_guessed(tmp_path, ledger):
+    xueji = _list(tmp_path, "xueji", ["姓名", "身份证件号", "学校名称"], [["乙二", CHILD_R, "乙镇中学"]])
+    pushed = _list(tmp_path, "pushed", PUSHED, [[1, "乙二", OUT_1, "", ""]])
+    result = reconcile.reconcile(ledger, {"xueji": xueji, "pushed": pushed}, AS_OF)
+    assert result.summary()["returned_not_enrolled"] is None  # not "everyone is not 在读"
+    assert result.summary()["ledger_no_xueji"] == 1
+    assert result.notes and "学生状态" in result.notes[0]
