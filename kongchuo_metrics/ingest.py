@@ -421,7 +421,7 @@ def find_header(rows: list[list], hint: str | None) -> HeaderMatch | None:
 
 _META_UNIT = re.compile(r"填报单位[:：]\s*([^\s，,]+)")
 _META_DATE = re.compile(
-    r"(?:统计日期|截至|截止|填报日期|统计时间)[:：]?\s*(\d{4}\s*[年./-]\s*\d{1,2}\s*[月./-]\s*\d{1,2}\s*日?)"
+    r"(?:统计日期|截至|截止|填报日期|填报时间|统计时间)[:：]?\s*(\d{4}\s*[年./-]\s*\d{1,2}\s*[月./-]\s*\d{1,2}\s*日?)"
 )
 _DISTRICT = re.compile(r"^(.{2,12}?[区县市旗])")
 
