@@ -50,8 +50,17 @@ EMPTY_MESSAGE = "当前筛选条件下没有个案。请调整左侧的统计日
 
 @st.cache_resource(max_entries=4, show_spinner="正在读取台账…")
 def _load(path: str, digest: str, coords: str) -> Ledger:
-    # keyed on the file's digest: a new accepted version is a new entry, never a stale one
+    # keyed on the file's digest: a new accepted version is a new entry, never a stale one. A store version
+    # is read from its Arrow snapshot (rebuilt from the raw files when stale), never parsed again.
+    if storage.is_version(Path(path)):
+        return storage.load_folder(path, coords)
     return load_ledger(path, coords=coords)
+
+
+@st.cache_resource
+def _start_once(store: str) -> int:
+    """At server start: unconfirmed uploads older than a day and half-written versions are removed."""
+    return storage.sweep_incoming(store) + storage.clean_pending(store)
 
 
 @st.cache_resource(max_entries=32)
@@ -67,8 +76,9 @@ def _digest(path: Path) -> str:
 
 def ledger_source() -> tuple[Path, str]:
     """The ledger file in use (the current accepted upload, else the shipped sample) and a warning."""
+    _start_once(str(store_dir()))
     version, warning = storage.current(store_dir())
-    return (version.path, warning) if version else (data_dir(), warning)
+    return (version.folder, warning) if version else (data_dir(), warning)
 
 
 def settings() -> Settings:
@@ -290,6 +300,9 @@ class View:
 
 
 def _default_as_of(led: Ledger) -> dt.date:
+    # the ledger's 填报时间 (its 统计日期/填报时间 line), not the last event in it
+    if led.meta.get("stat_date"):
+        return dt.date.fromisoformat(str(led.meta["stat_date"])[:10])
     if led.report_dates:
         return max(led.report_dates).date()
     if len(led.cases):
@@ -418,13 +431,27 @@ def apply_presentation(briefing: bool) -> None:
 def caption(view: View) -> None:
     """The line under every page title: filters in words, the ledger file and date, the counting rule."""
     meta = view.ledger.meta
-    stamp = meta.get("stat_date") or meta.get("mtime", "")[:10]
+    stamp = meta.get("stat_date")
+    filled = f"填报时间 {stamp}" if stamp else f"台账未写填报时间，文件日期 {meta.get('mtime', '')[:10]}"
     _, warning = ledger_source()
     if warning:
         st.warning(warning)
-    st.caption(f"{view.selection.describe()}　｜　数据：{meta.get('source_name', '')}（统计日期 {stamp}）")
+    version = f"版本 {meta['version']}，" if meta.get("version") else ""
+    st.caption(f"{view.selection.describe()}　｜　数据：{version}{meta.get('source_name', '')}（{filled}）")
     with st.expander("统计口径", expanded=False):
         st.caption(metrics.counting_rule())
+
+
+def reporting_calendar(view: View, day: dt.date) -> pd.DataFrame:
+    """Per township in the view's scope: last submission, rhythm, deadline and this period's state at `day`."""
+    from kongchuo_metrics import reporting
+
+    towns = _options(*_ledger_key(), None)
+    meta = view.ledger.meta
+    dates = reporting.submissions(meta, towns, "" if meta.get("submissions") else meta.get("stat_date", ""))
+    dates = {t: d for t, d in dates.items() if t in towns}
+    rules = reporting.rhythms(view.settings.weekly_day, view.settings.monthly_day)
+    return reporting.calendar_table(dates, rules, day)
 
 
 def counting_rule() -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import metrics, schema
 from .ingest import IngestReport, Ledger
+from .labels import CHANGE_LABELS
 
 MERGE_TABLES = ("cases", "special_ed", "schools", "villages", "followups", "reports")
 PLACE_TABLES = ("special_ed", "schools", "villages")  # replaced by township (and school where they have one)
@@ -285,7 +286,10 @@ def apply(base: Ledger | None, subs: list[Submission], imported: str = "", versi
     submissions = dict(meta.get("submissions") or {})
     for s in subs:
         for town in s.scope.townships or sorted(set(s.ledger.cases["township"].dropna())):
+            before = submissions.get(town) or {}
+            earlier = [*before.get("history", ()), *([before["filled"]] if before.get("filled") else [])]
             submissions[town] = {
+                "history": earlier[-60:],
                 "filled": filled_date(s.ledger),
                 "imported": imported,
                 "file": s.name,
@@ -408,7 +412,7 @@ def change_lines(base: Ledger | None, subs: list[Submission]) -> list[str]:
                 mask |= s.scope.mask(frame)
             hit = int(mask.sum())
         incoming = sum(int(s.scope.mask(getattr(s.ledger, table)).sum()) for s in by if table != "followups")
-        scope = "；".join(s.scope.describe() for s in by)
+        scope = combine_scopes([s.scope for s in by]).describe()
         if table == "followups":
             n = sum(len(s.ledger.followups) for s in by)
             lines.append(
@@ -426,13 +430,7 @@ def change_lines(base: Ledger | None, subs: list[Submission]) -> list[str]:
     return lines
 
 
-DIFF_CHANGES = {
-    "appeared": "新增",
-    "removed": "移出台账",
-    "closed": "销号",
-    "reopened": "重新在册",
-    "moved": "转学",
-}
+DIFF_CHANGES = CHANGE_LABELS
 
 
 def diff(a: Ledger, b: Ledger) -> pd.DataFrame:

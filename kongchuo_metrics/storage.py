@@ -100,7 +100,7 @@ def _manifest(folder: Path) -> dict:
 
 def _version(folder: Path, m: dict) -> Version:
     scopes = m.get("scopes") or [m.get("scope") or {}]
-    scope = "；".join(merge.ImportScope.from_dict(s).describe() for s in scopes)
+    scope = merge.combine_scopes([merge.ImportScope.from_dict(s) for s in scopes]).describe()
     return Version(
         name=folder.name,
         folder=folder,
@@ -406,7 +406,7 @@ def commit(
         fields = {
             "files": [f["name"] for f in files],
             "sha256": [f["sha256"] for f in files],
-            "scope": _version(pending, manifest).scope,
+            "import_scope": _version(pending, manifest).scope,
             "parent": base_name,
             "rows": after.report.rows_loaded,
         }
@@ -553,6 +553,38 @@ def audit_states(log: str | Path) -> dict[str, str]:
     except OSError:
         return {}
     return states
+
+
+AUDIT_STATES = {
+    "done": "完整（开始与完成）",
+    "intent": "只有开始记录，没有完成记录",
+    "": "审计日志中没有记录",
+}
+
+
+def versions_frame(versions: list[Version], current_name: str, states: dict[str, str]):
+    """The version list as a table: version, created, user, scope, files, headline figures, audit, current."""
+    import pandas as pd
+
+    rows = [
+        {
+            "version": v.name,
+            "created": v.created.replace("T", " ")[:16],
+            "user": v.user,
+            "scope": v.scope,
+            "files": "、".join(v.files) or "—",
+            "cases": v.headline.get("cases"),
+            "open": v.headline.get("open"),
+            "returned_total": v.headline.get("returned"),
+            "open_poor": v.headline.get("open_poor"),
+            "special_ed": v.headline.get("special_ed"),
+            "schools": v.headline.get("schools"),
+            "audit": AUDIT_STATES[states.get(v.name, "")],
+            "current": "当前" if v.name == current_name else "",
+        }
+        for v in versions
+    ]
+    return pd.DataFrame(rows)
 
 
 def unfinished(log: str | Path) -> list[str]:
