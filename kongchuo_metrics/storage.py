@@ -59,6 +59,12 @@ class Version:
     def accepted_at(self) -> str:
         return self.created
 
+    @property
+    def path(self) -> Path:
+        """The first raw file of this version (the folder for a restore, which has none)."""
+        raw = sorted((self.folder / "raw").glob("*")) if (self.folder / "raw").exists() else []
+        return raw[0] if raw else self.folder
+
 
 def _now() -> str:
     return dt.datetime.now(CST).isoformat(timespec="seconds")
@@ -179,7 +185,7 @@ def _build(store: Path, name: str, coords: str) -> Ledger:
     subs = [
         merge.Submission(
             f["name"],
-            load_ledger(folder / f["path"], coords=coords),
+            _as_named(load_ledger(folder / f["path"], coords=coords), f["name"]),
             merge.ImportScope.from_dict(s),
             tuple(t),
         )
@@ -267,9 +273,21 @@ def load_submission(
     path: Path, name: str, coords: str, scope: merge.ImportScope | None = None
 ) -> merge.Submission:
     """One file loaded, with its scope (inferred when not given) and the tables it carries."""
-    ledger = load_ledger(path, coords=coords)
-    ledger = snapshot.with_meta(ledger, source_name=name)
+    ledger = _as_named(load_ledger(path, coords=coords), name)
     return merge.Submission(name, ledger, scope or merge.infer_scope(ledger), merge.present_tables(ledger))
+
+
+def _as_named(ledger: Ledger, name: str) -> Ledger:
+    """The ledger as if read from a file called `name` (staged and stored copies carry other names)."""
+    from dataclasses import replace
+
+    report = replace(ledger.report, sheets=[replace(s, source=name) for s in ledger.report.sheets])
+    return replace(
+        ledger,
+        cases=ledger.cases.assign(source=name + "/" + ledger.cases["source"].str.split("/", n=1).str[1]),
+        report=report,
+        meta={**ledger.meta, "source_name": name},
+    )
 
 
 def current_ledger(store: Path, coords: str) -> tuple[str, Ledger | None]:
@@ -358,7 +376,7 @@ def commit(
     before the switch and "done" after it.
     """
     store = Path(store)
-    if not batch.ok:
+    if batch.errors or not batch.subs:
         raise VersionError("有文件无法导入，本批次没有导入任何文件：" + "；".join(batch.errors.values()))
     with _locked(store):
         base_name, base = current_ledger(store, coords)
@@ -427,6 +445,21 @@ def _pending_inputs(store: Path, manifest: dict) -> str:
         ensure_ascii=False,
     )
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def accept(
+    store: str | Path,
+    source: Path,
+    original_name: str,
+    user: str,
+    coords: str = "wgs84",
+    audit: Audit | None = None,
+) -> Version:
+    """Import one file as the whole county (the scope an old single-file store had); return the new version."""
+    sub = load_submission(Path(source), Path(original_name).name, coords, merge.ImportScope("county"))
+    return commit(
+        store, Batch([(Path(source), original_name)], [sub], "", None, None, {}), user, coords, audit
+    )
 
 
 def restore(
