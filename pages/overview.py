@@ -1,6 +1,7 @@
 import streamlit as st
 
 import ui
+import ui_import
 from kongchuo_metrics import figures, labels, metrics
 
 view = ui.current_view()
@@ -68,3 +69,6 @@ with right:
         )
         ui.table(towns[["township", "open", "open_poor", "returned_total", "dropout_rate"]])
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns")
+
+st.subheader("各乡镇报送情况")
+ui_import.calendar_section(view, view.as_of.date())

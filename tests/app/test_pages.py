@@ -117,7 +117,7 @@ def test_briefing_mode_masks_to_surname_and_adds_slide_buttons():
 
 def test_broken_upload_shows_the_report_and_keeps_the_old_data():
     at = open_page("upload")
-    at.file_uploader(key="up_file").set_value(
+    at.file_uploader(key="up_file_0").set_value(
         ("坏文件.xlsx", b"PK\x03\x04 broken", "application/octet-stream")
     ).run()
     assert any("无法导入" in e.value for e in at.error)
@@ -136,7 +136,7 @@ def test_good_upload_is_reported_and_accepted_for_every_page(tmp_path):
         ],
     )
     at = open_page("upload")
-    at.file_uploader(key="up_file").set_value(("新台账.csv", path.read_bytes(), "text/csv")).run()
+    at.file_uploader(key="up_file_0").set_value(("新台账.csv", path.read_bytes(), "text/csv")).run()
     assert metric(at, "载入") == "1" and metric(at, "隔离（需修改）") == "1"
     assert at.dataframe[0].value["问题"].tolist() == ["缺少乡镇和学校，无法归属"]
     at.button(key="up_accept").click().run()
