@@ -204,8 +204,11 @@ def load(store: str | Path, name: str, coords: str = "wgs84") -> Ledger:
     inputs = _inputs(store, name)
     ledger = snapshot.read(folder, inputs, coords)
     if ledger is None:
-        ledger = _with_version(_build(store, name, coords), folder)
-        snapshot.write(folder, ledger, inputs, coords)
+        snapshot.write(folder, _with_version(_build(store, name, coords), folder), inputs, coords)
+        # read back: a rebuilt version is handed out exactly as a snapshot one would be
+        ledger = snapshot.read(folder, inputs, coords)
+        if ledger is None:
+            raise VersionError(f"台账版本 {name} 的快照无法写入。")
     return ledger
 
 
