@@ -54,7 +54,7 @@ def _load(path: str, digest: str, coords: str) -> Ledger:
     # is read from its Arrow snapshot (rebuilt from the raw files when stale), never parsed again.
     if storage.is_version(Path(path)):
         return storage.load_folder(path, coords)
-    return load_ledger(path, coords=coords)
+    return load_ledger(path, coords=coords, mapping=settings().mapping)
 
 
 @st.cache_resource

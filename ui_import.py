@@ -50,7 +50,9 @@ def stage_uploads(store: Path, files, coords: str) -> dict:
         ui.audit_event("upload", file=f.name, bytes=f.size)
         entry = {"path": storage.stage(store, f.getvalue(), f.name, state["up_owner"]), "name": f.name}
         try:
-            entry["sub"] = storage.load_submission(entry["path"], f.name, coords)
+            entry["sub"] = storage.load_submission(
+                entry["path"], f.name, coords, mapping=ui.settings().mapping
+            )
         except LedgerError as exc:
             entry["error"] = str(exc)
         staged[f.file_id] = entry
@@ -76,9 +78,10 @@ def mapping_step(key: str, sub: merge.Submission) -> merge.Submission:
     return sub
 
 
-def blocking(sub: merge.Submission) -> list:
-    """The file's blocking problems (ingest's report.blocking once it exists; none before)."""
-    return list(getattr(sub.ledger.report, "blocking", []) or [])
+def blocking(sub: merge.Submission, base: Ledger | None) -> list:
+    """The file's blocking problems not yet fixed or accepted (confirm stays disabled while any is left);
+    one about a table the file lacks but the current version keeps does not count."""
+    return storage.open_blocking(sub, base)
 
 
 def scope_choice(key: str, sub: merge.Submission) -> merge.Submission:
@@ -109,10 +112,10 @@ def scope_choice(key: str, sub: merge.Submission) -> merge.Submission:
     )
     if scope.kind == "county":
         st.warning("已选择“全区县（整体替换）”：所选表中，文件里没有的乡镇的数据会被删除（旧版本仍可恢复）。")
-    return merge.Submission(sub.name, sub.ledger, scope, tuple(tables))
+    return merge.Submission(sub.name, sub.ledger, scope, tuple(tables), sub.mapping)
 
 
-def file_report(key: str, entry: dict) -> merge.Submission | None:
+def file_report(key: str, entry: dict, base: Ledger | None) -> merge.Submission | None:
     """One file's validation report, blocking problems and scope; None when it cannot be imported."""
     if "error" in entry:
         st.error(f"{entry['name']}：无法导入：{entry['error']}")
@@ -144,8 +147,8 @@ def file_report(key: str, entry: dict) -> merge.Submission | None:
             )
         else:
             st.success("没有发现问题。")
-        for problem in blocking(sub):
-            st.error(f"阻断问题：{problem}")
+        for problem in blocking(sub, base):
+            st.error(f"阻断问题：{problem.message}")
         return scope_choice(key, sub)
 
 
@@ -174,16 +177,20 @@ def import_section(view: ui.View) -> None:
             "上传后逐个校验、预览各乡镇导入前后的数字，确认后作为一个新版本导入；未确认的文件一天内删除。"
         )
         return
+    current = storage.current(store)[0]
+    base = version_ledger(store, current.name, coords) if current else None
     subs, files, errors = [], [], []
     for key, entry in staged.items():
-        sub = file_report(key, entry)
+        sub = file_report(key, entry, base)
         if sub is None:
             errors.append(entry["name"])
         else:
             subs.append(sub)
             files.append((entry["path"], entry["name"]))
     st.subheader("导入预览")
-    batch = storage.prepare(store, subs, files, coords) if subs else None
+    batch = (
+        storage.prepare(store, subs, files, coords, (current.name if current else "", base)) if subs else None
+    )
     if errors:
         st.error(f"{len(errors)} 个文件无法导入，整批不会导入。请移除或修改后重新上传：{'、'.join(errors)}")
     elif batch is not None and not batch.ok:
@@ -195,7 +202,7 @@ def import_section(view: ui.View) -> None:
         )
         st.text("\n".join(merge.change_lines(batch.base, subs)))
         ui.table(merge.preview(batch.base, batch.after, subs, as_of))
-    ready = batch is not None and batch.ok and not errors and not any(blocking(s) for s in subs)
+    ready = batch is not None and batch.ok and not errors and not any(blocking(s, base) for s in subs)
     c1, c2 = st.columns(2)
     if c1.button(
         f"确认导入（{len(staged)} 个文件作为一个版本）",

@@ -60,7 +60,7 @@ def _load(path: str | None, store: str | None = None) -> tuple[Ledger, object]:
     if not path:
         raise UsageError("请给出台账文件或文件夹，或用 --store 指定已导入的数据库。")
     settings = load_settings(path)
-    return load_ledger(path, coords=settings.coords), settings
+    return load_ledger(path, coords=settings.coords, mapping=settings.mapping), settings
 
 
 def _selection(args, ledger: Ledger, as_of: dt.date | None = None) -> metrics.Selection:
@@ -96,9 +96,13 @@ def _emit(frame: pd.DataFrame, fmt: str, payload: object | None = None) -> None:
 def cmd_validate(args) -> int:
     ledger, _ = _load(args.path, args.store)
     r = ledger.report
+    if args.format == "json" and r.open_blocking:
+        print(f"有 {len(r.open_blocking)} 个阻断问题未处理（会改变统计数字）", file=sys.stderr)
+    # exit 2 while a blocking problem (one that would change a figure) is neither fixed nor accepted
+    code = 2 if r.open_blocking else 0
     if args.format == "json":
         print(json.dumps(r.as_dict(), ensure_ascii=False, indent=2))
-        return 0
+        return code
     print(
         f"读取 {r.rows_read} 行：载入 {r.rows_loaded}，隔离 {r.rows_quarantined}，排除 {r.rows_excluded}"
         f"（空行 {r.excluded['blank']}、合计行 {r.excluded['total']}、表尾 {r.excluded['footer']}、"
@@ -118,7 +122,16 @@ def cmd_validate(args) -> int:
                 f"  [{rec.severity}] {rec.table}/{rec.sheet} 第{rec.row}行 {rec.column}：{rec.problem}"
                 + (f"（{rec.value}）" if isinstance(rec.value, str) and rec.value else "")
             )
-    return 0
+    for b in r.accepted_blocking:
+        print(f"已接受：{b.message}（{b.code}）")
+    if r.open_blocking:
+        print(
+            f"阻断导入的问题 {len(r.open_blocking)} 个（会改变统计数字，须先处理或在 settings.toml 的 [accepted] 中确认接受）："
+        )
+        for b in r.open_blocking:
+            print(f"  [{b.code}] {b.message}")
+        print(f"有 {len(r.open_blocking)} 个阻断问题未处理（会改变统计数字）", file=sys.stderr)
+    return code
 
 
 def cmd_sample(args) -> int:
@@ -371,33 +384,37 @@ def cmd_import(args) -> int:
     from . import merge, storage
 
     store = _store_dir(args)
-    coords = load_settings(_data_dir()).coords
+    settings = load_settings(_data_dir())
+    coords = settings.coords
     scopes = args.scope or []
     if len(scopes) not in (0, 1, len(args.files)):
         raise UsageError("--scope 要么只写一次，要么每个文件写一次。")
+    current = storage.current_ledger(store, coords)
     subs, files, failed = [], [], []
     for i, file in enumerate(args.files):
         path = Path(file)
         try:
-            sub = storage.load_submission(path, path.name, coords)
+            sub = storage.load_submission(path, path.name, coords, mapping=settings.mapping)
             if scopes:
                 text = scopes[i] if len(scopes) > 1 else scopes[0]
-                sub = merge.Submission(sub.name, sub.ledger, merge.parse_scope(text, sub.ledger), sub.tables)
+                sub = merge.Submission(
+                    sub.name, sub.ledger, merge.parse_scope(text, sub.ledger), sub.tables, sub.mapping
+                )
         except (LedgerError, merge.ScopeError) as exc:
             failed.append(f"{path.name}：{exc}")
             continue
-        blocking = list(getattr(sub.ledger.report, "blocking", []) or [])
+        blocking = storage.open_blocking(sub, current[1])
         r = sub.ledger.report
         print(f"{path.name}：{sub.scope.describe()}，载入 {r.rows_loaded} 行，隔离 {r.rows_quarantined} 行")
         for problem in blocking:
-            print(f"  阻断问题：{problem}")
+            print(f"  阻断问题：{problem.message}（{problem.code}）")
         if blocking and not args.accept_blocking:
             failed.append(f"{path.name}：有 {len(blocking)} 个阻断问题（确认无误可加 --accept-blocking）")
         subs.append(sub)
         files.append((path, path.name))
     if failed:
         raise UsageError("整批没有导入：" + "；".join(failed))
-    batch = storage.prepare(store, subs, files, coords)
+    batch = storage.prepare(store, subs, files, coords, current)
     if not batch.ok:
         raise UsageError("整批没有导入：" + "；".join(batch.errors.values()))
     for line in merge.change_lines(batch.base, subs):

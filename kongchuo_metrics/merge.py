@@ -123,6 +123,7 @@ class Submission:
     ledger: Ledger
     scope: ImportScope
     tables: tuple[str, ...]
+    mapping: object = None  # the settings.Mapping the file was loaded with (kept to rebuild it the same way)
 
 
 def check_overlap(subs: list[Submission]) -> None:

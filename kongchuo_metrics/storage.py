@@ -30,6 +30,7 @@ from pathlib import Path
 
 from . import merge, snapshot
 from .ingest import Ledger, LedgerError, load_ledger
+from .settings import Mapping
 
 CST = dt.timezone(dt.timedelta(hours=8))
 INCOMING_MAX_AGE = 24 * 3600  # seconds an unconfirmed upload may stay on disk
@@ -163,7 +164,7 @@ def _inputs(store: Path, name: str) -> str:
     body = json.dumps(
         {
             "parent": parent,
-            "files": [f["sha256"] for f in m["files"]],
+            "files": [[f["sha256"], f.get("mapping")] for f in m["files"]],
             "scopes": m.get("scopes") or [m.get("scope")],
             "tables": m.get("file_tables") or [m.get("tables")],
         },
@@ -185,7 +186,9 @@ def _build(store: Path, name: str, coords: str) -> Ledger:
     subs = [
         merge.Submission(
             f["name"],
-            _as_named(load_ledger(folder / f["path"], coords=coords), f["name"]),
+            _as_named(
+                load_ledger(folder / f["path"], coords=coords, mapping=_mapping(f.get("mapping"))), f["name"]
+            ),
             merge.ImportScope.from_dict(s),
             tuple(t),
         )
@@ -273,11 +276,32 @@ class Batch:
 
 
 def load_submission(
-    path: Path, name: str, coords: str, scope: merge.ImportScope | None = None
+    path: Path, name: str, coords: str, scope: merge.ImportScope | None = None, mapping: Mapping | None = None
 ) -> merge.Submission:
-    """One file loaded, with its scope (inferred when not given) and the tables it carries."""
-    ledger = _as_named(load_ledger(path, coords=coords), name)
-    return merge.Submission(name, ledger, scope or merge.infer_scope(ledger), merge.present_tables(ledger))
+    """One file loaded (with the bureau's column mapping), its scope (inferred when not given) and tables."""
+    ledger = _as_named(load_ledger(path, coords=coords, mapping=mapping), name)
+    scope = scope or merge.infer_scope(ledger)
+    return merge.Submission(name, ledger, scope, merge.present_tables(ledger), mapping)
+
+
+def _mapping_dict(mapping: Mapping | None) -> dict:
+    m = mapping or Mapping()
+    return {k: [list(p) for p in getattr(m, k)] for k in ("columns", "outcomes", "accepted")}
+
+
+def _mapping(data: dict | None) -> Mapping:
+    data = data or {}
+    return Mapping(*(tuple(tuple(p) for p in data.get(k, ())) for k in ("columns", "outcomes", "accepted")))
+
+
+def open_blocking(sub: merge.Submission, base: Ledger | None = None) -> list:
+    """The file's blocking problems not yet fixed or accepted (ingest's report.open_blocking), less those about
+    a table the file does not carry while the current version has it: that table is kept, not emptied."""
+    found = list(getattr(sub.ledger.report, "open_blocking", None) or [])
+    if base is None:
+        return found
+    kept = {t for t in merge.PLACE_TABLES if len(getattr(base, t)) and t not in sub.tables}
+    return [b for b in found if getattr(b, "table", None) not in kept]
 
 
 def _as_named(ledger: Ledger, name: str) -> Ledger:
@@ -302,11 +326,16 @@ def current_ledger(store: Path, coords: str) -> tuple[str, Ledger | None]:
 
 
 def prepare(
-    store: str | Path, subs: list[merge.Submission], files: list[tuple[Path, str]], coords: str
+    store: str | Path,
+    subs: list[merge.Submission],
+    files: list[tuple[Path, str]],
+    coords: str,
+    current: tuple[str, Ledger | None] | None = None,
 ) -> Batch:
-    """Merge the submissions into the current version for a preview; errors instead of exceptions."""
+    """Merge the submissions into the current version (or `current`, already loaded) for a preview; errors
+    instead of exceptions."""
     store = Path(store)
-    name, base = current_ledger(store, coords)
+    name, base = current if current is not None else current_ledger(store, coords)
     try:
         after = merge.apply(base, subs, imported=dt.date.today().isoformat())
         errors = {}
@@ -401,6 +430,8 @@ def commit(
                         "name": sub.name,
                         "sha256": snapshot.sha256_file(pending / "raw" / safe),
                         "path": f"raw/{safe}",
+                        "mapping": _mapping_dict(sub.mapping),
+                        "accepted_blocking": [b.code for b in open_blocking(sub, base)],
                     }
                 )
             snapshot.fsync_dir(pending / "raw")
@@ -440,7 +471,7 @@ def _pending_inputs(store: Path, manifest: dict) -> str:
     body = json.dumps(
         {
             "parent": parent,
-            "files": [f["sha256"] for f in manifest["files"]],
+            "files": [[f["sha256"], f.get("mapping")] for f in manifest["files"]],
             "scopes": manifest["scopes"],
             "tables": manifest["file_tables"],
         },
