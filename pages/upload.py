@@ -41,7 +41,7 @@ if not staged.exists():
     staged.write_bytes(data)
     ui.audit_event("upload", file=upload.name, bytes=upload.size)
 try:
-    candidate = load_ledger(staged)
+    candidate = load_ledger(staged, coords=ui.settings().coords, mapping=ui.settings().mapping)
 except LedgerError as exc:
     st.error(f"无法导入：{exc}")
     st.caption("原有数据保持不变。")
@@ -75,7 +75,8 @@ if len(r.problems):
 else:
     st.success("没有发现问题。")
 
-if st.button("确认导入，替换当前数据", type="primary", key="up_accept"):
+ready = ui.mapping_step(candidate, ui.data_dir())
+if st.button("确认导入，替换当前数据", type="primary", key="up_accept", disabled=not ready):
     version = storage.accept(ui.store_dir(), staged, upload.name, view.scope.user)
     ui.audit_event(
         "accept", file=upload.name, version=version.name, sha256=version.sha256, rows=r.rows_loaded

@@ -28,6 +28,7 @@ def find_blocking(
     ignored_data_sheets: list[tuple[str, int]],
     school_stage_rows: int,
     accepted: dict[str, str],
+    sha256: str = "",
 ) -> list[Blocking]:
     """Every blocking problem of one load, accepted ones marked."""
     out: list[Blocking] = []
@@ -132,4 +133,8 @@ def find_blocking(
                 "accept",
             )
         )
-    return [Blocking(**(b.__dict__ | {"accepted": b.code in accepted})) for b in out]
+
+    def ok(code: str) -> bool:
+        return code in accepted or f"{code}@{sha256[:12]}" in accepted
+
+    return [Blocking(**(b.__dict__ | {"accepted": ok(b.code)})) for b in out]

@@ -287,6 +287,18 @@ def _input_files(path: Path) -> list[Path]:
     return [path]
 
 
+def content_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes alone (the same when the file is copied under another name); a folder's
+    file_digest."""
+    if path.is_dir():
+        return file_digest(path)
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def file_digest(path: Path) -> str:
     """SHA-256 of a file or of a folder's table files (names and bytes)."""
     h = hashlib.sha256()
