@@ -502,7 +502,14 @@ SIGNATURE: dict[str, tuple[tuple[str, ...], ...]] = {
     ),
     "villages": (("village", "lon", "lat"),),
     "schools": (("school", "enrol_primary"), ("school", "enrol_junior"), ("school", "enrolment")),
-    "cases": (("registered", "name"), ("registered", "id_number"), ("registered", "school")),
+    "cases": (
+        ("registered", "name"),
+        ("registered", "id_number"),
+        ("registered", "school"),
+        # a ledger whose registration-date column nobody could name: loaded so the column can be mapped
+        ("name", "id_number", "school"),
+        ("name", "township", "school"),
+    ),
     "reports": (("report_date",),),
 }
 

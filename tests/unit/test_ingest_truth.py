@@ -242,3 +242,14 @@ def test_zip_whose_central_directory_lies_about_sizes_is_refused_in_chinese(tmp_
     path.write_bytes(bytes(data))
     with pytest.raises(LedgerError, match="已损坏"):
         load_ledger(path)
+
+
+def test_a_ledger_without_a_nameable_registration_column_loads_for_mapping(tmp_path):
+    header = [h if h != "辍学时间" else "第十栏" for h in CASE_HEADER]
+    path = write_csv(tmp_path / "a.csv", [case_row(name="甲"), case_row(name="乙")], header=header)
+    ledger = load_ledger(path)
+    assert ledger.cases.empty and ledger.report.rows_quarantined == 2
+    assert "cases:registered:missing" in {b.code for b in ledger.report.open_blocking}
+    mapped = load_ledger(path, mapping=settings.Mapping(columns=(("第十栏", "辍学时间"),)))
+    assert len(mapped.cases) == 2
+    assert "cases:registered:missing" not in {b.code for b in mapped.report.blocking}
