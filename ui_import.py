@@ -44,18 +44,20 @@ def stage_uploads(store: Path, files, coords: str) -> dict:
     ids = {f.file_id for f in files}
     for file_id in [k for k in staged if k not in ids]:
         storage.discard([staged.pop(file_id)["path"]])
+    mapping = ui.settings().mapping
     for f in files:
-        if f.file_id in staged:
-            continue
-        ui.audit_event("upload", file=f.name, bytes=f.size)
-        entry = {"path": storage.stage(store, f.getvalue(), f.name, state["up_owner"]), "name": f.name}
-        try:
-            entry["sub"] = storage.load_submission(
-                entry["path"], f.name, coords, mapping=ui.settings().mapping
-            )
-        except LedgerError as exc:
-            entry["error"] = str(exc)
-        staged[f.file_id] = entry
+        if f.file_id not in staged:
+            ui.audit_event("upload", file=f.name, bytes=f.size)
+            path = storage.stage(store, f.getvalue(), f.name, state["up_owner"])
+            staged[f.file_id] = {"path": path, "name": f.name}
+        entry = staged[f.file_id]
+        if entry.get("mapping") != mapping:  # new, or the column mapping was saved since: read it again
+            entry.pop("error", None)
+            entry["mapping"] = mapping
+            try:
+                entry["sub"] = storage.load_submission(entry["path"], f.name, coords, mapping=mapping)
+            except LedgerError as exc:
+                entry["error"] = str(exc)
     return staged
 
 
@@ -69,13 +71,15 @@ def end_round(message: str = "") -> None:
     st.rerun()
 
 
-def mapping_step(key: str, sub: merge.Submission) -> merge.Submission:
-    """HOOK (台账适配, issue 11): the column-mapping step of one file goes here.
+def mapping_step(sub: merge.Submission, base: Ledger | None) -> None:
+    """The 台账适配 step (issue 11's ui.mapping_step) for one file: columns, resolution texts and the blocking
+    problems that apply in this merge. Its choices go to settings.toml; every staged file is then read again."""
+    from dataclasses import replace
 
-    When ingest exposes its ui function, call it with the staged file and return the re-loaded submission;
-    `blocking(sub)` then lists what is still unresolved, and 确认导入 stays disabled until it is empty.
-    """
-    return sub
+    report = sub.ledger.report
+    applies = blocking(sub, base)
+    shown = [b for b in report.blocking if b.accepted or b in applies]
+    ui.mapping_step(replace(sub.ledger, report=replace(report, blocking=shown)), ui.data_dir())
 
 
 def blocking(sub: merge.Submission, base: Ledger | None) -> list:
@@ -120,7 +124,7 @@ def file_report(key: str, entry: dict, base: Ledger | None) -> merge.Submission 
     if "error" in entry:
         st.error(f"{entry['name']}：无法导入：{entry['error']}")
         return None
-    sub = mapping_step(key, entry["sub"])
+    sub = entry["sub"]
     r = sub.ledger.report
     with st.expander(f"{entry['name']}　载入 {r.rows_loaded} 行", expanded=True):
         c1, c2, c3, c4 = st.columns(4)
@@ -148,7 +152,7 @@ def file_report(key: str, entry: dict, base: Ledger | None) -> merge.Submission 
         else:
             st.success("没有发现问题。")
         for problem in blocking(sub, base):
-            st.error(f"阻断问题：{problem.message}")
+            st.error(f"阻断问题：{problem.message}（在下方“列对应与阻断问题”中处理）")
         return scope_choice(key, sub)
 
 
@@ -187,6 +191,12 @@ def import_section(view: ui.View) -> None:
         else:
             subs.append(sub)
             files.append((entry["path"], entry["name"]))
+    loaded = {entry["name"]: entry["sub"] for entry in staged.values() if "sub" in entry}
+    if loaded:
+        open_ = any(blocking(s, base) for s in loaded.values())
+        with st.expander("列对应与阻断问题（台账适配）", expanded=open_):
+            name = st.radio("处理哪个文件", list(loaded), key="up_map_file", horizontal=True)
+            mapping_step(loaded[name], base)
     st.subheader("导入预览")
     batch = (
         storage.prepare(store, subs, files, coords, (current.name if current else "", base)) if subs else None

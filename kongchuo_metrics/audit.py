@@ -15,7 +15,18 @@ from pathlib import Path
 
 CST = dt.timezone(dt.timedelta(hours=8))
 GENESIS = "0" * 64
-EVENTS = ("login", "login_failed", "logout", "upload", "accept", "unmask", "download", "pack")
+EVENTS = (
+    "login",
+    "login_failed",
+    "logout",
+    "upload",
+    "accept",
+    "unmask",
+    "download",
+    "pack",
+    "mapping",  # column mappings / outcome classes saved from the upload page
+    "accept_problem",  # a blocking import problem whose consequence was explicitly accepted
+)
 
 
 class AuditError(Exception):

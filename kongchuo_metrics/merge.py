@@ -200,6 +200,8 @@ def _report(subs: list[Submission]) -> IngestReport:
             out.tables[k] = out.tables.get(k, 0) + v
         out.sheets.extend(r.sheets)
         out.unmapped_columns.update(r.unmapped_columns)
+        out.blocking.extend(b for b in getattr(r, "blocking", []) if b.accepted)
+        out.unknown_outcomes.update(getattr(r, "unknown_outcomes", {}))
     problems = [s.ledger.report.problems for s in subs if len(s.ledger.report.problems)]
     if problems:
         out.problems = pd.concat(problems, ignore_index=True)

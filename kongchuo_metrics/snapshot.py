@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .ingest import PROBLEM_COLUMNS, IngestReport, Ledger, SheetReport
+from .ingest.ledger import Blocking
 
 TABLES = ("cases", "followups", "special_ed", "schools", "villages")
 _PACKAGE = Path(__file__).resolve().parent
@@ -86,6 +87,8 @@ def _report_dict(report: IngestReport) -> dict:
         "sheets": [s.__dict__ for s in report.sheets],
         "merged_filled": report.merged_filled,
         "unmapped_columns": report.unmapped_columns,
+        "unknown_outcomes": dict(getattr(report, "unknown_outcomes", {})),
+        "blocking": [dict(b.__dict__) for b in getattr(report, "blocking", [])],
     }
 
 
@@ -162,6 +165,8 @@ def read(folder: Path, inputs: str, coords: str) -> Ledger | None:
         merged_filled=rep["merged_filled"],
         unmapped_columns=rep["unmapped_columns"],
         problems=frames.pop("problems"),
+        unknown_outcomes=rep.get("unknown_outcomes", {}),
+        blocking=[Blocking(**b) for b in rep.get("blocking", [])],
     )
     return Ledger(
         **frames,

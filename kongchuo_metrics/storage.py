@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import merge, snapshot
-from .ingest import Ledger, LedgerError, load_ledger
+from .ingest import Ledger, LedgerError, file_digest, load_ledger
 from .settings import Mapping
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -128,10 +128,11 @@ _verified: dict[
 
 
 def _raw_digest(path: Path) -> str:
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    """SHA-256 of a stored raw file (or of a folder's table files, names and bytes), once per change."""
+    parts = sorted(path.iterdir()) if path.is_dir() else [path]
+    key = (str(path), *((p.name, p.stat().st_size, p.stat().st_mtime_ns, p.stat().st_ino) for p in parts))
     if key not in _verified:
-        _verified[key] = snapshot.sha256_file(path)
+        _verified[key] = file_digest(path) if path.is_dir() else snapshot.sha256_file(path)
     return _verified[key]
 
 
@@ -423,12 +424,17 @@ def commit(
             files = []
             for i, ((path, original), sub) in enumerate(zip(batch.files, batch.subs, strict=True)):
                 safe = f"{i + 1:02d}_" + (Path(original).name.replace("/", "_") or "ledger.xlsx")
-                shutil.copyfile(path, pending / "raw" / safe)
-                _fsync_file(pending / "raw" / safe)
+                if Path(path).is_dir():  # a folder ledger (one file per table)
+                    shutil.copytree(path, pending / "raw" / safe)
+                    for part in (pending / "raw" / safe).iterdir():
+                        _fsync_file(part)
+                else:
+                    shutil.copyfile(path, pending / "raw" / safe)
+                    _fsync_file(pending / "raw" / safe)
                 files.append(
                     {
                         "name": sub.name,
-                        "sha256": snapshot.sha256_file(pending / "raw" / safe),
+                        "sha256": _raw_digest(pending / "raw" / safe),
                         "path": f"raw/{safe}",
                         "mapping": _mapping_dict(sub.mapping),
                         "accepted_blocking": [b.code for b in open_blocking(sub, base)],
