@@ -250,14 +250,14 @@ def _options(path: str, digest: str, coords: str, scope_key: tuple, townships: t
     """Filter options from the scoped ledger: townships (townships=None), else the schools of those townships."""
     led = _scoped(path, digest, coords, scope_key)
     if townships is None:
-        return sorted(set(led.cases["township"].dropna()) | set(led.schools["township"].dropna()))
+        return sorted(set(led.cases["township"].dropna().unique()) | set(led.schools["township"].dropna()))
     cases, schools = led.cases, led.schools
     if townships:
         cases, schools = (
             cases[cases["township"].isin(townships)],
             schools[schools["township"].isin(townships)],
         )
-    return sorted(set(cases["school"].dropna()) | set(schools["school"].dropna()))
+    return sorted(set(cases["school"].dropna().unique()) | set(schools["school"].dropna()))
 
 
 @st.cache_resource(max_entries=16)

@@ -92,11 +92,11 @@ def scope_choice(key: str, sub: merge.Submission) -> merge.Submission:
     """The clerk confirms or changes what the file replaces (inferred by default; the county only if chosen)."""
     inferred = merge.infer_scope(sub.ledger)
     options = [inferred]
-    towns = sorted(set(sub.ledger.cases["township"].dropna()))
+    towns = sorted(set(sub.ledger.cases["township"].dropna().unique()))
     if inferred.kind == "school" and towns:
         options.append(merge.ImportScope("township", tuple(towns)))
     if len(towns) == 1:
-        for school in sorted(set(sub.ledger.cases["school"].dropna())):
+        for school in sorted(set(sub.ledger.cases["school"].dropna().unique())):
             option = merge.ImportScope("school", (towns[0],), school)
             if option not in options:
                 options.append(option)

@@ -80,7 +80,7 @@ def present_tables(ledger: Ledger) -> tuple[str, ...]:
 def infer_scope(ledger: Ledger) -> ImportScope:
     """The scope a file's rows suggest: one school when the 填报单位 line names the only school in it, else the
     townships its cases (or roster) name. Never the whole county: that is chosen explicitly."""
-    towns = sorted(set(ledger.cases["township"].dropna()) | set(ledger.special_ed["township"].dropna()))
+    towns = sorted(set(ledger.cases["township"].dropna().unique()) | set(ledger.special_ed["township"].dropna().unique()))
     schools = ledger.cases["school"].dropna().unique()
     unit = str(ledger.meta.get("unit") or "")
     if len(towns) == 1 and len(schools) == 1 and schools[0] and schools[0] in unit:
@@ -288,7 +288,7 @@ def apply(base: Ledger | None, subs: list[Submission], imported: str = "", versi
     meta = {k: v for k, v in base.meta.items() if k not in ("sha256", "mtime")}
     submissions = dict(meta.get("submissions") or {})
     for s in subs:
-        for town in s.scope.townships or sorted(set(s.ledger.cases["township"].dropna())):
+        for town in s.scope.townships or sorted(set(s.ledger.cases["township"].dropna().unique())):
             before = submissions.get(town) or {}
             earlier = [*before.get("history", ()), *([before["filled"]] if before.get("filled") else [])]
             submissions[town] = {
