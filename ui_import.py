@@ -281,9 +281,11 @@ def versions_section(view: ui.View) -> None:
         ui.table(ui.public(changes, view))
 
 
-def calendar_section(view: ui.View, day: dt.date | None = None) -> None:
+def calendar_section(view: ui.View, day: dt.date | None = None, title: str = "") -> None:
     """Per township: last submission, and whether this period's report is on time, late, missing or due."""
     day = day or dt.datetime.now(storage.CST).date()
+    if title:
+        st.subheader(title)
     status = ui.reporting_calendar(view, day)
     if ui.empty(status, "设置中没有报送节奏（settings.toml 的 [calendar]），或台账中没有乡镇。"):
         return

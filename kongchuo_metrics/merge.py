@@ -80,7 +80,9 @@ def present_tables(ledger: Ledger) -> tuple[str, ...]:
 def infer_scope(ledger: Ledger) -> ImportScope:
     """The scope a file's rows suggest: one school when the 填报单位 line names the only school in it, else the
     townships its cases (or roster) name. Never the whole county: that is chosen explicitly."""
-    towns = sorted(set(ledger.cases["township"].dropna().unique()) | set(ledger.special_ed["township"].dropna().unique()))
+    towns = sorted(
+        set(ledger.cases["township"].dropna().unique()) | set(ledger.special_ed["township"].dropna().unique())
+    )
     schools = ledger.cases["school"].dropna().unique()
     unit = str(ledger.meta.get("unit") or "")
     if len(towns) == 1 and len(schools) == 1 and schools[0] and schools[0] in unit:
