@@ -16,8 +16,9 @@ import streamlit as st
 
 from kongchuo_metrics import access, audit, auth, exports, metrics, privacy, schema, storage
 from kongchuo_metrics.ingest import Ledger, LedgerError, load_ledger
+from kongchuo_metrics.ingest import mapping as column_mapping
 from kongchuo_metrics.records import notices, workflows
-from kongchuo_metrics.settings import Settings, load_settings
+from kongchuo_metrics.settings import Settings, load_settings, save_mapping, settings_path
 
 ROOT = Path(__file__).resolve().parent
 
@@ -51,8 +52,17 @@ EMPTY_MESSAGE = "当前筛选条件下没有个案。请调整左侧的统计日
 
 @st.cache_resource(max_entries=4, show_spinner="正在读取台账…")
 def _load(path: str, digest: str, coords: str) -> Ledger:
-    # keyed on the file's digest: a new accepted version is a new entry, never a stale one
-    return load_ledger(path, coords=coords)
+    # keyed on the file's digest and the settings file's: a new version or mapping is a new entry, never stale. A store version
+    # is read from its Arrow snapshot (rebuilt from the raw files when stale), never parsed again.
+    if storage.is_version(Path(path)):
+        return storage.load_folder(path, coords)
+    return load_ledger(path, coords=coords, mapping=settings().mapping)
+
+
+@st.cache_resource
+def _start_once(store: str) -> int:
+    """At server start: unconfirmed uploads older than a day and half-written versions are removed."""
+    return storage.sweep_incoming(store) + storage.clean_pending(store)
 
 
 @st.cache_resource(max_entries=32)
@@ -68,8 +78,9 @@ def _digest(path: Path) -> str:
 
 def ledger_source() -> tuple[Path, str]:
     """The ledger file in use (the current accepted upload, else the shipped sample) and a warning."""
+    _start_once(str(store_dir()))
     version, warning = storage.current(store_dir())
-    return (version.path, warning) if version else (data_dir(), warning)
+    return (version.folder, warning) if version else (data_dir(), warning)
 
 
 def settings() -> Settings:
@@ -220,9 +231,14 @@ def _logout_button() -> None:
         st.rerun()  # this session shows the login page at once
 
 
+def _settings_stamp() -> str:
+    p = settings_path(data_dir())
+    return f"{p.stat().st_mtime_ns}|{p.stat().st_size}" if p.exists() else ""
+
+
 def _ledger_key() -> tuple:
     path, _ = ledger_source()
-    return str(path), _digest(path), settings().coords, current_scope().key()
+    return str(path), _digest(path) + _settings_stamp(), settings().coords, current_scope().key()
 
 
 def ledger() -> Ledger:
@@ -235,14 +251,14 @@ def _options(path: str, digest: str, coords: str, scope_key: tuple, townships: t
     """Filter options from the scoped ledger: townships (townships=None), else the schools of those townships."""
     led = _scoped(path, digest, coords, scope_key)
     if townships is None:
-        return sorted(set(led.cases["township"].dropna()) | set(led.schools["township"].dropna()))
+        return sorted(set(led.cases["township"].dropna().unique()) | set(led.schools["township"].dropna()))
     cases, schools = led.cases, led.schools
     if townships:
         cases, schools = (
             cases[cases["township"].isin(townships)],
             schools[schools["township"].isin(townships)],
         )
-    return sorted(set(cases["school"].dropna()) | set(schools["school"].dropna()))
+    return sorted(set(cases["school"].dropna().unique()) | set(schools["school"].dropna()))
 
 
 @st.cache_resource(max_entries=16)
@@ -300,6 +316,9 @@ class View:
 
 
 def _default_as_of(led: Ledger) -> dt.date:
+    # the ledger's 填报时间 (its 统计日期/填报时间 line), not the last event in it
+    if led.meta.get("stat_date"):
+        return dt.date.fromisoformat(str(led.meta["stat_date"])[:10])
     if led.report_dates:
         return max(led.report_dates).date()
     if len(led.cases):
@@ -428,13 +447,33 @@ def apply_presentation(briefing: bool) -> None:
 def caption(view: View) -> None:
     """The line under every page title: filters in words, the ledger file and date, the counting rule."""
     meta = view.ledger.meta
-    stamp = meta.get("stat_date") or meta.get("mtime", "")[:10]
+    stamp = meta.get("stat_date")
+    filled = f"填报时间 {stamp}" if stamp else f"台账未写填报时间，文件日期 {meta.get('mtime', '')[:10]}"
     _, warning = ledger_source()
     if warning:
         st.warning(warning)
-    st.caption(f"{view.selection.describe()}　｜　数据：{meta.get('source_name', '')}（统计日期 {stamp}）")
+    version = f"版本 {meta['version']}，" if meta.get("version") else ""
+    st.caption(f"{view.selection.describe()}　｜　数据：{version}{meta.get('source_name', '')}（{filled}）")
+    accepted = view.ledger.report.accepted_blocking
+    if accepted:
+        st.caption(
+            f"⚠ 导入时已确认接受 {len(accepted)} 个会影响统计的问题："
+            + "；".join(b.message for b in accepted)
+        )
     with st.expander("统计口径", expanded=False):
         st.caption(metrics.counting_rule())
+
+
+def reporting_calendar(view: View, day: dt.date) -> pd.DataFrame:
+    """Per township in the view's scope: last submission, rhythm, deadline and this period's state at `day`."""
+    from kongchuo_metrics import reporting
+
+    towns = _options(*_ledger_key(), None)
+    meta = view.ledger.meta
+    dates = reporting.submissions(meta, towns, "" if meta.get("submissions") else meta.get("stat_date", ""))
+    dates = {t: d for t, d in dates.items() if t in towns}
+    rules = reporting.rhythms(view.settings.weekly_day, view.settings.monthly_day)
+    return reporting.calendar_table(dates, rules, day)
 
 
 def counting_rule() -> None:
@@ -1052,3 +1091,101 @@ def duban_form(view: View, engine, paper) -> None:
                     st.success(f"已交办 {made['number']}")
                 except duban.DubanError as exc:
                     st.error(str(exc))
+
+
+# --- import: column mapping and blocking problems -------------------------------------------------------------
+
+
+def mapping_step(candidate: Ledger, settings_dir: Path) -> bool:
+    """The import wizard's mapping step for a candidate ledger: every column with what it was taken to be, a
+    select box per column of one sheet to change it, the resolution texts to classify, and the blocking problems
+    to fix or accept. Choices are saved into settings.toml in `settings_dir` (then the page reruns and the
+    candidate is read again with them). Returns True when nothing blocks the import any more."""
+    r = candidate.report
+    cols = r.columns
+    st.subheader("列对应")
+    st.caption(
+        "每一列被识别成了什么、有多大把握、前三个样例（已脱敏）。把握低于 90% 且影响统计的列必须确认；"
+        "识别错了或没识别出来的列，在下面选择正确的标准表头，或标为“不使用”。"
+    )
+    table(column_mapping.mapping_table(cols))
+    chosen: dict[int, str] = {}
+    sheets = list(dict.fromkeys((c.source, c.sheet) for c in cols))
+    if sheets:
+        attention = [
+            s
+            for s in sheets
+            if any((c.source, c.sheet) == s and (not c.field or c.confidence < 0.9) for c in cols)
+        ]
+        labels = [f"{src}/{sheet}" for src, sheet in sheets]
+        first = sheets.index(attention[0]) if attention else 0
+        pick = st.selectbox("修改哪张表的列", labels, index=first, key="up_map_sheet")
+        source, sheet = sheets[labels.index(pick)]
+        for pos, c in enumerate(cols):
+            if (c.source, c.sheet) != (source, sheet):
+                continue
+            options = column_mapping.field_choices(c.table)
+            current = column_mapping.choice_of(c)
+            note = f"（把握 {c.confidence:.0%}，{c.how}）" if c.field else "（未识别）"
+            chosen[pos] = st.selectbox(
+                f"第 {c.index + 1} 列“{c.header or '（无表头）'}”{note}",
+                options,
+                index=options.index(current) if current in options else 0,
+                key=f"up_col_{labels.index(pick)}_{c.index}",
+                help="样例：" + ("、".join(c.samples) or "（空）"),
+            )
+    outcomes: dict[str, str] = {}
+    if r.unknown_outcomes:
+        st.subheader("无法识别的处置情况")
+        st.caption("这些原文目前按“未销号”统计。请逐条归类，归类会保存，以后导入同样的原文不再询问。")
+        names = list(column_mapping.OUTCOME_LABELS)
+        for i, (text, n) in enumerate(sorted(r.unknown_outcomes.items(), key=lambda kv: -kv[1])):
+            picked = st.selectbox(
+                f"“{text}”（{n} 个个案）",
+                [column_mapping.OUTCOME_LABELS[k] for k in names],
+                index=None,
+                placeholder="请选择归类",
+                key=f"up_outcome_{i}",
+            )
+            if picked:
+                outcomes[text] = names[[column_mapping.OUTCOME_LABELS[k] for k in names].index(picked)]
+    accepted: dict[str, str] = {}
+    sha = candidate.meta.get("content_sha256", "")
+    if r.blocking:
+        st.subheader(f"阻断导入的问题（{len(r.open_blocking)} 个未处理）")
+        for i, b in enumerate(r.blocking):
+            if b.accepted:
+                st.info(f"已确认接受：{b.message}")
+                continue
+            st.error(b.message)
+            if b.fix == "accept" or b.code.startswith(("cases:quarantined", "schools:", "sheet:")):
+                if st.checkbox(
+                    "我已知晓，接受这个后果并照此导入（将记入审计日志，并在各页说明中注明）",
+                    key=f"up_accept_{i}",
+                ):
+                    accepted[column_mapping.acceptance_key(b.code, sha)] = (
+                        f"{current_scope().user}：{b.message}"
+                    )
+    to_save = column_mapping.columns_to_save(cols, chosen)
+    if st.button("保存列对应、归类和确认", key="up_map_save", icon=":material/save:"):
+        current = load_settings(settings_dir).mapping
+        save_mapping(
+            settings_dir,
+            columns=current.columns_dict() | to_save,
+            outcomes=current.outcomes_dict() | outcomes,
+            accepted=current.accepted_dict() | accepted,
+        )
+        audit_event(
+            "mapping",
+            file=candidate.meta.get("source_name", ""),
+            columns=to_save,
+            outcomes=outcomes,
+            accepted=sorted(accepted),
+        )
+        for key in accepted:
+            audit_event("accept_problem", file=candidate.meta.get("source_name", ""), problem=key)
+        st.rerun()
+    ready = not r.open_blocking
+    if not ready:
+        st.warning("还有会改变统计数字的问题没有处理：请在上面指定列、归类处置情况或确认接受，并点“保存”。")
+    return ready

@@ -34,7 +34,32 @@ def _date(text: str) -> dt.date:
         raise UsageError(f"“{text}”不是有效日期") from exc
 
 
-def _load(path: str) -> tuple[Ledger, object]:
+def _store_dir(args) -> Path:
+    import os
+
+    return Path(getattr(args, "store", None) or os.environ.get("KONGCHUO_STORE", "var/store"))
+
+
+def _data_dir() -> Path:
+    import os
+
+    return Path(os.environ.get("KONGCHUO_DATA", Path(__file__).resolve().parent.parent / "data"))
+
+
+def _load(path: str | None, store: str | None = None) -> tuple[Ledger, object]:
+    """The ledger of a file or folder, or the current version of a store (`--store`)."""
+    if store:
+        from . import storage
+
+        settings = load_settings(_data_dir())
+        version, warning = storage.current(store)
+        if version is None:
+            raise UsageError(warning or f"数据库 {store} 中还没有导入过台账。")
+        if warning:
+            print(f"注意：{warning}", file=sys.stderr)
+        return storage.load(store, version.name, settings.coords), settings
+    if not path:
+        raise UsageError("请给出台账文件或文件夹，或用 --store 指定已导入的数据库。")
     settings = load_settings(path)
     return load_ledger(path, coords=settings.coords, mapping=settings.mapping), settings
 
@@ -70,7 +95,7 @@ def _emit(frame: pd.DataFrame, fmt: str, payload: object | None = None) -> None:
 
 
 def cmd_validate(args) -> int:
-    ledger, _ = _load(args.path)
+    ledger, _ = _load(args.path, args.store)
     r = ledger.report
     if args.format == "json" and r.open_blocking:
         print(f"有 {len(r.open_blocking)} 个阻断问题未处理（会改变统计数字）", file=sys.stderr)
@@ -119,7 +144,7 @@ def cmd_sample(args) -> int:
 
 
 def cmd_trend(args) -> int:
-    ledger, _ = _load(args.path)
+    ledger, _ = _load(args.path, args.store)
     sel = _selection(args, ledger)
     cases = metrics.select_cases(ledger.cases, sel)
     if args.dates:
@@ -132,7 +157,7 @@ def cmd_trend(args) -> int:
 
 
 def cmd_schools(args) -> int:
-    ledger, _ = _load(args.path)
+    ledger, _ = _load(args.path, args.store)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
     table = metrics.schools_table(metrics.select_cases(ledger.cases, sel), as_of, mode="list")
@@ -141,7 +166,7 @@ def cmd_schools(args) -> int:
 
 
 def cmd_special_ed(args) -> int:
-    ledger, _ = _load(args.path)
+    ledger, _ = _load(args.path, args.store)
     sel = _selection(args, ledger)
     special = metrics.select_special(ledger.special_ed, sel)
     summary = metrics.special_ed_summary(special)
@@ -163,7 +188,7 @@ def _comparisons(ledger: Ledger, cases: pd.DataFrame, as_of: dt.date) -> dict:
 
 
 def cmd_summary(args) -> int:
-    ledger, settings = _load(args.path)
+    ledger, settings = _load(args.path, args.store)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
     cases = metrics.select_cases(ledger.cases, sel)
@@ -227,7 +252,7 @@ OVERDUE_COLUMNS = [
 
 
 def cmd_overdue(args) -> int:
-    ledger, settings = _load(args.path)
+    ledger, settings = _load(args.path, args.store)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
     days = args.days if args.days is not None else settings.overdue_days
@@ -293,6 +318,10 @@ def cmd_audit(args) -> int:
     path = Path(args.log or os.environ.get("KONGCHUO_AUDIT", "var/audit/audit.jsonl"))
     ok, _, message = audit.verify(path)
     print(message)
+    from .storage import unfinished
+
+    for version in unfinished(path):
+        print(f"导入未完成：版本 {version} 有开始（intent）记录，没有完成（done）记录")
     return 0 if ok else 1
 
 
@@ -303,12 +332,16 @@ def cmd_pack(args) -> int:
 
     from . import audit, figures, pack
 
-    ledger, settings = _load(args.path)
+    ledger, settings = _load(args.path, args.store)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
     try:
         result = pack.make_pack(
-            ledger, sel, settings, figures.load_boundaries(args.path), with_pptx=bool(args.pptx)
+            ledger,
+            sel,
+            settings,
+            figures.load_boundaries(args.path or _data_dir()),
+            with_pptx=bool(args.pptx),
         )
     except pack.PackError as exc:
         raise UsageError(str(exc)) from exc
@@ -363,7 +396,7 @@ def _audit_cli(event: str, sel_text: str, payload: bytes, **fields) -> None:
 def cmd_report(args) -> int:
     from .documents import report
 
-    ledger, settings = _load(args.path)
+    ledger, settings = _load(args.path, args.store)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
     try:
@@ -393,7 +426,7 @@ def cmd_report(args) -> int:
 def cmd_case_file(args) -> int:
     from .documents import case_file
 
-    ledger, settings = _load(args.path)
+    ledger, settings = _load(args.path, args.store)
     as_of = _date(args.as_of) if args.as_of else None
     try:
         data = case_file.build_case_file(ledger, args.case, settings, as_of, unmasked=args.full_names)
@@ -417,6 +450,142 @@ def cmd_case_file(args) -> int:
     return 0
 
 
+def _cli_audit(args):
+    """An audit callable for storage (intent/done lines as the shell user); refuses when the log is unwritable."""
+    import getpass
+    import os
+
+    from . import audit
+
+    log = Path(os.environ.get("KONGCHUO_AUDIT", "var/audit/audit.jsonl"))
+
+    def write(phase: str, **fields):
+        try:
+            return audit.record(log, "accept", getpass.getuser(), "cli", "全区县", phase=phase, **fields)
+        except audit.AuditError as exc:
+            raise UsageError(str(exc)) from exc
+
+    return write
+
+
+def cmd_import(args) -> int:
+    import getpass
+
+    from . import merge, storage
+
+    store = _store_dir(args)
+    settings = load_settings(_data_dir())
+    coords = settings.coords
+    scopes = args.scope or []
+    if len(scopes) not in (0, 1, len(args.files)):
+        raise UsageError("--scope 要么只写一次，要么每个文件写一次。")
+    current = storage.current_ledger(store, coords)
+    subs, files, failed = [], [], []
+    for i, file in enumerate(args.files):
+        path = Path(file)
+        try:
+            sub = storage.load_submission(path, path.name, coords, mapping=settings.mapping)
+            if scopes:
+                text = scopes[i] if len(scopes) > 1 else scopes[0]
+                sub = merge.Submission(
+                    sub.name, sub.ledger, merge.parse_scope(text, sub.ledger), sub.tables, sub.mapping
+                )
+        except (LedgerError, merge.ScopeError) as exc:
+            failed.append(f"{path.name}：{exc}")
+            continue
+        blocking = storage.open_blocking(sub, current[1])
+        r = sub.ledger.report
+        print(f"{path.name}：{sub.scope.describe()}，载入 {r.rows_loaded} 行，隔离 {r.rows_quarantined} 行")
+        for problem in blocking:
+            print(f"  阻断问题：{problem.message}（{problem.code}）")
+        if blocking and not args.accept_blocking:
+            failed.append(f"{path.name}：有 {len(blocking)} 个阻断问题（确认无误可加 --accept-blocking）")
+        subs.append(sub)
+        files.append((path, path.name))
+    if failed:
+        raise UsageError("整批没有导入：" + "；".join(failed))
+    batch = storage.prepare(store, subs, files, coords, current)
+    if not batch.ok:
+        raise UsageError("整批没有导入：" + "；".join(batch.errors.values()))
+    for line in merge.change_lines(batch.base, subs):
+        print(line)
+    try:
+        version = storage.commit(store, batch, getpass.getuser(), coords, audit=_cli_audit(args))
+    except storage.VersionError as exc:
+        raise UsageError(str(exc)) from exc
+    h = version.headline
+    print(
+        f"已导入为版本 {version.name}（{version.scope}）：个案 {h['cases']}，在册 {h['open']}，"
+        f"累计劝返 {h['returned']}，建档立卡在册 {h['open_poor']}（按 {h['as_of']}）"
+    )
+    return 0
+
+
+def cmd_versions(args) -> int:
+    import os
+
+    from . import storage
+
+    store = _store_dir(args)
+    current, warning = storage.current(store)
+    states = storage.audit_states(os.environ.get("KONGCHUO_AUDIT", "var/audit/audit.jsonl"))
+    rows = [
+        {
+            "version": v.name,
+            "created": v.created,
+            "user": v.user,
+            "kind": v.kind,
+            "scope": v.scope,
+            "files": list(v.files),
+            "parent": v.parent,
+            "restored": v.source or None,
+            "current": current is not None and v.name == current.name,
+            "audit": states.get(v.name, "none"),
+            **{
+                k: v.headline.get(k)
+                for k in ("as_of", "cases", "open", "returned", "open_poor", "special_ed", "schools")
+            },
+        }
+        for v in storage.history(store)
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if warning:
+        print(f"注意：{warning}")
+    for r in rows:
+        print(
+            f"{'*' if r['current'] else ' '} {r['version']}  {r['created']}  {r['user']}  {r['scope']}  "
+            f"个案 {r['cases']} 在册 {r['open']} 累计劝返 {r['returned']}  "
+            f"{'、'.join(r['files'])}{'' if r['audit'] == 'done' else '  （审计：无完成记录）'}"
+        )
+    if not rows:
+        print("还没有导入过台账。")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    import getpass
+
+    from . import storage
+
+    store = _store_dir(args)
+    coords = load_settings(_data_dir()).coords
+    audit = _cli_audit(args)
+    try:
+        version = storage.restore(
+            store,
+            args.version,
+            getpass.getuser(),
+            coords,
+            audit=lambda phase, **f: audit(phase, kind="restore", **f),
+        )
+    except storage.VersionError as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"已恢复：新版本 {version.name} 的数据与 {args.version} 相同。")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m kongchuo_metrics", description="控辍保学台账：校验与统计")
     sub = p.add_subparsers(dest="command", required=True)
@@ -424,7 +593,8 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name, func, help_text, path=True, fmt=("json", "csv"), filters=True):
         sp = sub.add_parser(name, help=help_text)
         if path:
-            sp.add_argument("path", help="台账文件或文件夹")
+            sp.add_argument("path", nargs="?", help="台账文件或文件夹（或用 --store）")
+            sp.add_argument("--store", help="用已导入的数据库的当前版本代替台账文件")
         if fmt:
             sp.add_argument("--format", choices=fmt, default=fmt[0])
         if filters:
@@ -466,6 +636,22 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("reconcile", help="三比对：台账与学籍、脱贫户、推送、户籍、特教名单比对")
     reconcile_command.add_arguments(sp)
     sp.set_defaults(func=lambda a: reconcile_command.run(a, _date))
+    sp = sub.add_parser("import", help="导入台账（可多个文件，作为一个新版本；按范围合并）")
+    sp.add_argument("files", nargs="+", help="台账文件")
+    sp.add_argument("--store", help="数据库文件夹（默认 var/store 或 $KONGCHUO_STORE）")
+    sp.add_argument(
+        "--scope", action="append", help="county | township:乡镇名 | school:学校名（缺省按文件内容推断）"
+    )
+    sp.add_argument("--accept-blocking", action="store_true", help="有阻断问题也导入")
+    sp.set_defaults(func=cmd_import)
+    sp = sub.add_parser("versions", help="列出已导入的版本")
+    sp.add_argument("--store", help="数据库文件夹（默认 var/store 或 $KONGCHUO_STORE）")
+    sp.add_argument("--format", choices=("text", "json"), default="text")
+    sp.set_defaults(func=cmd_versions)
+    sp = sub.add_parser("restore", help="把某个历史版本恢复为当前数据（作为新版本）")
+    sp.add_argument("version")
+    sp.add_argument("--store", help="数据库文件夹（默认 var/store 或 $KONGCHUO_STORE）")
+    sp.set_defaults(func=cmd_restore)
     sp = sub.add_parser("users", help="管理本地登录用户")
     sp.add_argument("action", choices=("add", "disable", "set-password", "list"))
     sp.add_argument("name", nargs="?")

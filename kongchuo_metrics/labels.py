@@ -80,6 +80,42 @@ COLUMN_LABELS = {
     "problem": "问题",
     "severity": "级别",
 }
+# the import preview and version diff (merge.py) and the reporting calendar (reporting.py)
+_FIGURES = {
+    "cases": "个案",
+    "open": "在册",
+    "returned": "累计劝返",
+    "open_poor": "建档立卡在册",
+    "special_ed": "残疾儿童",
+    "schools": "学校",
+}
+COLUMN_LABELS.update(
+    {
+        f"{k}_{w}": f"{v}（{wl}）"
+        for k, v in _FIGURES.items()
+        for w, wl in (("now", "现在"), ("after", "导入后"))
+    }
+)
+COLUMN_LABELS.update(
+    {
+        "action": "导入后",
+        "change": "变化",
+        "school_before": "原学校",
+        "last_submission": "最近报送（填报时间）",
+        "rhythm": "报送要求",
+        "report_deadline": "本期截止日",
+        "version": "版本",
+        "created": "时间",
+        "user": "操作人",
+        "scope": "范围",
+        "files": "文件",
+        "cases": "个案数",
+        "special_ed": "残疾儿童数",
+        "schools": "学校数",
+        "audit": "审计记录",
+        "current": "当前使用",
+    }
+)
 
 # one colour per concept, everywhere (charts, map, pack)
 COLORS = {
@@ -107,6 +143,15 @@ VALUE_LABELS = {
     "placement_category": schema.PLACEMENTS,
     "state": {"poor": "有建档立卡个案", "overdue": "有超期个案", "open": "有未返校个案"},
 }
+# what happened to a case between two ledger versions (merge.diff)
+CHANGE_LABELS = {
+    "appeared": "新增",
+    "removed": "移出台账",
+    "closed": "销号",
+    "reopened": "重新在册",
+    "moved": "转学",
+}
+VALUE_LABELS["change"] = CHANGE_LABELS
 
 
 def label(column: str) -> str:

@@ -50,6 +50,7 @@ class Field:
     # words that identify the field in a header nobody listed; "a+b" means both must appear
     words: tuple[str, ...] = ()
     counts: bool = False  # a wrong or missing column changes a figure: a guess must be confirmed
+    avoid: tuple[str, ...] = ()  # words that mean a header is about something else (身份证类型 is no ID)
 
 
 def _f(
@@ -60,14 +61,17 @@ def _f(
     personal: bool = False,
     words: tuple[str, ...] = (),
     counts: bool = False,
+    avoid: tuple[str, ...] = (),
 ) -> Field:
-    return Field(name, label, (label, *aliases), kind, personal, words, counts)
+    return Field(name, label, (label, *aliases), kind, personal, words, counts, avoid)
 
 
 _TOWNSHIP_WORDS = ("乡镇", "乡(镇)", "街道", "镇", "乡")
 _VILLAGE_WORDS = ("村", "社区", "屯", "居委")
 _ID_WORDS = ("身份证", "身份号", "证件号")
+_ID_AVOID = ("类型", "有效期", "类别")
 _SCHOOL_WORDS = ("学校", "就读", "校名")
+_SCHOOL_AVOID = ("标识码", "代码", "类型", "地址", "方式")
 _POOR_WORDS = ("建档立卡", "脱贫", "贫困")
 
 CASE_FIELDS: tuple[Field, ...] = (
@@ -127,6 +131,7 @@ CASE_FIELDS: tuple[Field, ...] = (
         kind="id",
         personal=True,
         words=_ID_WORDS,
+        avoid=_ID_AVOID,
     ),
     _f("birth_date", "出生日期", "出生年月", "出生年月日", kind="date", personal=True, words=("出生",)),
     _f(
@@ -149,6 +154,7 @@ CASE_FIELDS: tuple[Field, ...] = (
         "辍学学校",
         words=_SCHOOL_WORDS,
         counts=True,
+        avoid=_SCHOOL_AVOID,
     ),
     _f("grade", "年级", "就读年级", "辍学时年级", "原就读年级", "所在年级", words=("年级",)),
     _f("stage", "学段", "学段(小学/初中)", words=("学段",)),
@@ -178,7 +184,17 @@ CASE_FIELDS: tuple[Field, ...] = (
         kind="flag",
         words=("无人抚养",),
     ),
-    _f("case_type", "类型", "辍学类型", "台账类型", "类别", "学生类型", words=("类型", "类别"), counts=True),
+    _f(
+        "case_type",
+        "类型",
+        "辍学类型",
+        "台账类型",
+        "类别",
+        "学生类型",
+        words=("类型", "类别"),
+        counts=True,
+        avoid=("身份", "证件", "残疾", "学校", "办学", "户口"),
+    ),
     _f(
         "registered",
         "辍学时间",
@@ -214,7 +230,7 @@ CASE_FIELDS: tuple[Field, ...] = (
         "销号时间",
         "销号日期",
         kind="date",
-        words=("返校", "复学", "销号", "结案", "回校", "入学", "劝返", "办结", "销案"),
+        words=("返校", "复学", "销号", "结案", "回校", "劝返", "办结", "销案"),
         counts=True,
     ),
     _f(
@@ -308,6 +324,7 @@ SPECIAL_ED_FIELDS: tuple[Field, ...] = (
         kind="id",
         personal=True,
         words=_ID_WORDS,
+        avoid=_ID_AVOID,
     ),
     _f("birth_date", "出生日期", "出生年月", kind="date", personal=True, words=("出生",)),
     _f("disability_type", "残疾类别", "残疾类型", words=("残疾+类", "残疾+种类")),
@@ -411,6 +428,7 @@ FOLLOWUP_FIELDS: tuple[Field, ...] = (
         kind="id",
         personal=True,
         words=_ID_WORDS,
+        avoid=_ID_AVOID,
     ),
     _f("name", "姓名", "学生姓名", personal=True, words=("姓名",)),
     _f("school", "就读学校", "学校", "学校名称", words=_SCHOOL_WORDS),
@@ -489,7 +507,14 @@ SIGNATURE: dict[str, tuple[tuple[str, ...], ...]] = {
     ),
     "villages": (("village", "lon", "lat"),),
     "schools": (("school", "enrol_primary"), ("school", "enrol_junior"), ("school", "enrolment")),
-    "cases": (("registered", "name"), ("registered", "id_number"), ("registered", "school")),
+    "cases": (
+        ("registered", "name"),
+        ("registered", "id_number"),
+        ("registered", "school"),
+        # a ledger whose registration-date column nobody could name: loaded so the column can be mapped
+        ("name", "id_number", "school"),
+        ("name", "township", "school"),
+    ),
     "reports": (("report_date",),),
 }
 
@@ -708,11 +733,11 @@ def guess_by_meaning(table: str, key: str) -> tuple[Guess | None, list[str]]:
     scored = []
     for f in table_fields(table):
         score = _meaning_score(f, text)
-        if score[0] == 0:
+        if score[0] == 0 or any(a in text for a in f.avoid):
             continue
-        if f.kind == "date" and not (dated or f.name == "birth_date"):
+        if f.kind == "date" and not dated:
             continue
-        if f.kind != "date" and dated and f.name not in ("birth_date",):
+        if f.kind != "date" and dated:
             continue
         if f.kind == "int" and not counted:
             continue

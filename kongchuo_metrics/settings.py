@@ -57,6 +57,8 @@ class Settings:
         ""  # st.login through the bureau's OIDC provider: "default" or an [auth.NAME] in secrets
     )
     oidc_claim: str = "email"  # the identity claim matched against the users file
+    weekly_day: int = 0  # 周报 due on this ISO weekday (1 = Monday … 7 = Sunday); 0 = no weekly report
+    monthly_day: int = 0  # 月报 due by this day of the month; 0 = no monthly report
     issuer: str = ""  # 发文机关 signing Word reports ([document] issuer); empty: the district's 教育局
     document_date: str = (
         ""  # 成文日期 of Word reports, YYYY-MM-DD ([document] date); empty: the day of writing
@@ -113,6 +115,8 @@ def load_settings(folder: str | Path | None) -> Settings:
         proxy_header=str(data.get("auth", {}).get("proxy_header", "")),
         oidc_provider=str(data.get("auth", {}).get("oidc_provider", "")),
         oidc_claim=str(data.get("auth", {}).get("oidc_claim", "email")) or "email",
+        weekly_day=_int(data.get("calendar", {}).get("weekly_day", 0)),
+        monthly_day=_int(data.get("calendar", {}).get("monthly_day", 0)),
         issuer=str(data.get("document", {}).get("issuer", "")),
         document_date=str(data.get("document", {}).get("date", "")),
         mapping=Mapping(
@@ -121,6 +125,13 @@ def load_settings(folder: str | Path | None) -> Settings:
             accepted=_pairs(data.get("accepted")),
         ),
     )
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*(#.*)?$")

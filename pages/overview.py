@@ -1,6 +1,7 @@
 import streamlit as st
 
 import ui
+import ui_import
 from kongchuo_metrics import compare, figures, labels, metrics
 
 view = ui.current_view()
@@ -104,3 +105,5 @@ with right:
             ]
         )
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns")
+
+ui_import.calendar_section(view, view.as_of.date(), title="各乡镇报送情况")

@@ -28,6 +28,7 @@ def find_blocking(
     ignored_data_sheets: list[tuple[str, int]],
     school_stage_rows: int,
     accepted: dict[str, str],
+    sha256: str = "",
 ) -> list[Blocking]:
     """Every blocking problem of one load, accepted ones marked."""
     out: list[Blocking] = []
@@ -47,6 +48,20 @@ def find_blocking(
                     "map",
                 )
             )
+    case_cols = [c for c in columns if c.table == "cases"]
+    if case_cols and not any(c.field == "registered" for c in case_cols):
+        out.append(
+            Blocking(
+                "cases:registered:missing",
+                "cases",
+                "辍学时间",
+                "辍学台账中没有识别出辍学（登记）日期列，个案无法按统计日期计数（已全部隔离）；"
+                "请在列对应中把对应的列指定为“辍学时间”",
+                case_rows,
+                case_rows,
+                "map",
+            )
+        )
     total = len(cases)
     if total:
         undated = int(cases["_closed_undated"].sum()) if "_closed_undated" in cases else 0
@@ -132,4 +147,8 @@ def find_blocking(
                 "accept",
             )
         )
-    return [Blocking(**(b.__dict__ | {"accepted": b.code in accepted})) for b in out]
+
+    def ok(code: str) -> bool:
+        return code in accepted or f"{code}@{sha256[:12]}" in accepted
+
+    return [Blocking(**(b.__dict__ | {"accepted": ok(b.code)})) for b in out]

@@ -8,6 +8,7 @@ import hashlib
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,17 +78,24 @@ def _check_zip(path: Path) -> None:
                 f"{path.name}：文件内 {info.filename} 的压缩比异常（{info.file_size // max(info.compress_size, 1)} 倍），"
                 "疑似压缩炸弹，已拒绝。"
             )
-    with zipfile.ZipFile(path) as zf:
-        for info in infos:
-            if info.filename.endswith((".xml", ".rels")):
-                with zf.open(info) as fh:
-                    head = fh.read(4096)
-                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                    raise LedgerError(
-                        f"{path.name}：文件内 {info.filename} 含有 XML 实体定义（可能是“XML 炸弹”），已拒绝。"
-                    )
-            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-                _scan_sheet(zf, info, path.name)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in infos:
+                if info.filename.endswith((".xml", ".rels")):
+                    with zf.open(info) as fh:
+                        head = fh.read(4096)
+                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                        raise LedgerError(
+                            f"{path.name}：文件内 {info.filename} 含有 XML 实体定义（可能是“XML 炸弹”），已拒绝。"
+                        )
+                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                    _scan_sheet(zf, info, path.name)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        # a central directory that lies about sizes or checksums (a tampered or truncated file)
+        raise LedgerError(
+            f"{path.name}：Excel 文件已损坏（压缩包记录的大小或校验值与内容不符），无法打开。"
+            "请在 Excel/WPS 中重新保存后再导入。"
+        ) from exc
 
 
 _ROW_RE = re.compile(rb'<row[^>]*?\sr="(\d+)"')
@@ -277,6 +285,18 @@ def _input_files(path: Path) -> list[Path]:
     if not path.exists():
         raise LedgerError(f"找不到文件：{path}")
     return [path]
+
+
+def content_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes alone (the same when the file is copied under another name); a folder's
+    file_digest."""
+    if path.is_dir():
+        return file_digest(path)
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def file_digest(path: Path) -> str:

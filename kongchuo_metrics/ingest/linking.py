@@ -33,18 +33,22 @@ def _text_or(frame: pd.DataFrame, name: str) -> pd.Series:
 def _child_key(frame: pd.DataFrame) -> pd.Series:
     """A key per child: the ID number when it is valid, else every identifying field together (name, school,
     birth date, sex): twins with one name and school but another sex or birth date are two children."""
-    valid = _ids_valid(frame)
-    fallback = (
-        "n:"
-        + _text_or(frame, "name")
-        + "|"
-        + _text_or(frame, "school")
-        + "|"
-        + _text_or(frame, "birth_date")
-        + "|"
-        + _text_or(frame, "sex")
-    )
-    return ("id:" + frame["id_number"]).where(valid, fallback)
+    valid = _ids_valid(frame).to_numpy(dtype=bool)
+    key = ("id:" + frame["id_number"]).astype("str")
+    if not valid.all():
+        rest = frame[~valid]  # only the rows without a valid ID build the longer key
+        fallback = (
+            "n:"
+            + _text_or(rest, "name")
+            + "|"
+            + _text_or(rest, "school")
+            + "|"
+            + _text_or(rest, "birth_date")
+            + "|"
+            + _text_or(rest, "sex")
+        )
+        key = key.where(valid, fallback.reindex(frame.index))
+    return key
 
 
 def _dedupe_cases(cases: pd.DataFrame, keep: np.ndarray, probs: Problems, report: IngestReport) -> np.ndarray:

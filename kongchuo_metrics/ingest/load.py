@@ -12,7 +12,7 @@ from .. import schema
 from ..settings import Mapping
 from .blocking import find_blocking
 from .cases import CASE_COLUMNS, _build_cases
-from .files import _input_files, file_digest, read_grids
+from .files import _input_files, content_digest, file_digest, read_grids
 from .ledger import IngestReport, Ledger, LedgerError, SheetReport
 from .linking import _child_key, _dedupe_cases, _fill_township_from_school, _link_followups
 from .problems import Problems
@@ -193,7 +193,9 @@ def load_ledger(path: str | Path, coords: str = "wgs84", mapping: Mapping | None
         ignored_data,
         stage_rows,
         mapping.accepted_dict(),
+        meta.setdefault("content_sha256", content_digest(path)),
     )
+    meta["sha256"] = file_digest(path)
     built["schools"] = schools.drop(columns=[c for c in ("_stage_unassigned", "enrolment") if c in schools])
     cases = cases[CASE_COLUMNS]
     followups = followups.drop(columns=[c for c in ("_sheet", "child_key", "_id_ok") if c in followups])
@@ -217,7 +219,6 @@ def load_ledger(path: str | Path, coords: str = "wgs84", mapping: Mapping | None
             f"row accounting broken: read {report.rows_read} != loaded {report.rows_loaded} + quarantined "
             f"{report.rows_quarantined} + excluded {report.rows_excluded}"
         )
-    meta["sha256"] = file_digest(path)
     meta["mtime"] = dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(timespec="seconds")
     meta.setdefault("district", "")
     return Ledger(

@@ -71,3 +71,60 @@ def column_infos(
             info = ColumnInfo(source, sheet, table, i, header, None, 0.0, how)
         out.append(ColumnInfo(**(info.__dict__ | {"samples": _samples(col, keep, info.field)})))
     return out
+
+
+UNUSED_LABEL = "（不使用）"
+OUTCOME_LABELS = {
+    "returned": "返校复学",
+    "vocational": "进入职业学校",
+    "special": "特殊教育安置",
+    "verified": "核实在外就读",
+    "open": "未销号（仍在劝返）",
+}
+
+
+def field_choices(table: str) -> list[str]:
+    """The standard headers a column of `table` can be mapped to, "not used" first."""
+    return [UNUSED_LABEL, *(f.label for f in schema.FIELDS[table])]
+
+
+def choice_of(info: ColumnInfo) -> str:
+    """The label shown as the column's current choice."""
+    return schema.field_label(info.field) if info.field else UNUSED_LABEL
+
+
+def mapping_table(columns: list[ColumnInfo]) -> pd.DataFrame:
+    """Every column of every sheet with what it was taken to be, how sure, and masked samples."""
+    return pd.DataFrame(
+        {
+            "工作表": [c.sheet for c in columns],
+            "列": [c.index + 1 for c in columns],
+            "原表头": [c.header.replace("\n", " ") for c in columns],
+            "识别为": [choice_of(c) for c in columns],
+            "把握": [f"{c.confidence:.0%}" if c.field else "" for c in columns],
+            "识别方式": [c.how for c in columns],
+            "需要确认": [
+                "是" if c.field and c.counts and c.confidence < schema.CERTAIN else "" for c in columns
+            ],
+            "样例（已脱敏）": ["、".join(c.samples) for c in columns],
+        }
+    )
+
+
+def columns_to_save(columns: list[ColumnInfo], chosen: dict[int, str]) -> dict[str, str]:
+    """The [columns] entries for the choices made (position in `columns` -> label): every changed column, and
+    every confirmed guess for a field that changes the counts. "" means not used."""
+    out: dict[str, str] = {}
+    for pos, label in chosen.items():
+        info = columns[pos]
+        if not info.header.strip():
+            continue
+        unsure = info.field is not None and info.confidence < schema.CERTAIN
+        if label != choice_of(info) or unsure:
+            out[info.header] = "" if label == UNUSED_LABEL else label
+    return out
+
+
+def acceptance_key(code: str, sha256: str) -> str:
+    """The [accepted] key of one blocking problem of one ledger file (a plain code accepts it for any file)."""
+    return f"{code}@{sha256[:12]}"

@@ -117,7 +117,7 @@ def test_briefing_mode_masks_to_surname_and_adds_slide_buttons():
 
 def test_broken_upload_shows_the_report_and_keeps_the_old_data():
     at = open_page("upload")
-    at.file_uploader(key="up_file").set_value(
+    at.file_uploader(key="up_file_0").set_value(
         ("坏文件.xlsx", b"PK\x03\x04 broken", "application/octet-stream")
     ).run()
     assert any("无法导入" in e.value for e in at.error)
@@ -125,8 +125,13 @@ def test_broken_upload_shows_the_report_and_keeps_the_old_data():
     assert metric(at, "在册辍学人数") == "25"
 
 
-def test_good_upload_is_reported_and_accepted_for_every_page(tmp_path):
-    from tests.conftest import case_row, write_csv
+def test_good_upload_is_reported_and_accepted_for_every_page(tmp_path, monkeypatch):
+    import shutil
+
+    from tests.conftest import SAMPLE_DIR, case_row, write_csv
+
+    shutil.copytree(SAMPLE_DIR, tmp_path / "data")  # the page saves accepted problems into its settings.toml
+    monkeypatch.setenv("KONGCHUO_DATA", str(tmp_path / "data"))
 
     path = write_csv(
         tmp_path / "new.csv",
@@ -136,9 +141,15 @@ def test_good_upload_is_reported_and_accepted_for_every_page(tmp_path):
         ],
     )
     at = open_page("upload")
-    at.file_uploader(key="up_file").set_value(("新台账.csv", path.read_bytes(), "text/csv")).run()
+    at.file_uploader(key="up_file_0").set_value(("新台账.csv", path.read_bytes(), "text/csv")).run()
     assert metric(at, "载入") == "1" and metric(at, "隔离（需修改）") == "1"
     assert at.dataframe[0].value["问题"].tolist() == ["缺少乡镇和学校，无法归属"]
+    # half the rows quarantined and no enrolment: blocking until the consequences are accepted (issue 11)
+    assert at.button(key="up_accept").disabled
+    for box in at.checkbox:
+        if box.key.startswith("up_accept_"):
+            box.check()
+    at.button(key="up_map_save").click().run()
     at.button(key="up_accept").click().run()
     at.switch_page("pages/overview.py").run()
     assert metric(at, "在册辍学人数") == "1"

@@ -55,7 +55,7 @@ def test_admin_and_viewer_see_the_whole_county(users, page):
         if page == "overview":
             assert metric(at, "在册辍学人数") == "25"
         if page == "upload":
-            assert (name == "admin") == any(u.key == "up_file" for u in at.get("file_uploader"))
+            assert (name == "admin") == any(u.key == "up_file_0" for u in at.get("file_uploader"))
 
 
 @pytest.mark.parametrize("page", list(PAGES))

@@ -1,0 +1,139 @@
+"""Issue 16 item 1: a fresh server on an imported 1,000,000-case store shows its first figures in the browser.
+
+Generates a 1,000,000-case ledger (Parquet folder: cases, follow-ups, schools, villages), imports it once with
+the CLI (`import FOLDER --store DIR --scope county`), then starts `streamlit run app.py` on that store and
+measures, in Debian's chromium, the time from the server process start until the overview's first KPI figure
+is drawn. Also prints the in-process time to read the stored snapshot against parsing the raw files again,
+and the server's peak memory.
+
+Run: .venv/bin/python bench/bench_restart.py [--cases 1000000] [--followups 1000000] [--runs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.gen import generate  # noqa: E402
+from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS, free_port  # noqa: E402
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def first_figures(env: dict, browser) -> tuple[float, float]:
+    """Seconds from the server's start to the first KPI value in the browser, and the server's peak MB."""
+    port = free_port()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        page = browser.new_page()
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.time() + 120
+        while True:  # connect as soon as the port answers, like a browser left open on the URL
+            try:
+                page.goto(url, timeout=2000)
+                break
+            except Exception:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
+            ".some(e => /\\d/.test(e.innerText))",
+            timeout=120000,
+            polling=50,
+        )
+        seconds = time.perf_counter() - t0
+        figure = page.locator("[data-testid='stMetricValue']").first.inner_text()
+        print(f"  first figure {figure!r} after {seconds:.2f} s")
+        page.close()
+        return seconds, peak_rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", type=int, default=1_000_000)
+    ap.add_argument("--followups", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=2)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    from kongchuo_metrics import storage
+    from kongchuo_metrics.ingest import load_ledger
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        ledger = tmp / "全区台账"
+        ledger.mkdir()
+        cases, followups, schools, villages = generate(args.cases, args.followups)
+        cases.to_parquet(ledger / "台账.parquet")
+        followups.to_parquet(ledger / "劝返记录.parquet")
+        schools.to_parquet(ledger / "学校.parquet")
+        villages.to_parquet(ledger / "村屯.parquet")
+        del cases, followups
+        store = tmp / "store"
+        env = {**os.environ, "KONGCHUO_STORE": str(store), "KONGCHUO_AUDIT": str(tmp / "audit.jsonl")}
+        t = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "kongchuo_metrics", "import", str(ledger), "--scope", "county"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        print(
+            f"import (validate once, write raw + snapshot), whole process   {time.perf_counter() - t:8.2f} s"
+        )
+        name = storage.current(store)[0].name
+        t = time.perf_counter()
+        led = storage.load(store, name)
+        snap = time.perf_counter() - t
+        del led
+        t = time.perf_counter()
+        load_ledger(ledger)
+        raw = time.perf_counter() - t
+        print(f"read the stored snapshot (memory-mapped Arrow, digests checked)  {snap:8.2f} s")
+        print(
+            f"parse and validate the raw files again                           {raw:8.2f} s  ({raw / snap:.1f}×)"
+        )
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            results = [first_figures(env, browser) for _ in range(args.runs)]
+            browser.close()
+        best = min(r[0] for r in results)
+        print(
+            f"fresh server -> first figures in the browser: best {best:.2f} s of {args.runs} "
+            f"(target <= 3 s); server peak memory {max(r[1] for r in results):.0f} MB"
+        )
+
+
+if __name__ == "__main__":
+    main()

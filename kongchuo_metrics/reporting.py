@@ -1,0 +1,104 @@
+"""The reporting calendar (四个一): each township's last submission and whether this period's is missing or late.
+
+Rhythms come from settings.toml `[calendar]`: 周报 due on a weekday of each Monday–Sunday week, 月报 due by
+a day of each calendar month (the month's last day when it is shorter). A submission dated on or before the
+period's deadline is on time, after it (in the same period) late; with none in the period the report is
+missing once the deadline has passed, and still due before.
+"""
+
+from __future__ import annotations
+
+import calendar as _cal
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+STATES = {"on_time": "按时报送", "late": "迟报", "missing": "未报（已过截止日）", "due": "待报"}
+
+
+@dataclass(frozen=True)
+class Rhythm:
+    """One reporting rhythm: kind weekly (day = ISO weekday 1–7) or monthly (day = 1–31)."""
+
+    kind: str
+    day: int
+
+    @property
+    def label(self) -> str:
+        if self.kind == "weekly":
+            return f"周报（每{WEEKDAYS[self.day - 1]}）"
+        return f"月报（每月 {self.day} 日前）"
+
+    def period(self, day: dt.date) -> tuple[dt.date, dt.date, dt.date]:
+        """(first day, last day, deadline) of the period that holds `day`."""
+        if self.kind == "weekly":
+            start = day - dt.timedelta(days=day.weekday())
+            return start, start + dt.timedelta(days=6), start + dt.timedelta(days=self.day - 1)
+        last = _cal.monthrange(day.year, day.month)[1]
+        start = day.replace(day=1)
+        return start, day.replace(day=last), day.replace(day=min(self.day, last))
+
+
+def rhythms(weekly_day: int, monthly_day: int) -> list[Rhythm]:
+    """The rhythms a bureau set (0 = not required)."""
+    out = []
+    if 1 <= weekly_day <= 7:
+        out.append(Rhythm("weekly", weekly_day))
+    if 1 <= monthly_day <= 31:
+        out.append(Rhythm("monthly", monthly_day))
+    return out
+
+
+def state(rhythm: Rhythm, submitted: list[dt.date], today: dt.date) -> tuple[str, dt.date]:
+    """(state key, deadline) of the period holding `today` for one township's submission dates."""
+    start, end, deadline = rhythm.period(today)
+    inside = [d for d in submitted if start <= d <= min(end, today)]
+    if inside:
+        return ("on_time" if min(inside) <= deadline else "late"), deadline
+    return ("missing" if today > deadline else "due"), deadline
+
+
+def submissions(meta: dict, townships: list[str], fallback: str = "") -> dict[str, list[dt.date]]:
+    """Submission dates per township from a ledger's meta (`submissions`, each with its 填报时间, else its import
+    date); townships with none get `fallback` (the ledger's own 填报时间) when given."""
+    out: dict[str, list[dt.date]] = {t: [] for t in townships}
+    for town, info in (meta.get("submissions") or {}).items():
+        for d in info.get("history", ()):
+            out.setdefault(town, []).append(dt.date.fromisoformat(d[:10]))
+        day = info.get("filled") or info.get("imported")
+        if day:
+            out.setdefault(town, []).append(dt.date.fromisoformat(day[:10]))
+    if fallback:
+        for days in out.values():
+            if not days:
+                days.append(dt.date.fromisoformat(fallback[:10]))
+    return out
+
+
+CALENDAR_COLUMNS = ["township", "last_submission", "rhythm", "report_deadline", "state"]
+
+
+def calendar_table(dates: dict[str, list[dt.date]], rules: list[Rhythm], today: dt.date) -> pd.DataFrame:
+    """Per township and rhythm: township, last_submission, rhythm (Chinese), deadline, state (Chinese)."""
+    rows = []
+    for town in sorted(dates):
+        days = sorted(set(dates[town]))
+        for rule in rules:
+            key, deadline = state(rule, days, today)
+            rows.append(
+                {
+                    "township": town,
+                    "last_submission": days[-1].isoformat() if days else "从未报送",
+                    "rhythm": rule.label,
+                    "report_deadline": deadline.isoformat(),
+                    "state": STATES[key],
+                }
+            )
+    return pd.DataFrame(rows, columns=CALENDAR_COLUMNS)
+
+
+def not_reported(table: pd.DataFrame) -> list[str]:
+    """Townships whose report of this period is missing (past its deadline)."""
+    return sorted(set(table.loc[table["state"] == STATES["missing"], "township"]))

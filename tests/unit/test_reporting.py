@@ -1,0 +1,87 @@
+"""The reporting calendar: periods, deadlines and the on-time / late / missing / due states at their edges."""
+
+import datetime as dt
+
+import pytest
+
+from kongchuo_metrics import reporting
+from kongchuo_metrics.settings import load_settings
+from tests.conftest import SAMPLE_DIR
+
+D = dt.date
+WEEKLY = reporting.Rhythm("weekly", 4)  # 周报 every Thursday
+MONTHLY = reporting.Rhythm("monthly", 22)  # 月报 by the 22nd
+
+
+@pytest.mark.parametrize(
+    ("submitted", "today", "expected"),
+    [
+        ([D(2026, 11, 22)], D(2026, 11, 30), "on_time"),  # on the deadline day
+        ([D(2026, 11, 23)], D(2026, 11, 30), "late"),  # the day after
+        ([], D(2026, 11, 22), "due"),  # deadline day, nothing yet: still due
+        ([], D(2026, 11, 23), "missing"),  # the day after: missing
+        ([D(2026, 10, 30)], D(2026, 11, 1), "due"),  # last month's report does not count for this one
+        ([D(2026, 10, 30)], D(2026, 11, 23), "missing"),
+        (
+            [D(2026, 11, 1), D(2026, 11, 25)],
+            D(2026, 11, 30),
+            "on_time",
+        ),  # a later correction keeps it on time
+        ([D(2026, 12, 1)], D(2026, 11, 30), "missing"),  # a date after today is not a submission yet
+    ],
+)
+def test_monthly_states_at_the_edges(submitted, today, expected):
+    assert reporting.state(MONTHLY, submitted, today)[0] == expected
+
+
+def test_a_short_month_moves_the_deadline_to_its_last_day():
+    feb = reporting.Rhythm("monthly", 30)
+    assert feb.period(D(2026, 2, 10)) == (D(2026, 2, 1), D(2026, 2, 28), D(2026, 2, 28))
+    assert reporting.state(feb, [D(2026, 2, 28)], D(2026, 3, 1))[0] == "due"  # March is a new period
+    assert reporting.state(feb, [], D(2026, 2, 28))[0] == "due"
+
+
+@pytest.mark.parametrize(
+    ("submitted", "today", "expected"),
+    [
+        ([D(2026, 11, 26)], D(2026, 11, 29), "on_time"),  # Thursday itself
+        ([D(2026, 11, 27)], D(2026, 11, 29), "late"),  # Friday
+        ([], D(2026, 11, 26), "due"),
+        ([], D(2026, 11, 27), "missing"),
+        (
+            [D(2026, 11, 29)],
+            D(2026, 11, 30),
+            "due",
+        ),  # Sunday's report belongs to last week; Monday starts anew
+        ([D(2026, 11, 23)], D(2026, 11, 29), "on_time"),  # Monday of the same week
+    ],
+)
+def test_weekly_states_at_the_edges(submitted, today, expected):
+    assert reporting.state(WEEKLY, submitted, today)[0] == expected
+
+
+def test_calendar_table_per_township_and_rhythm():
+    dates = {"甲镇": [D(2026, 11, 20)], "乙镇": [D(2026, 11, 24)], "丙镇": []}
+    t = reporting.calendar_table(dates, [WEEKLY, MONTHLY], D(2026, 11, 27))
+    monthly = t[t["rhythm"] == "月报（每月 22 日前）"].set_index("township")
+    assert monthly["state"].to_dict() == {"丙镇": "未报（已过截止日）", "乙镇": "迟报", "甲镇": "按时报送"}
+    assert monthly.loc["丙镇", "last_submission"] == "从未报送"
+    weekly = t[t["rhythm"] == "周报（每周四）"].set_index("township")
+    assert weekly.loc["乙镇", "state"] == "按时报送" and weekly.loc["甲镇", "state"] == "未报（已过截止日）"
+    assert reporting.not_reported(t) == ["丙镇", "甲镇"]
+
+
+def test_submissions_from_ledger_meta_with_history_and_fallback():
+    meta = {
+        "submissions": {"甲镇": {"history": ["2026-10-20"], "filled": "2026-11-20", "imported": "2026-11-21"}}
+    }
+    got = reporting.submissions(meta, ["甲镇", "乙镇"], fallback="2026-11-01")
+    assert got == {"甲镇": [D(2026, 10, 20), D(2026, 11, 20)], "乙镇": [D(2026, 11, 1)]}
+
+
+def test_the_sample_settings_name_thursday_and_the_22nd():
+    s = load_settings(SAMPLE_DIR)
+    assert [r.label for r in reporting.rhythms(s.weekly_day, s.monthly_day)] == [
+        "周报（每周四）",
+        "月报（每月 22 日前）",
+    ]
