@@ -78,6 +78,18 @@ COLUMN_LABELS = {
     "severity": "级别",
 }
 
+# The dashboard's pages in menu order: (script, Chinese title, url path, icon, in the briefing slides).
+# ui.pages() turns them into st.Page objects; the import page is no slide.
+PAGES = [
+    ("pages/overview.py", "总览", "overview", ":material/dashboard:", True),
+    ("pages/trend.py", "辍学趋势", "trend", ":material/trending_down:", True),
+    ("pages/schools.py", "学校明细", "schools", ":material/school:", True),
+    ("pages/village_map.py", "村级地图", "village_map", ":material/map:", True),
+    ("pages/special_ed.py", "特殊教育", "special_ed", ":material/accessible:", True),
+    ("pages/followup.py", "个案跟踪", "followup", ":material/assignment_ind:", True),
+    ("pages/upload.py", "数据导入", "upload", ":material/upload_file:", False),
+]
+
 # one colour per concept, everywhere (charts, map, pack)
 COLORS = {
     "open": "#d9480f",  # open cases: orange-red

@@ -5,7 +5,7 @@ from kongchuo_metrics import figures, labels, metrics
 
 view = ui.current_view()
 st.title("总览")
-ui.caption(view)
+ui.caption(view, rule=False)
 if ui.empty(view.cases):
     st.stop()
 
@@ -23,7 +23,11 @@ if kpi["open_poor"] > 0:
 else:
     st.success("建档立卡家庭学生辍学人数为 0，红线守住。")
 
-c1, c2, c3 = st.columns(3)
+big = view.mode == "briefing"
+rates = [r for r in kpi["rates"] if r.key != "poor_open"]
+# one row of six on the projector, so that the trend chart starts on the first screen
+cells = st.columns(3 + len(rates)) if big else [*st.columns(3), *st.columns(len(rates))]
+c1, c2, c3, rate_cols = cells[0], cells[1], cells[2], cells[3:]
 since = f"较 {metrics.cn_date(kpi['previous_date'])}" if kpi["previous_date"] is not None else None
 c1.metric(
     "在册辍学人数",
@@ -34,8 +38,7 @@ c1.metric(
 )
 c2.metric("累计劝返人数", labels.cn_number(kpi["returned_total"]))
 c3.metric("建档立卡在册", labels.cn_number(kpi["open_poor"]))
-rate_cols = st.columns(len(kpi["rates"]) - 1)
-for col, rate in zip(rate_cols, [r for r in kpi["rates"] if r.key != "poor_open"], strict=True):
+for col, rate in zip(rate_cols, rates, strict=True):
     sign = "≤" if rate.kind == "max" else "≥"
     if rate.value is None:
         col.metric(rate.label, "—", help=rate.note)
@@ -56,15 +59,13 @@ left, right = st.columns([3, 2])
 with left:
     st.subheader("辍学趋势")
     trend = metrics.trend(view.cases, view.dates)
-    st.plotly_chart(figures.trend_chart(trend, height=330, big=view.mode == "briefing"), key="ov_trend")
+    st.plotly_chart(figures.trend_chart(trend, height=330, big=big), key="ov_trend")
     ui.counting_rule()
 with right:
     st.subheader("各乡镇在册辍学人数")
     towns = metrics.townships_table(view.cases, view.ledger.schools, view.as_of)
     towns = towns[towns["open"] > 0]
     if not ui.empty(towns, "统计日期当天各乡镇均无在册辍学学生。"):
-        st.plotly_chart(
-            figures.bar_chart(towns, "township", "open", big=view.mode == "briefing"), key="ov_towns"
-        )
+        st.plotly_chart(figures.bar_chart(towns, "township", "open", big=big), key="ov_towns")
         ui.table(towns[["township", "open", "open_poor", "returned_total", "dropout_rate"]])
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns")

@@ -5,7 +5,7 @@ from kongchuo_metrics import figures, metrics
 
 view = ui.current_view()
 st.title("辍学趋势（表一）")
-ui.caption(view)
+ui.caption(view, rule=False)
 if ui.empty(view.cases):
     st.stop()
 
