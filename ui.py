@@ -545,10 +545,20 @@ def case_list(rows: pd.DataFrame, view: View, columns: list[str], title: str, ke
 
 
 def table(frame: pd.DataFrame, **kwargs) -> None:
-    """A read-only table with Chinese headers and values."""
-    from kongchuo_metrics.labels import for_display
+    """A read-only table with Chinese headers and values; blanks as blanks; the small-count rule stated under
+    a table that hides cells (privacy.suppress)."""
+    from kongchuo_metrics.labels import for_screen
 
-    st.dataframe(for_display(frame), hide_index=True, width="stretch", **kwargs)
+    st.dataframe(for_screen(frame), hide_index=True, width="stretch", **kwargs)
+    if privacy.is_suppressed(frame):
+        st.caption(privacy.SUPPRESSION_RULE)
+
+
+def chart(fig, key: str) -> None:
+    """A plotly chart with the dashboard's chart config: no (English) mode bar, no zoom by accident."""
+    from kongchuo_metrics.figures import PLOTLY_CONFIG
+
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
 
 
 # --- downloads ------------------------------------------------------------------------------------------------
@@ -736,36 +746,26 @@ def apply_presentation(briefing: bool) -> None:
         st.html(BRIEFING_CSS)
 
 
-def slide_query() -> dict:
-    """The frame's filters as they stand in the URL, plus 汇报模式: what a slide link carries to the next page."""
-    query = {k: st.query_params.get_all(k) for k in FRAME_PARAMS}
-    query = {k: v if len(v) > 1 else v[0] for k, v in query.items() if v}
-    query["briefing"] = "true"
-    return query
-
-
 def slide_buttons(slide_pages: list, current) -> None:
     """上一页 / 下一页 links that step through the pages like slides (汇报模式), keeping every filter.
 
-    Links (st.page_link with the frame's query parameters), not buttons calling st.switch_page: switching
-    pages from a button clears the query string, which Streamlit refuses while the filters are bound to it.
+    Links (st.page_link), as the menu is, not buttons calling st.switch_page: st.switch_page clears the query
+    string, which Streamlit refuses while the filters are bound to it. The sidebar's widgets keep their values
+    across pages and write them back to the URL, so the township filter and 汇报模式 stay on.
     """
     titles = [p.title for p in slide_pages]
-    query = slide_query()
     if current.title not in titles:
         st.caption("本页不在汇报页序中。")
-        st.page_link(slide_pages[0], label=f"回到第一页：{slide_pages[0].title}", query_params=query)
+        st.page_link(slide_pages[0], label=f"回到第一页：{slide_pages[0].title}")
         return
     i = titles.index(current.title)
     left, mid, right = st.columns([3, 2, 3], vertical_alignment="center")
     if i > 0:
         prev = slide_pages[i - 1]
-        left.page_link(prev, label=f"上一页：{prev.title}", icon="◀", query_params=query)
+        left.page_link(prev, label=f"上一页：{prev.title}", icon="◀")
     mid.caption(f"第 {i + 1} / {len(slide_pages)} 页")
     if i < len(slide_pages) - 1:
         nxt = slide_pages[i + 1]
         with right:
             with st.container(horizontal=True, horizontal_alignment="right"):
-                st.page_link(
-                    nxt, label=f"下一页：{nxt.title}", icon="▶", icon_position="right", query_params=query
-                )
+                st.page_link(nxt, label=f"下一页：{nxt.title}", icon="▶", icon_position="right")

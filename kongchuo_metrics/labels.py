@@ -148,3 +148,14 @@ def for_display(frame: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_bool_dtype(dtype) or str(dtype) == "boolean":
             out[col] = out[col].map({True: "是", False: "否"})
     return out.rename(columns={c: label(c) for c in out.columns})
+
+
+def for_screen(frame: pd.DataFrame) -> pd.DataFrame:
+    """`for_display`, with every text column's missing values as blank text (never None, NaN or "empty") and
+    mixed number/text columns (a suppressed count) as text, so the browser table shows what a print shows."""
+    out = for_display(frame)
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            out[col] = s.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))
+    return out

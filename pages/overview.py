@@ -59,13 +59,13 @@ left, right = st.columns([3, 2])
 with left:
     st.subheader("辍学趋势")
     trend = metrics.trend(view.cases, view.dates)
-    st.plotly_chart(figures.trend_chart(trend, height=330, big=big), key="ov_trend")
+    ui.chart(figures.trend_chart(trend, height=330, big=big), key="ov_trend")
     ui.counting_rule()
 with right:
     st.subheader("各乡镇在册辍学人数")
     towns = metrics.townships_table(view.cases, view.ledger.schools, view.as_of)
     towns = towns[towns["open"] > 0]
     if not ui.empty(towns, "统计日期当天各乡镇均无在册辍学学生。"):
-        st.plotly_chart(figures.bar_chart(towns, "township", "open", big=big), key="ov_towns")
+        ui.chart(figures.bar_chart(towns, "township", "open", big=big), key="ov_towns")
         ui.table(towns[["township", "open", "open_poor", "returned_total", "dropout_rate"]])
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns")

@@ -16,7 +16,7 @@ if ui.empty(table, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返
 st.metric("未返校学生合计", int(table["open"].sum()))
 ui.table(table)
 ui.downloads(table, view, "未返校学生分校统计表", key="schools", xlsx_sum=["open", "open_poor"])
-st.plotly_chart(
+ui.chart(
     figures.bar_chart(table[table["open"] > 0], "school", "open", big=view.mode == "briefing"),
     key="schools_bar",
 )

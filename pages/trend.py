@@ -36,14 +36,14 @@ ceiling = metrics.target_ceiling(
     view.selection.stage,
 )
 big = view.mode == "briefing"
-st.plotly_chart(
+ui.chart(
     figures.trend_chart(trend, target=ceiling, target_label="辍学率目标对应人数上限", big=big),
     key="trend_chart",
 )
 ui.counting_rule()
 if split != "none":
     by = metrics.trend(view.cases, dates, by=split)
-    st.plotly_chart(figures.split_trend_chart(by, split, big=big), key="trend_split_chart")
+    ui.chart(figures.split_trend_chart(by, split, big=big), key="trend_split_chart")
 
 st.subheader("表一　劝返进度")
 ui.table(trend)
