@@ -638,10 +638,15 @@ def downloads(
             return frame
 
     rows = len(raw) if prepare is not None else len(frame)
-    cols = st.columns([1, 1, 3] if xlsx_sum is not None else [1, 4])
-    cols[0].download_button(
+    district = view.ledger.meta.get("district") or view.settings.district or ""
+    scoped = export_title(view, title)
+    scope = "；".join(p for p in view.selection.describe().split("；") if not p.startswith("统计日期"))
+    heading = f"{scoped}（{scope}；统计日期：{metrics.cn_date(view.as_of)}）"
+    # a row that sizes to its buttons: no column cuts 「下载 Excel（公文格式）」 short
+    row = st.container(horizontal=True, gap="small")
+    row.download_button(
         "下载 CSV",
-        data=_audited(lambda: exports.csv_bytes(final()), view, f"{base}.csv", rows, columns),
+        data=_audited(lambda: exports.csv_bytes(final(), title=heading), view, f"{base}.csv", rows, columns),
         file_name=f"{base}.csv",
         mime="text/csv",
         key=f"{key}_csv",
@@ -649,15 +654,12 @@ def downloads(
         icon=":material/download:",
     )
     if xlsx_sum is not None:
-        district = view.ledger.meta.get("district") or view.settings.district or ""
         unit = view.ledger.meta.get("unit") or f"{district}教育局"
 
         def build():
-            return exports.gov_xlsx(
-                final(), f"{district}{title}", unit, metrics.cn_date(view.as_of), xlsx_sum
-            )
+            return exports.gov_xlsx(final(), scoped, unit, metrics.cn_date(view.as_of), xlsx_sum, scope=scope)
 
-        cols[1].download_button(
+        row.download_button(
             "下载 Excel（公文格式）",
             data=_audited(build, view, f"{base}.xlsx", rows, columns),
             file_name=f"{base}.xlsx",
@@ -666,6 +668,13 @@ def downloads(
             icon=":material/table:",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
+
+
+def export_title(view: View, title: str) -> str:
+    """The title of an export of `title` for the view: the place, stage and type it covers, never the county
+    name alone for a filtered view."""
+    district = view.ledger.meta.get("district") or view.settings.district or ""
+    return exports.scope_title(title, view.selection, district)
 
 
 def pack_button(view: View) -> None:

@@ -330,7 +330,8 @@ def ladder_chart(ladder: pd.DataFrame, title: str | None = None, big: bool = Fal
 
 # --- the map ----------------------------------------------------------------------------------------------------
 
-STATE_COLORS = {"poor": [194, 37, 92, 220], "overdue": [245, 159, 0, 220], "open": [217, 72, 15, 200]}
+# ordered by urgency: 建档立卡 (the red line) deep red, overdue orange, an ordinary open case a calm blue-grey
+STATE_COLORS = {"poor": [201, 42, 42, 230], "overdue": [247, 103, 7, 220], "open": [92, 124, 170, 200]}
 MAP_LEGEND = [
     (schema_state, label, STATE_COLORS[schema_state])
     for schema_state, label in (
@@ -415,6 +416,24 @@ def village_deck(
                 line_width_min_pixels=1.5,
             )
         )
+    layers.append(
+        pdk.Layer(
+            "ScatterplotLayer",
+            data,
+            id="villages",
+            get_position=["lon", "lat"],
+            get_fill_color="color",
+            get_radius="radius",
+            radius_min_pixels=5,
+            radius_max_pixels=60,
+            stroked=True,
+            get_line_color=[255, 255, 255],
+            line_width_min_pixels=1,
+            pickable=True,
+            auto_highlight=True,
+        )
+    )
+    if boundaries:
         labels_df = pd.DataFrame(
             [
                 {
@@ -441,25 +460,11 @@ def village_deck(
                     character_set='"auto"',
                     font_family=f'"{FONT}"',
                     get_pixel_offset=[0, -18],
+                    background=True,  # drawn last, on a light label: the village dots never hide a name
+                    get_background_color=[255, 255, 255, 210],
+                    background_padding=[3, 1],
                 )
             )
-    layers.append(
-        pdk.Layer(
-            "ScatterplotLayer",
-            data,
-            id="villages",
-            get_position=["lon", "lat"],
-            get_fill_color="color",
-            get_radius="radius",
-            radius_min_pixels=5,
-            radius_max_pixels=60,
-            stroked=True,
-            get_line_color=[255, 255, 255],
-            line_width_min_pixels=1,
-            pickable=True,
-            auto_highlight=True,
-        )
-    )
     lon, lat, zoom = _bounds(data, boundaries, townships)
     tooltip = {
         "html": "<b>{village}</b>（{township}）<br/>未返校：{open} 人<br/>其中建档立卡：{open_poor} 人"
@@ -513,6 +518,7 @@ def static_map(
                     showarrow=False,
                     font={"size": 13, "color": "#212529"},
                     yshift=14,
+                    bgcolor="rgba(255,255,255,0.8)",
                 )
     for state, label, color in MAP_LEGEND:
         part = villages[villages["state"] == state]

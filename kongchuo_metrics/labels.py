@@ -114,7 +114,7 @@ VALUE_LABELS = {
     "outcome_category": schema.OUTCOMES,
     "step": schema.STEPS,
     "placement_category": schema.PLACEMENTS,
-    "state": {"poor": "有建档立卡个案", "overdue": "有超期个案", "open": "有未返校个案"},
+    "state": {"poor": "有建档立卡个案", "overdue": "有超期未跟进个案", "open": "有未返校个案"},
 }
 
 

@@ -174,16 +174,18 @@ def suppress(table: pd.DataFrame, counts: list[str], total: str | None = "total"
 PLACEMENT_COUNTS = ["mainstream", "special_school", "home_teaching", "exempt", "unplaced", "total"]
 
 
-def published_placements(by_table: pd.DataFrame) -> pd.DataFrame:
-    """A placements-by-township/type/建档立卡 table (metrics.special_ed_by) as it may be published."""
-    return suppress(by_table, PLACEMENT_COUNTS)
+def published_placements(by_table: pd.DataFrame, by: str, local: bool) -> pd.DataFrame:
+    """A placements-by-township/type/建档立卡 table (metrics.special_ed_by) as it may be published: suppressed
+    when its rows are townships or the selection (`local`) is a place finer than the county."""
+    return suppress(by_table, PLACEMENT_COUNTS) if local or by == "township" else by_table
 
 
-def published_reasons(summary: dict) -> pd.DataFrame:
-    """The unplaced children's reasons (metrics.special_ed_summary) as a published table: reason, count."""
+def published_reasons(summary: dict, local: bool) -> pd.DataFrame:
+    """The unplaced children's reasons (metrics.special_ed_summary) as a published table: reason, count;
+    suppressed when the selection (`local`) is a place finer than the county."""
     reasons = summary.get("unplaced_reasons") or {}
     table = pd.DataFrame({"unplaced_reason": list(reasons), "count": list(reasons.values())})
-    return suppress(table, ["count"], total=None)
+    return suppress(table, ["count"], total=None) if local else table
 
 
 def is_suppressed(table: pd.DataFrame) -> bool:

@@ -12,6 +12,7 @@ days = st.number_input(
     max_value=180,
     value=view.settings.overdue_days,
     key="fu_days",
+    bind="query-params",
     width=320,
 )
 status = ui.followup_status(view, int(days))

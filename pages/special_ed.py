@@ -38,9 +38,11 @@ by = st.segmented_control(
     required=True,
     format_func={"township": "按乡镇", "disability_type": "按残疾类别", "poor": "按建档立卡"}.get,
     key="sped_by",
+    bind="query-params",
 )
 # a place finer than the county crossed with disability: the one small-count rule, for screen, chart and file
-table = privacy.published_placements(metrics.special_ed_by(roster, by))
+local = bool(view.selection.townships or view.selection.schools)
+table = privacy.published_placements(metrics.special_ed_by(roster, by), by, local)
 ui.chart(figures.stacked_placements(table, by, big=big), key="sped_stack")
 ui.table(table)
 ui.downloads(table, view, "残疾儿童安置情况", key="sped")
@@ -55,4 +57,4 @@ if not ui.empty(unplaced, "所选范围内没有未安置儿童。"):
         "未安置儿童名单",
         key="sped_unplaced",
     )
-    ui.table(privacy.published_reasons(s))
+    ui.table(privacy.published_reasons(s, local))

@@ -15,6 +15,7 @@ mode = c1.segmented_control(
     ["ledger", "weekly", "monthly"],
     default="ledger",
     key="trend_dates",
+    bind="query-params",
     format_func={"ledger": "台账报送日期", "weekly": "每周", "monthly": "每月"}.get,
     required=True,
 )
@@ -23,6 +24,7 @@ split = c2.segmented_control(
     ["none", "township", "stage"],
     default="none",
     key="trend_split",
+    bind="query-params",
     format_func={"none": "不分组", "township": "按乡镇", "stage": "按学段"}.get,
     required=True,
 )
