@@ -731,7 +731,7 @@ def pack_button(view: View) -> None:
         st.caption(f"共 {result.pages} 页，用时 {result.seconds:.1f} 秒。学生姓名只显示姓氏。")
 
 
-# 汇报模式 type, for the back of the room: the KPI number at 2.4x its label (the metric value is itself a
+# 汇报模式 type, for the back of the room: the KPI number at 2.2x its label (the metric value is itself a
 # markdown block, so the value rule is the more specific one), tables zoomed, headings and padding tight so the
 # page's key chart starts on the first screen at 1280x720. Charts get their larger fonts from figures(big=True).
 BRIEFING_CSS = """<style>
@@ -741,11 +741,13 @@ h1{font-size:2.1rem !important;padding:0 0 .2rem 0 !important}
 h2, h3{font-size:1.5rem !important}
 [data-testid='stMarkdownContainer'] p{font-size:1.15rem}
 [data-testid='stMetricLabel'], [data-testid='stMetricLabel'] p{font-size:1.1rem !important}
-[data-testid='stMetricValue'], [data-testid='stMetricValue'] *{font-size:2.6rem !important;line-height:1.1}
+[data-testid='stMetricValue'], [data-testid='stMetricValue'] *{font-size:2.4rem !important;line-height:1.1}
 [data-testid='stDataFrame']{zoom:1.3}
 [data-testid='stCaptionContainer'], [data-testid='stCaptionContainer'] p{font-size:1rem}
 [data-testid='stPageLink'] p{font-size:1.2rem;white-space:nowrap}
 [data-testid='stMetricDelta'], [data-testid='stMetricDelta'] *{font-size:.8rem}
+[data-testid='stMetricLabel'] *, [data-testid='stMetricDelta'] *{white-space:normal !important;overflow:visible !important;text-overflow:clip !important}
+[data-testid='stMetricDelta']{height:auto !important}
 </style>"""
 
 
