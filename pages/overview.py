@@ -53,7 +53,8 @@ c3.metric(
     delta_description=since,
 )
 for col, field in zip((c1, c2, c3), compare.FIELDS, strict=True):
-    col.caption(compare.last_year_caption(cmp, field))
+    if not big:  # on the projector the deltas say it; the trend chart keeps its place on the first screen
+        col.caption(compare.last_year_caption(cmp, field))
 for col, rate in zip(rate_cols, rates, strict=True):
     sign = "≤" if rate.kind == "max" else "≥"
     if rate.value is None:
@@ -69,11 +70,12 @@ for col, rate in zip(rate_cols, rates, strict=True):
             delta_arrow="off",
         )
 
-pack_col, report_col = st.columns(2)
-with pack_col:
-    ui.pack_button(view)
-with report_col:
-    ui.report_button(view)
+if not big:  # the pack and the Word report are made before the meeting, not on the projector
+    pack_col, report_col = st.columns(2)
+    with pack_col:
+        ui.pack_button(view)
+    with report_col:
+        ui.report_button(view)
 
 left, right = st.columns([3, 2])
 with left:
