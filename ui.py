@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -309,10 +310,35 @@ class View:
     mode: str  # list | briefing | unmasked
     settings: Settings
     scope: access.Scope
+    notices: tuple[str, ...] = ()  # URL parameters the sidebar could not honour, said in Chinese
 
     @property
     def as_of(self) -> pd.Timestamp:
         return pd.Timestamp(self.selection.as_of)
+
+
+def dropped_params(asked: dict, towns: list, schools: list, first: dt.date, last: dt.date) -> tuple[str, ...]:
+    """Chinese notices for URL parameters the sidebar dropped (unknown township or school, a date that is not
+    one or lies outside the ledger), instead of silently showing the whole county."""
+    notices = []
+    bad_towns = [t for t in asked.get("tsp", []) if t not in towns]
+    if bad_towns:
+        notices.append(f"网址中的乡镇「{'、'.join(bad_towns)}」不存在或不在您的查看范围内，已忽略。")
+    bad_schools = [s for s in asked.get("sch", []) if s not in schools]
+    if bad_schools:
+        notices.append(f"网址中的学校「{'、'.join(bad_schools)}」不在所选范围内，已忽略。")
+    for raw in asked.get("asof", [])[:1]:
+        try:
+            day = dt.date.fromisoformat(raw)
+        except ValueError:
+            notices.append(f"网址中的统计日期「{raw}」无法识别，已改用默认日期。")
+            continue
+        if not first <= day <= last:
+            notices.append(
+                f"网址中的统计日期 {metrics.cn_date(day)} 超出台账范围"
+                f"（{metrics.cn_date(first)}至{metrics.cn_date(last)}），已改用范围内的日期。"
+            )
+    return tuple(notices)
 
 
 def _default_as_of(led: Ledger) -> dt.date:
@@ -330,6 +356,7 @@ def sidebar() -> View:
     """Render the shared sidebar (filters bound to the URL) and return the view every page uses."""
     led = ledger()
     scope = current_scope()
+    asked = {k: st.query_params.get_all(k) for k in ("asof", "tsp", "sch")}  # before the widgets clean them
     with st.sidebar:
         st.markdown(f"**{led.meta.get('district') or settings().district or '本区县'}控辍保学看板**")
         default_day = _default_as_of(led)
@@ -348,9 +375,13 @@ def sidebar() -> View:
             format="YYYY-MM-DD",
         )
         towns = _options(*_ledger_key(), None)
-        townships = st.multiselect("乡镇", towns, key="tsp", bind="query-params", placeholder="全部乡镇")
+        townships = st.multiselect(
+            "乡镇", towns, key="tsp", bind="query-params", placeholder="全部乡镇", select_all=False
+        )
         school_opts = _options(*_ledger_key(), tuple(t for t in townships if t in towns))
-        schools = st.multiselect("学校", school_opts, key="sch", bind="query-params", placeholder="全部学校")
+        schools = st.multiselect(
+            "学校", school_opts, key="sch", bind="query-params", placeholder="全部学校", select_all=False
+        )
         stage = st.segmented_control(
             "学段", ["primary", "junior"], format_func=schema.STAGES.get, key="stage", bind="query-params"
         )
@@ -361,6 +392,7 @@ def sidebar() -> View:
             key="ctype",
             bind="query-params",
             placeholder="全部类型",
+            select_all=False,
         )
         poor_only = st.toggle("仅看建档立卡", key="poor", bind="query-params")
         st.divider()
@@ -371,6 +403,8 @@ def sidebar() -> View:
             help="姓名只显示姓氏、隐藏备注，放大字号，适合投屏",
         )
         unmask = False
+        if briefing:
+            st.session_state.pop("unmask", None)  # entering 汇报模式 turns full names off for good
         if scope.can_unmask and not briefing:
             unmask = st.toggle("显示完整姓名（将记入审计）", key="unmask")
         st.caption(
@@ -393,75 +427,125 @@ def sidebar() -> View:
         st.session_state["_unmask_logged"] = False
     cases = metrics.select_cases(led.cases, sel)
     dates = [d for d in led.report_dates if d <= pd.Timestamp(as_of)] or [pd.Timestamp(as_of)]
-    view = View(led, sel, cases, dates, mode, settings(), scope)
-    st.session_state["_view"] = (view, _run_marker())
+    notices = dropped_params(
+        asked, towns, school_opts, min(first, default_day), max(default_day, dt.date.today())
+    )
+    view = View(led, sel, cases, dates, mode, settings(), scope, notices)
     return view
 
 
-def _run_marker() -> object:
-    # ScriptRunContext.reset() gives every script run a fresh `cursors` dict: holding it tells this run apart
-    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+# --- the frame: page config, login, navigation, briefing controls ---------------------------------------------
 
-    ctx = get_script_run_ctx()
-    return ctx.cursors if ctx is not None else None
+# Query parameters the frame's sidebar owns (bound to its widgets); the slide buttons carry exactly these.
+FRAME_PARAMS = ("asof", "tsp", "sch", "stage", "ctype", "poor", "briefing")
+# The view of the run in progress. Streamlit runs a session's script on its script thread, so a thread-local
+# holds it for exactly this run; `run_app` clears it when the run ends however it ends.
+_RUN = threading.local()
+
+
+def briefing_requested() -> bool:
+    """True when the URL asks for 汇报模式 (read before the sidebar's toggle exists, for the page config)."""
+    return str(st.query_params.get("briefing", "")).lower() in ("true", "1")
+
+
+def pages() -> list:
+    """The dashboard's pages as st.Page objects, in menu order (the registry is labels.PAGES)."""
+    from kongchuo_metrics.labels import PAGES
+
+    return [
+        st.Page(script, title=title, url_path=url, icon=icon, default=i == 0)
+        for i, (script, title, url, icon, _) in enumerate(PAGES)
+    ]
+
+
+def slides(all_pages: list) -> list:
+    """The pages 汇报模式 steps through (the import page is left out)."""
+    from kongchuo_metrics.labels import PAGES
+
+    in_slides = {title for _, title, _, _, slide in PAGES if slide}  # the default page's url_path is ""
+    return [p for p in all_pages if p.title in in_slides]
+
+
+def frame():
+    """Everything around a page: page config, login, the Chinese menu, the shared sidebar and 汇报模式.
+
+    One page mechanism, public API only. Streamlit starts a server whose entry script has a pages/ folder
+    beside it in its old folder mode, and a first visit straight to /followup then runs pages/followup.py
+    alone; that run reaches `current_view()`, which runs this same frame from inside the page. Calling
+    st.navigation (public) ends folder mode for the server, so every later run goes through app.py. The menu
+    is hidden (position="hidden") until the login has passed: the login page never shows a file-name menu.
+    AppTest starts every run in folder mode, so it runs this very path on every page.
+
+    Returns the current st.Page and the view, which the page reads with `current_view()` until the run ends.
+    """
+    briefing = briefing_requested()
+    st.set_page_config(
+        page_title="控辍保学数据看板",
+        page_icon="📚",
+        layout="wide",
+        initial_sidebar_state="collapsed" if briefing else "expanded",
+    )
+    all_pages = pages()
+    st.navigation(all_pages, position="hidden")  # no menu of any kind before the login
+    require_login()
+    current = st.navigation(all_pages, position="sidebar")
+    view = sidebar()
+    apply_presentation(view.mode == "briefing")
+    if view.mode == "briefing":
+        slide_buttons(slides(all_pages), current)
+    _RUN.view = view
+    return current, view
+
+
+def run_app() -> None:
+    """The whole app for one run: the frame, then the page the URL names (app.py is this call)."""
+    page, _ = frame()
+    try:
+        page.run()
+    finally:
+        _RUN.view = None  # no Streamlit call here: during st.stop even session_state access raises
 
 
 def current_view() -> View:
-    """The view the sidebar built in this script run (app.py); built here when a page runs on its own."""
-    stored = st.session_state.get("_view")
-    if stored is not None and stored[1] is _run_marker():
-        return stored[0]
-    _leave_pages_folder_mode()
-    require_login()
-    return sidebar()
+    """The view the frame built for this run.
 
-
-def _leave_pages_folder_mode() -> None:
-    """Run the page again through app.py when Streamlit ran its file alone.
-
-    A server that has a pages/ folder starts in Streamlit's old folder mode until some run calls
-    st.navigation: the first visit straight to /followup would run pages/followup.py without app.py (English
-    file names in the menu, no page config, no briefing controls). Leaving that mode and rerunning sends the
-    same page (same url path, same page hash) through the frame. AppTest puts the server back in folder mode
-    before every run by design, so there the page is built here instead, as it always was.
+    When Streamlit ran the page file alone (folder mode, see `frame`), the whole app runs here instead, the
+    page again inside it exactly as app.py runs it, and this bare run of the page ends.
     """
-    from streamlit import config
-    from streamlit.runtime.pages_manager import PagesManager
-
-    # config.get_option, not st.get_option: AppTest patches the module attribute
-    if PagesManager.uses_pages_directory and not config.get_option("global.appTest"):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    view = getattr(_RUN, "view", None)
+    if view is not None:
+        return view
+    run_app()
+    st.stop()
 
 
-def apply_presentation(briefing: bool) -> None:
-    """Larger type for the projector in 汇报模式."""
-    if briefing:
-        st.markdown(
-            "<style>html{font-size:20px}[data-testid='stMetricValue']{font-size:3.2rem}"
-            "[data-testid='stMarkdownContainer'] p{font-size:1.15rem}h1{font-size:2.6rem}</style>",
-            unsafe_allow_html=True,
-        )
-
-
-def caption(view: View) -> None:
-    """The line under every page title: filters in words, the ledger file and date, the counting rule."""
-    meta = view.ledger.meta
-    stamp = meta.get("stat_date")
-    filled = f"填报时间 {stamp}" if stamp else f"台账未写填报时间，文件日期 {meta.get('mtime', '')[:10]}"
+def caption(view: View, rule: bool = True) -> None:
+    """The line under every page title: filters in words (with the one 统计日期) and the ledger file; the
+    counting rule in a fold unless the page states it under its chart (`rule=False`): once per page."""
     _, warning = ledger_source()
     if warning:
         st.warning(warning)
-    version = f"版本 {meta['version']}，" if meta.get("version") else ""
-    st.caption(f"{view.selection.describe()}　｜　数据：{version}{meta.get('source_name', '')}（{filled}）")
+    for notice in view.notices:
+        st.warning(notice)
+    st.caption(f"{view.selection.describe()}　｜　{ledger_line(view)}")
     accepted = view.ledger.report.accepted_blocking
     if accepted:
         st.caption(
             f"⚠ 导入时已确认接受 {len(accepted)} 个会影响统计的问题："
             + "；".join(b.message for b in accepted)
         )
-    with st.expander("统计口径", expanded=False):
-        st.caption(metrics.counting_rule())
+    if rule:
+        with st.expander("统计口径", expanded=False):
+            st.caption(metrics.counting_rule())
+
+
+def ledger_line(view: View) -> str:
+    """数据：version, file（填报时间 date）: the ledger's own date is named 填报时间, never a second 统计日期."""
+    meta = view.ledger.meta
+    stamp = meta.get("stat_date")
+    filled = f"填报时间 {stamp}" if stamp else f"台账未写填报时间，文件日期 {meta.get('mtime', '')[:10]}"
+    version = f"版本 {meta['version']}，" if meta.get("version") else ""
+    return f"数据：{version}{meta.get('source_name', '')}（{filled}）"
 
 
 def reporting_calendar(view: View, day: dt.date) -> pd.DataFrame:
@@ -510,10 +594,20 @@ def case_list(rows: pd.DataFrame, view: View, columns: list[str], title: str, ke
 
 
 def table(frame: pd.DataFrame, **kwargs) -> None:
-    """A read-only table with Chinese headers and values."""
-    from kongchuo_metrics.labels import for_display
+    """A read-only table with Chinese headers and values; blanks as blanks; the small-count rule stated under
+    a table that hides cells (privacy.suppress)."""
+    from kongchuo_metrics.labels import for_screen
 
-    st.dataframe(for_display(frame), hide_index=True, width="stretch", **kwargs)
+    st.dataframe(for_screen(frame), hide_index=True, width="stretch", **kwargs)
+    if privacy.is_suppressed(frame):
+        st.caption(privacy.SUPPRESSION_RULE)
+
+
+def chart(fig, key: str) -> None:
+    """A plotly chart with the dashboard's chart config: no (English) mode bar, no zoom by accident."""
+    from kongchuo_metrics.figures import PLOTLY_CONFIG
+
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
 
 
 # --- downloads ------------------------------------------------------------------------------------------------
@@ -593,10 +687,15 @@ def downloads(
             return frame
 
     rows = len(raw) if prepare is not None else len(frame)
-    cols = st.columns([1, 1, 3] if xlsx_sum is not None else [1, 4])
-    cols[0].download_button(
+    district = view.ledger.meta.get("district") or view.settings.district or ""
+    scoped = export_title(view, title)
+    scope = "；".join(p for p in view.selection.describe().split("；") if not p.startswith("统计日期"))
+    heading = f"{scoped}（{scope}；统计日期：{metrics.cn_date(view.as_of)}）"
+    # a row that sizes to its buttons: no column cuts 「下载 Excel（公文格式）」 short
+    row = st.container(horizontal=True, gap="small")
+    row.download_button(
         "下载 CSV",
-        data=_audited(lambda: exports.csv_bytes(final()), view, f"{base}.csv", rows, columns),
+        data=_audited(lambda: exports.csv_bytes(final(), title=heading), view, f"{base}.csv", rows, columns),
         file_name=f"{base}.csv",
         mime="text/csv",
         key=f"{key}_csv",
@@ -604,15 +703,12 @@ def downloads(
         icon=":material/download:",
     )
     if xlsx_sum is not None:
-        district = view.ledger.meta.get("district") or view.settings.district or ""
         unit = view.ledger.meta.get("unit") or f"{district}教育局"
 
         def build():
-            return exports.gov_xlsx(
-                final(), f"{district}{title}", unit, metrics.cn_date(view.as_of), xlsx_sum
-            )
+            return exports.gov_xlsx(final(), scoped, unit, metrics.cn_date(view.as_of), xlsx_sum, scope=scope)
 
-        cols[1].download_button(
+        row.download_button(
             "下载 Excel（公文格式）",
             data=_audited(build, view, f"{base}.xlsx", rows, columns),
             file_name=f"{base}.xlsx",
@@ -623,10 +719,19 @@ def downloads(
         )
 
 
+def export_title(view: View, title: str) -> str:
+    """The title of an export of `title` for the view: the place, stage and type it covers, never the county
+    name alone for a filtered view."""
+    district = view.ledger.meta.get("district") or view.settings.district or ""
+    return exports.scope_title(title, view.selection, district)
+
+
 def pack_button(view: View) -> None:
     """Generate the briefing pack for the current filters and offer it for download (audited)."""
     from kongchuo_metrics import figures, pack
 
+    if view.mode == "briefing":  # the projector shows the dashboard; the pack is made before the meeting
+        return
     if not pack.chromium_path():
         st.warning(pack.MISSING_CHROMIUM)
         return
@@ -746,19 +851,24 @@ def case_file_button(view: View, case_id: str) -> None:
     )
 
 
-__all__ = ["LedgerError", "View", "sidebar", "caption", "downloads", "empty", "public", "table", "ledger"]
-
-
-def slide_buttons(pages: list, current) -> None:
-    """Previous / next buttons that step through the pages like slides (汇报模式)."""
-    titles = [p.title for p in pages]
-    i = titles.index(current.title) if current.title in titles else 0
-    left, mid, right = st.columns([1, 4, 1], vertical_alignment="center")
-    if i > 0 and left.button(f"◀ 上一页：{titles[i - 1]}", key="slide_prev"):
-        st.switch_page(pages[i - 1])
-    mid.caption(f"第 {i + 1} / {len(pages)} 页")
-    if i < len(pages) - 1 and right.button(f"下一页：{titles[i + 1]} ▶", key="slide_next"):
-        st.switch_page(pages[i + 1])
+# 汇报模式 type, for the back of the room: the KPI number at 2.2x its label (the metric value is itself a
+# markdown block, so the value rule is the more specific one), tables zoomed, headings and padding tight so the
+# page's key chart starts on the first screen at 1280x720. Charts get their larger fonts from figures(big=True).
+BRIEFING_CSS = """<style>
+html{font-size:18px}
+.block-container, [data-testid='stMainBlockContainer']{padding-top:3.6rem;padding-bottom:1rem}
+h1{font-size:2.1rem !important;padding:0 0 .2rem 0 !important}
+h2, h3{font-size:1.5rem !important}
+[data-testid='stMarkdownContainer'] p{font-size:1.15rem}
+[data-testid='stMetricLabel'], [data-testid='stMetricLabel'] p{font-size:1.1rem !important}
+[data-testid='stMetricValue'], [data-testid='stMetricValue'] *{font-size:2.4rem !important;line-height:1.1}
+[data-testid='stDataFrame']{zoom:1.3}
+[data-testid='stCaptionContainer'], [data-testid='stCaptionContainer'] p{font-size:1rem}
+[data-testid='stPageLink'] p{font-size:1.2rem;white-space:nowrap}
+[data-testid='stMetricDelta'], [data-testid='stMetricDelta'] *{font-size:.8rem}
+[data-testid='stMetricLabel'] *, [data-testid='stMetricDelta'] *{white-space:normal !important;overflow:visible !important;text-overflow:clip !important}
+[data-testid='stMetricDelta']{height:auto !important}
+</style>"""
 
 
 # --- 数据比对 (三比对): uploaded lists -------------------------------------------------------------------------
@@ -1189,3 +1299,34 @@ def mapping_step(candidate: Ledger, settings_dir: Path) -> bool:
     if not ready:
         st.warning("还有会改变统计数字的问题没有处理：请在上面指定列、归类处置情况或确认接受，并点“保存”。")
     return ready
+
+
+def apply_presentation(briefing: bool) -> None:
+    """Larger type for the projector in 汇报模式."""
+    if briefing:
+        st.html(BRIEFING_CSS)
+
+
+def slide_buttons(slide_pages: list, current) -> None:
+    """上一页 / 下一页 links that step through the pages like slides (汇报模式), keeping every filter.
+
+    Links (st.page_link), as the menu is, not buttons calling st.switch_page: st.switch_page clears the query
+    string, which Streamlit refuses while the filters are bound to it. The sidebar's widgets keep their values
+    across pages and write them back to the URL, so the township filter and 汇报模式 stay on.
+    """
+    titles = [p.title for p in slide_pages]
+    if current.title not in titles:
+        st.caption("本页不在汇报页序中。")
+        st.page_link(slide_pages[0], label=f"回到第一页：{slide_pages[0].title}")
+        return
+    i = titles.index(current.title)
+    left, mid, right = st.columns([3, 2, 3], vertical_alignment="center")
+    if i > 0:
+        prev = slide_pages[i - 1]
+        left.page_link(prev, label=f"上一页：{prev.title}", icon="◀")
+    mid.caption(f"第 {i + 1} / {len(slide_pages)} 页")
+    if i < len(slide_pages) - 1:
+        nxt = slide_pages[i + 1]
+        with right:
+            with st.container(horizontal=True, horizontal_alignment="right"):
+                st.page_link(nxt, label=f"下一页：{nxt.title}", icon="▶", icon_position="right")

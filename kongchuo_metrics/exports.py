@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import numbers
 import re
 
 import pandas as pd
@@ -24,14 +25,49 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """The table as Excel-friendly CSV bytes: Chinese headers and values, UTF-8 with BOM, formula-safe."""
+def scope_title(title: str, sel, district: str = "") -> str:
+    """An export's title naming what it covers: 三里镇初中未返校学生分校统计表, 覃塘区… only for the whole county.
+
+    `sel` is a metrics.Selection (schools, townships, stage, case types, 建档立卡 only).
+    """
+    from . import schema
+
+    place = "、".join(sel.schools) or "、".join(sel.townships) or district
+    stage = schema.STAGES.get(sel.stage, "") if sel.stage else ""
+    kinds = "、".join(schema.CASE_TYPES.get(t, t) for t in sel.case_types)
+    extra = "；".join(
+        x for x in (f"类型：{kinds}" if kinds else "", "仅建档立卡" if sel.poor_only else "") if x
+    )
+    return f"{place}{stage}{title}" + (f"（{extra}）" if extra else "")
+
+
+def csv_bytes(frame: pd.DataFrame, title: str | None = None) -> bytes:
+    """The table as Excel-friendly CSV bytes: Chinese headers and values, UTF-8 with BOM, formula-safe.
+
+    With `title` (the scope title and filters), the first line is that title alone, a text cell Excel shows in
+    A1; the header follows on line 2.
+    """
     shown = neutralise(for_display(frame))
-    return shown.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    body = shown.to_csv(index=False, lineterminator="\r\n")
+    if title:
+        head = neutralise(pd.DataFrame({"t": [title]}))["t"].iloc[0]
+        body = pd.DataFrame({head: []}).to_csv(index=False, lineterminator="\r\n") + body
+    return body.encode("utf-8-sig")
 
 
-def gov_xlsx(frame: pd.DataFrame, title: str, unit: str, stat_date: str, sum_columns: list[str]) -> bytes:
-    """A government-style workbook: merged title row, 填报单位 and 统计日期 rows, 序号 column, 合计 row.
+SONGTI = "宋体"
+
+
+def gov_xlsx(
+    frame: pd.DataFrame,
+    title: str,
+    unit: str,
+    stat_date: str,
+    sum_columns: list[str],
+    scope: str = "",
+) -> bytes:
+    """A government-style workbook: merged title row, 填报单位, 范围 and 统计日期 rows, 序号 column, 合计 row,
+    制表人/审核人 line; 宋体 throughout; numbers stored as numbers; A4 landscape, fit to width, header repeated.
 
     Written with xlsxwriter and strings_to_formulas off, so no cell text is ever stored as a formula.
     """
@@ -50,43 +86,59 @@ def gov_xlsx(frame: pd.DataFrame, title: str, unit: str, stat_date: str, sum_col
     )
     ws = wb.add_worksheet("Sheet1")
     ncols = len(shown.columns) + 1
-    title_fmt = wb.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"})
-    head = wb.add_format(
-        {
-            "bold": True,
-            "border": 1,
-            "align": "center",
-            "valign": "vcenter",
-            "text_wrap": True,
-            "bg_color": "#DDEBF7",
-        }
-    )
-    cell = wb.add_format({"border": 1, "valign": "vcenter"})
-    num = wb.add_format({"border": 1, "num_format": "#,##0"})
-    bold = wb.add_format({"border": 1, "bold": True})
+
+    def fmt(**kw):
+        return wb.add_format({"font_name": SONGTI, "font_size": 11, **kw})
+
+    title_fmt = fmt(bold=True, font_size=16, align="center", valign="vcenter")
+    head = fmt(bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color="#DDEBF7")
+    cell = fmt(border=1, valign="vcenter")
+    num = fmt(border=1, num_format="#,##0", valign="vcenter")
+    dec = fmt(border=1, num_format="#,##0.00", valign="vcenter")
+    bold = fmt(border=1, bold=True)
+    bold_num = fmt(border=1, bold=True, num_format="#,##0")
+    left = fmt(align="left")
     ws.merge_range(0, 0, 0, ncols - 1, title, title_fmt)
-    ws.merge_range(1, 0, 1, ncols - 1, f"填报单位：{unit}", wb.add_format({"align": "left"}))
-    ws.merge_range(2, 0, 2, ncols - 1, f"统计日期：{stat_date}", wb.add_format({"align": "left"}))
-    ws.write_row(3, 0, ["序号", *shown.columns], head)
-    for r, rec in enumerate(shown.itertuples(index=False), start=4):
-        ws.write_number(r, 0, r - 3, cell)
+    ws.set_row(0, 30)
+    lines = [f"填报单位：{unit}"] + ([f"范围：{scope}"] if scope else []) + [f"统计日期：{stat_date}"]
+    for r, text in enumerate(lines, start=1):
+        ws.merge_range(r, 0, r, ncols - 1, text, left)
+    header_row = 1 + len(lines)
+    ws.write_row(header_row, 0, ["序号", *shown.columns], head)
+    first = header_row + 1
+    for r, rec in enumerate(shown.itertuples(index=False), start=first):
+        ws.write_number(r, 0, r - header_row, cell)
         for c, v in enumerate(rec, start=1):
             if v is None or (not isinstance(v, str) and pd.isna(v)):
                 ws.write_blank(r, c, None, cell)
-            elif isinstance(v, (int, float)) and not isinstance(v, bool):
-                ws.write_number(r, c, v, num)
+            elif isinstance(v, numbers.Number) and not isinstance(v, bool):  # numpy integers too
+                ws.write_number(r, c, float(v), num if float(v).is_integer() else dec)
             else:
                 ws.write_string(r, c, str(v), cell)
-    total_row = 4 + len(shown)
+    total_row = first + len(shown)
     ws.write_string(total_row, 0, "合计", bold)
-    labels = list(frame.columns)
-    for c, col in enumerate(labels, start=1):
+    for c, col in enumerate(frame.columns, start=1):
         if col in sum_columns:
-            ws.write_number(total_row, c, float(pd.to_numeric(frame[col], errors="coerce").sum()), bold)
+            ws.write_number(total_row, c, float(pd.to_numeric(frame[col], errors="coerce").sum()), bold_num)
         else:
             ws.write_blank(total_row, c, None, bold)
-    ws.set_column(0, 0, 6)
-    ws.set_column(1, ncols, 16)
+    sign = total_row + 2
+    ws.merge_range(
+        sign, 0, sign, ncols - 1, "制表人：　　　　　　　　审核人：　　　　　　　　填报日期：", left
+    )
+    widths = [6] + [
+        min(40, max(8, 2 + max([len(str(h)) * 2] + [len(str(v)) * 2 for v in shown[h].head(200)])))
+        for h in shown.columns
+    ]
+    for c, w in enumerate(widths):
+        ws.set_column(c, c, w)
+    ws.set_paper(9)  # A4
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)  # one page wide, as many long as needed
+    ws.repeat_rows(header_row)
+    ws.center_horizontally()
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    ws.set_footer("&C第 &P 页，共 &N 页")
     wb.close()
     return buf.getvalue()
 

@@ -18,19 +18,90 @@ from .labels import COLORS, PLACEMENT_COLORS
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 
+# The browser config of every chart. Streamlit bundles no plotly.js zh-CN locale (only en), so the mode bar's
+# English tooltips cannot be translated: it is switched off, and with it zoom by accident; hover stays.
+PLOTLY_CONFIG = {"displayModeBar": False, "displaylogo": False, "scrollZoom": False, "doubleClick": False}
 
-def _layout(fig: go.Figure, title: str | None, height: int, big: bool = False) -> go.Figure:
+
+def text_width(text: str, size: float) -> float:
+    """Rendered width in px of a label at `size` px: a CJK character is a full em, other characters ~0.6 em."""
+    text = str(text)
+    wide = sum(1 for ch in text if ord(ch) > 0x2E80)
+    return (wide + 0.6 * (len(text) - wide)) * size
+
+
+def font_sizes(big: bool = False) -> dict:
+    """Font sizes (px) of a chart: body, ticks and legend; larger for the projector (汇报模式)."""
+    return {"body": 20, "tick": 18, "legend": 18} if big else {"body": 14, "tick": 13, "legend": 13}
+
+
+def count_ticks(top: float, target: int = 5) -> dict:
+    """Axis settings for a count axis: integer ticks only (1, 2, 5 x 10^n steps), never 0 1 1 2 2."""
+    top = max(float(top or 0), 1.0)
+    raw = top / target
+    step = 1
+    for mult in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000):
+        step = mult
+        if mult >= raw:
+            break
+    return {"tickmode": "linear", "tick0": 0, "dtick": max(1, step), "tickformat": ",d"}
+
+
+def _layout(
+    fig: go.Figure,
+    title: str | None,
+    height: int,
+    big: bool = False,
+    y_labels=None,
+    x_labels=None,
+    count_axis: str | None = "y",
+    top: float | None = None,
+) -> go.Figure:
+    """Shared look; margins from the longest tick label (so no label is clipped in print), integer count ticks.
+
+    `y_labels` / `x_labels`: the category labels of that axis (widest one sets the margin); `count_axis`: the
+    axis that holds counts ("x", "y" or None); `top`: the largest count shown (for the tick step).
+    """
+    sizes = font_sizes(big)
+    left = 16 + max(
+        (text_width(v, sizes["tick"]) for v in (y_labels if y_labels is not None else [])), default=0
+    )
+    if y_labels is None:  # a count axis on the left: its widest tick number plus the axis title
+        left = 30 + text_width(f"{int(top or 0):,}", sizes["tick"]) + sizes["body"]
+    bottom = 20
+    if x_labels is not None and len(x_labels):
+        widest = max(text_width(v, sizes["tick"]) for v in x_labels)
+        bottom += sizes["tick"] + 10 if widest * len(x_labels) < 900 else widest * 0.72 + 10  # rotated 45
+    else:
+        bottom += sizes["tick"] * 2 + 10  # count ticks and the axis title
     fig.update_layout(
         title={"text": title, "x": 0.01} if title else None,
         height=height,
-        margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
-        font={"family": FONT, "size": 18 if big else 14},
+        margin={"l": int(left), "r": 40, "t": 60 if title else 40, "b": int(bottom)},
+        font={"family": FONT, "size": sizes["body"]},
         separators=".,",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.02,
+            "x": 0,
+            "font": {"size": sizes["legend"]},
+        },
         plot_bgcolor="white",
         hoverlabel={"font_family": FONT},
+        dragmode=False,
     )
-    fig.update_yaxes(gridcolor="#e9ecef", rangemode="tozero", tickformat=",d")
+    fig.update_xaxes(tickfont={"size": sizes["tick"]}, automargin=True, title_font={"size": sizes["body"]})
+    fig.update_yaxes(
+        tickfont={"size": sizes["tick"]},
+        automargin=True,
+        gridcolor="#e9ecef",
+        rangemode="tozero",
+        title_font={"size": sizes["body"]},
+    )
+    if count_axis:
+        ticks = count_ticks(top if top is not None else 1)
+        (fig.update_yaxes if count_axis == "y" else fig.update_xaxes)(**ticks)
     return fig
 
 
@@ -139,7 +210,7 @@ def trend_chart(
             )
     fig.update_xaxes(type="category", title=None)
     fig.update_yaxes(title="人数", range=[0, top * 1.18])
-    return _layout(fig, title, height, big)
+    return _layout(fig, title, height, big, x_labels=x, top=top * 1.18)
 
 
 def split_trend_chart(
@@ -148,6 +219,7 @@ def split_trend_chart(
     """Open cases per group over the report dates (one line per township or stage)."""
     fig = go.Figure()
     value_labels = labels.VALUE_LABELS.get(by, {})
+    x_all = date_labels(trend["date"].drop_duplicates().sort_values()) if len(trend) else []
     for name, grp in trend.groupby(by, sort=True):
         shown = value_labels.get(name, name)
         fig.add_scatter(
@@ -159,7 +231,8 @@ def split_trend_chart(
         )
     fig.update_xaxes(type="category")
     fig.update_yaxes(title="在册辍学人数")
-    return _layout(fig, title, height, big)
+    top = float(trend["open"].max()) if len(trend) else 1
+    return _layout(fig, title, height, big, x_labels=x_all, top=top)
 
 
 def bar_chart(
@@ -174,10 +247,11 @@ def bar_chart(
 ) -> go.Figure:
     """A horizontal bar chart of `value` per `category`, largest at the top."""
     data = frame.sort_values(value, ascending=True)
+    names = data[category].astype("str")
     fig = go.Figure(
         go.Bar(
             x=data[value],
-            y=data[category].astype("str"),
+            y=names,
             orientation="h",
             marker_color=COLORS.get(color, color),
             text=data[value],
@@ -186,9 +260,20 @@ def bar_chart(
             hovertemplate="%{y}<br>" + value_label + "：%{x:,}<extra></extra>",
         )
     )
-    fig.update_xaxes(title=value_label, tickformat=",d")
-    fig.update_yaxes(title=None)
-    return _layout(fig, title, height or max(260, 28 * len(data) + 80), big)
+    fig.update_xaxes(title=value_label)
+    fig.update_yaxes(title=None, type="category")
+    top = float(data[value].max()) if len(data) else 1
+    fig.update_xaxes(range=[0, top * 1.15])  # room for the number outside the longest bar
+    row = 34 if big else 28
+    return _layout(
+        fig,
+        title,
+        height or max(260, row * len(data) + 110),
+        big,
+        y_labels=names,
+        count_axis="x",
+        top=top * 1.15,
+    )
 
 
 def placements_chart(
@@ -206,8 +291,9 @@ def placements_chart(
             hovertemplate="%{x}：%{y:,d} 人<extra></extra>",
         )
     )
-    fig.update_yaxes(title="人数")
-    return _layout(fig, title, height, big)
+    top = max([summary[k] for k in keys] or [1])
+    fig.update_yaxes(title="人数", range=[0, top * 1.18])
+    return _layout(fig, title, height, big, x_labels=[schema.PLACEMENTS[k] for k in keys], top=top * 1.18)
 
 
 def stacked_placements(
@@ -218,7 +304,9 @@ def stacked_placements(
     for k, name in schema.PLACEMENTS.items():
         fig.add_bar(
             y=by_table[by].astype("str"),
-            x=by_table[k],
+            x=pd.to_numeric(
+                by_table[k], errors="coerce"
+            ),  # a suppressed cell (privacy.suppress) is not drawn
             name=name,
             orientation="h",
             marker_color=PLACEMENT_COLORS[k],
@@ -226,7 +314,13 @@ def stacked_placements(
         )
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title="人数")
-    return _layout(fig, title, max(300, 30 * len(by_table) + 100), big)
+    fig.update_yaxes(type="category")
+    names = by_table[by].astype("str")
+    cells = by_table[list(schema.PLACEMENTS)].apply(pd.to_numeric, errors="coerce")
+    top = float(cells.sum(axis=1).max()) if len(by_table) else 1
+    return _layout(
+        fig, title, max(300, 30 * len(by_table) + 110), big, y_labels=names, count_axis="x", top=top
+    )
 
 
 def ladder_chart(ladder: pd.DataFrame, title: str | None = None, big: bool = False) -> go.Figure:
@@ -247,13 +341,15 @@ def ladder_chart(ladder: pd.DataFrame, title: str | None = None, big: bool = Fal
         hovertemplate="%{x} 超期：%{y:,d} 人<extra></extra>",
     )
     fig.update_layout(barmode="group")
-    fig.update_yaxes(title="人数")
-    return _layout(fig, title, 340, big)
+    top = float(ladder["open"].max()) if len(ladder) else 1
+    fig.update_yaxes(title="人数", range=[0, max(top, 1) * 1.15])
+    return _layout(fig, title, 340, big, x_labels=list(ladder["label"]), top=max(top, 1) * 1.15)
 
 
 # --- the map ----------------------------------------------------------------------------------------------------
 
-STATE_COLORS = {"poor": [194, 37, 92, 220], "overdue": [245, 159, 0, 220], "open": [217, 72, 15, 200]}
+# ordered by urgency: 建档立卡 (the red line) deep red, overdue orange, an ordinary open case a calm blue-grey
+STATE_COLORS = {"poor": [201, 42, 42, 230], "overdue": [247, 103, 7, 220], "open": [92, 124, 170, 200]}
 MAP_LEGEND = [
     (schema_state, label, STATE_COLORS[schema_state])
     for schema_state, label in (
@@ -338,6 +434,24 @@ def village_deck(
                 line_width_min_pixels=1.5,
             )
         )
+    layers.append(
+        pdk.Layer(
+            "ScatterplotLayer",
+            data,
+            id="villages",
+            get_position=["lon", "lat"],
+            get_fill_color="color",
+            get_radius="radius",
+            radius_min_pixels=5,
+            radius_max_pixels=60,
+            stroked=True,
+            get_line_color=[255, 255, 255],
+            line_width_min_pixels=1,
+            pickable=True,
+            auto_highlight=True,
+        )
+    )
+    if boundaries:
         labels_df = pd.DataFrame(
             [
                 {
@@ -364,25 +478,11 @@ def village_deck(
                     character_set='"auto"',
                     font_family=f'"{FONT}"',
                     get_pixel_offset=[0, -18],
+                    background=True,  # drawn last, on a light label: the village dots never hide a name
+                    get_background_color=[255, 255, 255, 210],
+                    background_padding=[3, 1],
                 )
             )
-    layers.append(
-        pdk.Layer(
-            "ScatterplotLayer",
-            data,
-            id="villages",
-            get_position=["lon", "lat"],
-            get_fill_color="color",
-            get_radius="radius",
-            radius_min_pixels=5,
-            radius_max_pixels=60,
-            stroked=True,
-            get_line_color=[255, 255, 255],
-            line_width_min_pixels=1,
-            pickable=True,
-            auto_highlight=True,
-        )
-    )
     lon, lat, zoom = _bounds(data, boundaries, townships)
     tooltip = {
         "html": "<b>{village}</b>（{township}）<br/>未返校：{open} 人<br/>其中建档立卡：{open_poor} 人"
@@ -436,6 +536,7 @@ def static_map(
                     showarrow=False,
                     font={"size": 13, "color": "#212529"},
                     yshift=14,
+                    bgcolor="rgba(255,255,255,0.8)",
                 )
     for state, label, color in MAP_LEGEND:
         part = villages[villages["state"] == state]
@@ -454,7 +555,7 @@ def static_map(
             text=part["village"] + "：" + part["open"].astype(str) + "人",
             hoverinfo="text",
         )
-    fig = _layout(fig, title, height)
+    fig = _layout(fig, title, height, count_axis=None)
     lat0 = float(villages["lat"].mean()) if len(villages) else 23.0
     fig.update_xaxes(visible=False, rangemode="normal")
     # one degree of longitude is cos(latitude) of a degree of latitude on the ground

@@ -117,6 +117,21 @@ COLUMN_LABELS.update(
     }
 )
 
+# The dashboard's pages in menu order: (script, Chinese title, url path, icon, in the briefing slides).
+# ui.pages() turns them into st.Page objects; the import page is no slide.
+PAGES = [
+    ("pages/overview.py", "总览", "overview", ":material/dashboard:", True),
+    ("pages/trend.py", "辍学趋势", "trend", ":material/trending_down:", True),
+    ("pages/schools.py", "学校明细", "schools", ":material/school:", True),
+    ("pages/village_map.py", "村级地图", "village_map", ":material/map:", True),
+    ("pages/special_ed.py", "特殊教育", "special_ed", ":material/accessible:", True),
+    ("pages/followup.py", "个案跟踪", "followup", ":material/assignment_ind:", True),
+    ("pages/reconcile.py", "数据比对", "reconcile", ":material/compare_arrows:", True),
+    ("pages/duban.py", "督办", "duban", ":material/assignment_late:", True),
+    ("pages/ranking.py", "考核排名", "ranking", ":material/leaderboard:", True),
+    ("pages/upload.py", "数据导入", "upload", ":material/upload_file:", False),
+]
+
 # one colour per concept, everywhere (charts, map, pack)
 COLORS = {
     "open": "#d9480f",  # open cases: orange-red
@@ -141,7 +156,7 @@ VALUE_LABELS = {
     "outcome_category": schema.OUTCOMES,
     "step": schema.STEPS,
     "placement_category": schema.PLACEMENTS,
-    "state": {"poor": "有建档立卡个案", "overdue": "有超期个案", "open": "有未返校个案"},
+    "state": {"poor": "有建档立卡个案", "overdue": "有超期未跟进个案", "open": "有未返校个案"},
 }
 # what happened to a case between two ledger versions (merge.diff)
 CHANGE_LABELS = {
@@ -184,3 +199,14 @@ def for_display(frame: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_bool_dtype(dtype) or str(dtype) == "boolean":
             out[col] = out[col].map({True: "是", False: "否"})
     return out.rename(columns={c: label(c) for c in out.columns})
+
+
+def for_screen(frame: pd.DataFrame) -> pd.DataFrame:
+    """`for_display`, with every text column's missing values as blank text (never None, NaN or "empty") and
+    mixed number/text columns (a suppressed count) as text, so the browser table shows what a print shows."""
+    out = for_display(frame)
+    for col in out.columns:
+        s = out[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            out[col] = s.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))
+    return out

@@ -7,7 +7,6 @@ phones ever reach the pack.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
 import shutil
@@ -52,24 +51,44 @@ class Pack:
     seconds: float
 
 
-def _png(fig, width: int = 1400, height: int = 560) -> str:
+# Page geometry in CSS px (96 per inch): A4 landscape less the margins below is 1017 x 688.
+PAGE_W = 1017
+CHART_SIZES = {"trend": (1000, 350), "schools": (470, 560), "placements": (520, 430), "map": (1000, 560)}
+
+
+def _svg(fig, name: str) -> str:
+    """A chart as inline SVG at the size it is printed: its labels stay text in the PDF (searchable, never
+    scaled down, and checked by the tests against the figure spec)."""
     import warnings
 
+    width, height = CHART_SIZES[name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "kopts ignored if using a server": the server has them
-        data = fig.to_image(format="png", width=width, height=height, scale=1)
-    return "data:image/png;base64," + base64.b64encode(data).decode()
+        data = fig.to_image(format="svg", width=width, height=height, scale=1).decode("utf-8")
+    return data[data.index("<svg") :]
+
+
+def _png_bytes(fig, name: str) -> bytes:
+    import warnings
+
+    width, height = CHART_SIZES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return fig.to_image(format="png", width=width, height=height, scale=2)
 
 
 def _table(frame: pd.DataFrame, max_rows: int = 18) -> str:
-    shown = labels.for_display(frame.head(max_rows))
-    body = shown.to_html(index=False, escape=True, border=0, classes="t", na_rep="—")
+    shown = labels.for_screen(frame.head(max_rows))
+    body = shown.to_html(index=False, escape=True, border=0, classes="t", na_rep="")
     more = (
         f"<p class='note'>另有 {len(frame) - max_rows} 行未列出，见看板。</p>"
         if len(frame) > max_rows
         else ""
     )
-    return body + more
+    note = (
+        f"<p class='note'>{html.escape(privacy.SUPPRESSION_RULE)}</p>" if privacy.is_suppressed(frame) else ""
+    )
+    return body + more + note
 
 
 def _page(title: str, body: str) -> str:
@@ -81,7 +100,7 @@ CSS = """
 body { font-family: 'Noto Sans CJK SC', 'Source Han Sans SC', sans-serif; color: #212529; margin: 0; }
 section { page-break-after: always; height: 182mm; overflow: hidden; position: relative; }
 section:last-child { page-break-after: auto; }
-h1 { font-size: 30pt; margin: 38mm 0 8mm; } h2 { font-size: 18pt; margin: 0 0 4mm; border-bottom: 2px solid #d9480f; }
+h1 { font-size: 28pt; margin: 38mm 0 8mm; } h2 { font-size: 18pt; margin: 0 0 4mm; border-bottom: 2px solid #d9480f; }
 .cover p { font-size: 14pt; margin: 2mm 0; } .note { font-size: 9pt; color: #495057; }
 .kpis { display: flex; flex-wrap: wrap; gap: 5mm; } .kpi { border: 1px solid #dee2e6; border-radius: 3mm;
   padding: 4mm 6mm; width: 70mm; } .kpi b { display: block; font-size: 26pt; } .kpi span { font-size: 11pt; }
@@ -89,19 +108,48 @@ h1 { font-size: 30pt; margin: 38mm 0 8mm; } h2 { font-size: 18pt; margin: 0 0 4m
 table.t { border-collapse: collapse; font-size: 10pt; margin-bottom: 3mm; }
 table.t th, table.t td { border: 1px solid #adb5bd; padding: 1.2mm 2.5mm; text-align: left; }
 table.t th { background: #dbe4f0; } .row { display: flex; gap: 6mm; } .row > div { flex: 1; }
-img { max-width: 100%; }
+svg { display: block; max-width: 100%; }
 footer { position: absolute; bottom: 0; font-size: 8pt; color: #868e96; }
 """
 
 
-def build_html(
+@dataclass(frozen=True)
+class Content:
+    """Everything the pack shows, computed once for the PDF and the PPTX (the same eight parts)."""
+
+    title: str
+    scope: str
+    as_of: pd.Timestamp
+    district: str
+    source: str
+    kpi: dict
+    trend: pd.DataFrame
+    schools: pd.DataFrame
+    by_town: pd.DataFrame
+    owners: pd.DataFrame
+    ladder: pd.DataFrame
+    overdue: int
+    notice: int
+    placements: pd.DataFrame
+    reasons: pd.DataFrame
+    special: dict
+    villages: pd.DataFrame
+    missing: int
+    quality: dict
+    overdue_days: int
+    figures: dict  # name -> plotly figure (trend, schools, placements, map), absent when there is nothing
+
+
+def content(
     ledger: Ledger,
     sel: metrics.Selection,
     settings: Settings,
     boundaries: dict | None,
     quality: dict | None = None,
-) -> str:
-    """The pack as one HTML document of eight A4 landscape pages."""
+) -> Content:
+    """The pack's numbers, tables and figures for a selection (names surname-only, small counts suppressed)."""
+    from .exports import scope_title
+
     as_of = pd.Timestamp(sel.as_of)
     cases = metrics.select_cases(ledger.cases, sel)
     district = ledger.meta.get("district") or settings.district or ""
@@ -111,139 +159,182 @@ def build_html(
     schools = metrics.schools_table(cases, as_of, mode="briefing")
     towns = metrics.townships_table(cases, ledger.schools, as_of)
     status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
-    special = metrics.select_special(ledger.special_ed, sel)
-    sp = metrics.special_ed_summary(special)
+    sp = metrics.special_ed_summary(metrics.select_special(ledger.special_ed, sel))
     villages, missing = metrics.village_table(status, ledger.villages)
-    stamp = ledger.meta.get("stat_date") or ledger.meta.get("mtime", "")[:10]
-    foot = f"<footer>{html.escape(district)}控辍保学汇报材料 · {metrics.cn_date(as_of)} · 姓名已脱敏</footer>"
-
-    pages = [
-        "<section class='cover'>"
-        f"<h1>{html.escape(district)}控辍保学工作情况汇报</h1>"
-        f"<p>统计日期：{metrics.cn_date(as_of)}</p><p>范围：{html.escape(sel.describe())}</p>"
-        f"<p>数据：{html.escape(ledger.meta.get('source_name', ''))}（统计日期 {html.escape(stamp)}）</p>"
-        f"<p>生成时间：{dt.datetime.now():%Y年%m月%d日 %H:%M}</p>{foot}</section>"
-    ]
-    change = "—" if kpi["change"] is None else f"{kpi['change']:+d}"
-    red = "red" if kpi["open_poor"] > 0 else "ok"
-    rate_boxes = "".join(
-        f"<div class='kpi'><span>{r.label}（目标{'≤' if r.kind == 'max' else '≥'}{r.target}%）</span>"
-        f"<b class='{'ok' if r.met else 'red'}'>{'—' if r.value is None else f'{r.value:.3f}%'}</b>"
-        f"<span>{'达标' if r.met else ('未达标' if r.met is False else html.escape(r.note))}</span></div>"
-        for r in kpi["rates"]
-        if r.key != "poor_open"
-    )
-    pages.append(
-        _page(
-            "一、关键指标",
-            (
-                "<div class='kpis'>"
-                f"<div class='kpi'><span>在册辍学人数</span><b>{kpi['open']}</b><span>较上一统计日 {change}</span></div>"
-                f"<div class='kpi'><span>累计劝返人数</span><b>{kpi['returned_total']}</b><span>返校复学＋进入职业学校</span></div>"
-                f"<div class='kpi'><span>建档立卡在册（红线）</span><b class='{red}'>{kpi['open_poor']}</b>"
-                f"<span>{'红线预警' if kpi['open_poor'] else '红线守住'}</span></div>{rate_boxes}</div>"
-            )
-            + foot,
-        )
-    )
-    pages.append(
-        _page(
-            "二、劝返进度（表一）",
-            (
-                f"<div class='row'><div>{_table(trend, 12)}</div></div>"
-                f"<img src='{_png(figures.trend_chart(trend, height=480), 1400, 480)}'>"
-                f"<p class='note'>{html.escape(metrics.counting_rule())}</p>"
-            )
-            + foot,
-        )
-    )
-    school_chart = figures.bar_chart(schools, "school", "open", height=480) if len(schools) else None
-    pages.append(
-        _page(
-            f"三、未返校学生分校统计（表二，共 {int(schools['open'].sum()) if len(schools) else 0} 人）",
-            (
-                f"<div class='row'><div>{_table(schools[['school', 'township', 'open', 'open_poor', 'names']], 16)}</div>"
-                + (f"<div><img src='{_png(school_chart, 700, 520)}'></div>" if school_chart else "")
-                + "</div>"
-            )
-            + foot,
-        )
-    )
     overdue = status[status["overdue"]]
-    notice = status[status["step"].isin(["notice", "administrative", "judicial"])]
-    by_town = pd.DataFrame(
-        {
-            "township": towns["township"],
-            "open": towns["open"],
-        }
-    ).merge(overdue.groupby("township").size().rename("overdue").reset_index(), how="left", on="township")
+    by_town = pd.DataFrame({"township": towns["township"], "open": towns["open"]}).merge(
+        overdue.groupby("township").size().rename("overdue").reset_index(), how="left", on="township"
+    )
     by_town["overdue"] = by_town["overdue"].fillna(0).astype(int)
     by_town = by_town[by_town["open"] > 0]
-    owners = metrics.owners_table(status, "gov")
-    pages.append(
-        _page(
-            "四、超期与限期复学通知书、司法督促个案",
-            (
-                f"<p>超期个案 {len(overdue)} 人（超过 {settings.overdue_days} 天未跟进或通知书到期），"
-                f"处于限期复学通知书及以上环节 {len(notice)} 人。</p>"
-                f"<div class='row'><div><b>按乡镇</b>{_table(by_town, 12)}</div>"
-                f"<div><b>按政府线责任人</b>{_table(owners, 12)}</div>"
-                f"<div><b>按环节</b>{_table(metrics.ladder_counts(status)[['label', 'open', 'overdue']], 8)}</div></div>"
-            )
-            + foot,
-        )
-    )
-    unplaced = pd.DataFrame(
-        {"unplaced_reason": list(sp["unplaced_reasons"]), "count": list(sp["unplaced_reasons"].values())}
-    )
     placements = pd.DataFrame(
         {"placement": list(schema.PLACEMENTS.values()), "count": [sp[k] for k in schema.PLACEMENTS]}
     )
+    figs = {"trend": figures.trend_chart(trend, height=CHART_SIZES["trend"][1])}
+    if len(schools):
+        figs["schools"] = figures.bar_chart(schools, "school", "open", height=CHART_SIZES["schools"][1])
+    figs["placements"] = figures.placements_chart(sp, height=CHART_SIZES["placements"][1])
+    if len(villages):
+        figs["map"] = figures.static_map(villages, boundaries, height=CHART_SIZES["map"][1])
+    scope = "；".join(p for p in sel.describe().split("；") if not p.startswith("统计日期"))
+    return Content(
+        title=scope_title("控辍保学工作情况汇报", sel, district),
+        scope=scope,
+        as_of=as_of,
+        district=district,
+        source=str(ledger.meta.get("source_name", "")),
+        kpi=kpi,
+        trend=trend,
+        schools=schools,
+        by_town=by_town,
+        owners=metrics.owners_table(status, "gov"),
+        ladder=metrics.ladder_counts(status)[["label", "open", "overdue"]],
+        overdue=len(overdue),
+        notice=int(status["step"].isin(["notice", "administrative", "judicial"]).sum()),
+        placements=placements,
+        reasons=privacy.published_reasons(sp, bool(sel.townships or sel.schools)),
+        special=sp,
+        villages=villages,
+        missing=len(missing),
+        quality=quality or {},
+        overdue_days=settings.overdue_days,
+        figures=figs,
+    )
+
+
+def kpi_boxes(c: Content) -> list[tuple[str, str, str, str]]:
+    """The KPI cards: (label, value, note, colour class) for the PDF and the PPTX alike."""
+    kpi = c.kpi
+    change = "—" if kpi["change"] is None else f"{kpi['change']:+d}"
+    boxes = [
+        ("在册辍学人数", labels.cn_number(kpi["open"]), f"较上一统计日 {change}", ""),
+        ("累计劝返人数", labels.cn_number(kpi["returned_total"]), "返校复学＋进入职业学校", ""),
+        (
+            "建档立卡在册（红线）",
+            labels.cn_number(kpi["open_poor"]),
+            "红线预警" if kpi["open_poor"] else "红线守住",
+            "red" if kpi["open_poor"] > 0 else "ok",
+        ),
+    ]
+    for r in kpi["rates"]:
+        if r.key == "poor_open":
+            continue
+        value = "—" if r.value is None else (f"{r.value:.3f}%" if r.kind == "max" else f"{r.value:.2f}%")
+        note = "达标" if r.met else ("未达标" if r.met is False else r.note)
+        label = f"{r.label}（目标{'≤' if r.kind == 'max' else '≥'}{r.target}%）"
+        boxes.append((label, value, note, "ok" if r.met else "red"))
+    return boxes
+
+
+def section_titles(c: Content) -> list[str]:
+    """The eight parts, in order (PDF pages and PPTX slides)."""
+    total = int(c.schools["open"].sum()) if len(c.schools) else 0
+    return [
+        c.title,
+        "一、关键指标",
+        "二、劝返进度（表一）",
+        f"三、未返校学生分校统计（表二，共 {total} 人）",
+        "四、超期与限期复学通知书、司法督促个案",
+        f"五、残疾儿童少年安置（共 {c.special['total']} 人）",
+        "六、未返校学生村级分布",
+        "七、口径说明与数据质量",
+    ]
+
+
+def _quality_text(c: Content) -> str:
+    q = c.quality
+    return (
+        f"数据质量：读取 {q.get('rows_read', '—')} 行，载入 {q.get('rows_loaded', '—')} 行，"
+        f"隔离 {q.get('rows_quarantined', '—')} 行，排除 {q.get('rows_excluded', '—')} 行；"
+        f"缺少坐标的未返校个案 {c.missing} 个。"
+    )
+
+
+RATE_RULE = "辍学率＝该学段在册“辍学”类个案÷该学段在校生数；巩固率＝毕业生数÷（入学年级人数＋转入－转出）；建档立卡辍学人数须为 0。"
+PRIVACY_NOTE = "本材料中学生姓名只显示姓氏，不含身份证号、联系电话等个人信息，请勿翻拍外传。"
+MAP_NOTE = "圆点大小＝未返校人数；颜色：红＝有建档立卡个案，橙＝有超期未跟进个案，灰蓝＝有未返校个案。只标到村，不标住址。"
+
+
+def build_html(
+    ledger: Ledger,
+    sel: metrics.Selection,
+    settings: Settings,
+    boundaries: dict | None,
+    quality: dict | None = None,
+    c: Content | None = None,
+) -> str:
+    """The pack as one HTML document of eight A4 landscape pages (charts as inline SVG)."""
+    c = c or content(ledger, sel, settings, boundaries, quality)
+    t = section_titles(c)
+    e = html.escape
+    foot = f"<footer>{e(c.title)} · {metrics.cn_date(c.as_of)} · 姓名已脱敏</footer>"
+    figs = {name: _svg(fig, name) for name, fig in c.figures.items()}
+    pages = [
+        "<section class='cover'>"
+        f"<h1>{e(c.title)}</h1>"
+        f"<p>范围：{e(c.scope)}</p><p>统计日期：{metrics.cn_date(c.as_of)}</p>"
+        f"<p>数据：{e(c.source)}</p>"
+        f"<p>生成时间：{dt.datetime.now():%Y年%m月%d日 %H:%M}</p>{foot}</section>"
+    ]
+    boxes = "".join(
+        f"<div class='kpi'><span>{e(label)}</span><b class='{cls}'>{e(value)}</b><span>{e(note)}</span></div>"
+        for label, value, note, cls in kpi_boxes(c)
+    )
+    pages.append(_page(t[1], f"<div class='kpis'>{boxes}</div>{foot}"))
     pages.append(
         _page(
-            f"五、残疾儿童少年安置（共 {sp['total']} 人）",
-            (
-                f"<div class='row'><div>{_table(placements, 8)}"
-                f"<p>送教上门 {sp['home_teaching']} 人，其中建档立卡家庭 {sp['home_teaching_poor']} 人"
-                + (f"，累计送教 {sp['home_lessons']} 次" if sp["home_lessons"] is not None else "")
-                + "。</p>"
-                f"<b>未入学/未安置原因</b>{_table(unplaced, 10)}</div>"
-                f"<div><img src='{_png(figures.placements_chart(sp, height=460), 760, 460)}'></div></div>"
-            )
-            + foot,
+            t[2],
+            f"<div class='row'><div>{_table(c.trend, 12)}</div></div>{figs['trend']}"
+            f"<p class='note'>{e(metrics.counting_rule())}</p>{foot}",
         )
     )
-    map_img = _png(figures.static_map(villages, boundaries, height=620), 1200, 620) if len(villages) else ""
+    school_cols = ["school", "township", "open", "open_poor", "names"]
     pages.append(
         _page(
-            "六、未返校学生村级分布",
-            (
-                (f"<img src='{map_img}' style='height:150mm'>" if map_img else "<p>没有可标注的村。</p>")
-                + f"<p class='note'>圆点大小＝未返校人数；颜色：红＝有建档立卡个案，橙＝有超期个案。只标到村，不标住址。"
-                f"{len(missing)} 个个案所在村缺少坐标，未画出。</p>"
-            )
-            + foot,
+            t[3],
+            f"<div class='row'><div>{_table(c.schools[school_cols], 16)}</div>"
+            + (f"<div>{figs['schools']}</div>" if "schools" in figs else "")
+            + f"</div>{foot}",
         )
     )
-    q = quality or {}
     pages.append(
         _page(
-            "七、口径说明与数据质量",
-            (
-                f"<p>{html.escape(metrics.counting_rule())}</p>"
-                "<p>辍学率＝该学段在册“辍学”类个案÷该学段在校生数；巩固率＝毕业生数÷（入学年级人数＋转入－转出）；"
-                "建档立卡辍学人数须为 0。</p>"
-                f"<p>数据质量：读取 {q.get('rows_read', '—')} 行，载入 {q.get('rows_loaded', '—')} 行，"
-                f"隔离 {q.get('rows_quarantined', '—')} 行，排除 {q.get('rows_excluded', '—')} 行；"
-                f"缺少坐标的未返校个案 {len(missing)} 个。</p>"
-                "<p>本材料中学生姓名只显示姓氏，不含身份证号、联系电话等个人信息，请勿翻拍外传。</p>"
-            )
-            + foot,
+            t[4],
+            f"<p>超期个案 {c.overdue} 人（超过 {c.overdue_days} 天未跟进或通知书到期），"
+            f"处于限期复学通知书及以上环节 {c.notice} 人。</p>"
+            f"<div class='row'><div><b>按乡镇</b>{_table(c.by_town, 12)}</div>"
+            f"<div><b>按政府线责任人</b>{_table(c.owners, 12)}</div>"
+            f"<div><b>按环节</b>{_table(c.ladder, 8)}</div></div>{foot}",
+        )
+    )
+    sp = c.special
+    lessons = f"，累计送教 {sp['home_lessons']} 次" if sp["home_lessons"] is not None else ""
+    pages.append(
+        _page(
+            t[5],
+            f"<div class='row'><div>{_table(c.placements, 8)}"
+            f"<p>送教上门 {sp['home_teaching']} 人，其中建档立卡家庭 {sp['home_teaching_poor']} 人{lessons}。</p>"
+            f"<b>未入学/未安置原因</b>{_table(c.reasons, 10)}</div>"
+            f"<div>{figs['placements']}</div></div>{foot}",
+        )
+    )
+    pages.append(
+        _page(
+            t[6],
+            (figs["map"] if "map" in figs else "<p>没有可标注的村。</p>")
+            + f"<p class='note'>{MAP_NOTE}{c.missing} 个个案所在村缺少坐标，未画出。</p>{foot}",
+        )
+    )
+    pages.append(
+        _page(
+            t[7],
+            f"<p>{e(metrics.counting_rule())}</p><p>{RATE_RULE}</p><p>{e(privacy.SUPPRESSION_RULE)}</p>"
+            f"<p>{_quality_text(c)}</p><p>{PRIVACY_NOTE}</p>{foot}",
         )
     )
     return (
         "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
-        f"<title>控辍保学汇报材料</title><style>{CSS}</style></head><body>{''.join(pages)}</body></html>"
+        f"<title>{e(c.title)}</title><style>{CSS}</style></head><body>{''.join(pages)}</body></html>"
     )
 
 
@@ -286,51 +377,85 @@ def pdf_pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
 
 
-def build_pptx(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> bytes:
-    """A short slide deck with the same headline figures and tables (python-pptx), names surname-only."""
+def build_pptx(
+    ledger: Ledger,
+    sel: metrics.Selection,
+    settings: Settings,
+    boundaries: dict | None = None,
+    c: Content | None = None,
+) -> bytes:
+    """The same eight parts as the PDF as 16:9 slides (python-pptx): KPIs, tables, charts and the map as
+    images; names surname-only, small counts suppressed."""
     import io
 
     from pptx import Presentation
-    from pptx.util import Pt
+    from pptx.util import Emu, Pt
 
-    as_of = pd.Timestamp(sel.as_of)
-    cases = metrics.select_cases(ledger.cases, sel)
-    dates = [d for d in ledger.report_dates if d <= as_of] or [as_of]
-    district = ledger.meta.get("district") or settings.district or ""
+    c = c or content(ledger, sel, settings, boundaries)
+    titles = section_titles(c)
     prs = Presentation()
     prs.slide_width, prs.slide_height = 12192000, 6858000
-    slide = prs.slides.add_slide(prs.slide_layouts[0])
-    slide.shapes.title.text = f"{district}控辍保学工作情况汇报"
-    slide.placeholders[1].text = f"统计日期：{metrics.cn_date(as_of)}\n{sel.describe()}"
+    left, top, width = Emu(457200), Emu(1300000), Emu(11277600)
 
-    def table_slide(title: str, frame: pd.DataFrame) -> None:
+    def slide(title: str):
         s = prs.slides.add_slide(prs.slide_layouts[5])
         s.shapes.title.text = title
-        shown = labels.for_display(frame.head(15))
-        rows, cols = len(shown) + 1, len(shown.columns)
-        shape = s.shapes.add_table(rows, cols, 457200, 1371600, 11277600, 400000 * rows)
-        for c, name in enumerate(shown.columns):
-            shape.table.cell(0, c).text = str(name)
-        for r, rec in enumerate(shown.itertuples(index=False), start=1):
-            for c, v in enumerate(rec):
-                cell = shape.table.cell(r, c)
-                cell.text = "" if pd.isna(v) else str(v)
-                cell.text_frame.paragraphs[0].font.size = Pt(12)
+        s.shapes.title.text_frame.paragraphs[0].font.size = Pt(30)
+        return s
 
-    table_slide("劝返进度（表一）", metrics.trend(cases, dates))
-    table_slide(
-        "未返校学生分校统计（表二）",
-        metrics.schools_table(cases, as_of, mode="briefing")[
-            ["school", "township", "open", "open_poor", "names"]
-        ],
-    )
-    sp = metrics.special_ed_summary(metrics.select_special(ledger.special_ed, sel))
-    table_slide(
-        "残疾儿童少年安置",
-        pd.DataFrame(
-            {"placement": list(schema.PLACEMENTS.values()), "count": [sp[k] for k in schema.PLACEMENTS]}
-        ),
-    )
+    def text(s, lines: list[str], x=left, y=top, w=width, size=16):
+        box = s.shapes.add_textbox(x, y, w, Emu(600000)).text_frame
+        box.word_wrap = True
+        for i, line in enumerate(lines):
+            para = box.paragraphs[0] if i == 0 else box.add_paragraph()
+            para.text = line
+            para.font.size = Pt(size)
+
+    def table(s, frame: pd.DataFrame, x=left, y=top, w=width, rows_max=12, size=12):
+        shown = labels.for_screen(frame.head(rows_max))
+        rows, cols = len(shown) + 1, max(len(shown.columns), 1)
+        shape = s.shapes.add_table(rows, cols, x, y, w, Emu(330000 * rows))
+        for k, name in enumerate(shown.columns):
+            shape.table.cell(0, k).text = str(name)
+            shape.table.cell(0, k).text_frame.paragraphs[0].font.size = Pt(size)
+        for r, rec in enumerate(shown.itertuples(index=False), start=1):
+            for k, v in enumerate(rec):
+                cell = shape.table.cell(r, k)
+                cell.text = "" if v is None else str(v)
+                cell.text_frame.paragraphs[0].font.size = Pt(size)
+
+    def picture(s, name: str, x=left, y=top, w=width):
+        if name in c.figures:
+            s.shapes.add_picture(io.BytesIO(_png_bytes(c.figures[name], name)), x, y, width=w)
+
+    cover = prs.slides.add_slide(prs.slide_layouts[0])
+    cover.shapes.title.text = titles[0]
+    cover.placeholders[1].text = f"范围：{c.scope}\n统计日期：{metrics.cn_date(c.as_of)}\n数据：{c.source}"
+    s = slide(titles[1])
+    for i, (label, value, note, _) in enumerate(kpi_boxes(c)):
+        x, y = left + Emu(3800000 * (i % 3)), top + Emu(1700000 * (i // 3))
+        text(s, [label, value, note], x, y, Emu(3600000), size=18)
+        s.shapes[-1].text_frame.paragraphs[1].font.size = Pt(40)
+    s = slide(titles[2])
+    table(s, c.trend, w=Emu(5400000), size=12)
+    picture(s, "trend", x=left + Emu(5600000), w=Emu(5700000))
+    s = slide(titles[3])
+    table(s, c.schools[["school", "township", "open", "open_poor", "names"]], w=Emu(6200000), size=11)
+    picture(s, "schools", x=left + Emu(6500000), w=Emu(4700000))
+    s = slide(titles[4])
+    text(s, [f"超期个案 {c.overdue} 人，处于限期复学通知书及以上环节 {c.notice} 人。"])
+    table(s, c.by_town, y=top + Emu(700000), w=Emu(3600000))
+    table(s, c.owners, x=left + Emu(3800000), y=top + Emu(700000), w=Emu(3600000))
+    table(s, c.ladder, x=left + Emu(7600000), y=top + Emu(700000), w=Emu(3600000))
+    s = slide(titles[5])
+    table(s, c.placements, w=Emu(4200000))
+    table(s, c.reasons, y=top + Emu(2300000), w=Emu(4200000))
+    picture(s, "placements", x=left + Emu(4600000), w=Emu(6600000))
+    s = slide(titles[6])
+    picture(s, "map", w=Emu(9600000))
+    text(s, [MAP_NOTE + f"{c.missing} 个个案所在村缺少坐标，未画出。"], y=Emu(6300000), size=12)
+    s = slide(titles[7])
+    text(s, [metrics.counting_rule(), RATE_RULE, privacy.SUPPRESSION_RULE, _quality_text(c), PRIVACY_NOTE])
     buf = io.BytesIO()
     prs.save(buf)
     return buf.getvalue()
@@ -356,12 +481,10 @@ def make_pack(
     # one browser for every chart, MathJax off: kaleido's default would fetch MathJax from a CDN
     kaleido.start_sync_server(mathjax=False, silence_warnings=True)
     try:
-        document = build_html(ledger, sel, settings, boundaries, quality)
+        c = content(ledger, sel, settings, boundaries, quality)
+        document = build_html(ledger, sel, settings, boundaries, quality, c=c)
+        pptx = build_pptx(ledger, sel, settings, boundaries, c=c) if with_pptx else None
     finally:
         kaleido.stop_sync_server(silence_warnings=True)
     pdf = print_pdf(document)
-    pptx = build_pptx(ledger, sel, settings) if with_pptx else None
     return Pack(pdf, pptx, pdf_pages(pdf), time.perf_counter() - start)
-
-
-assert privacy  # names reach the pack only through metrics' masked outputs (mode="briefing")

@@ -103,15 +103,91 @@ def assert_public(frame: pd.DataFrame, mode: str = "list") -> None:
         raise AssertionError(f"personal columns not masked: {leaked}")
 
 
-SUPPRESSED = "<5"
+# One mark for every hidden cell. A separate "<5" would tell which hidden cells are 1-4, and those bounds alone
+# pin cells down (two "<5" in a column whose total is 2 are both 1): the property test in
+# tests/unit/test_suppression.py found such tables. The mark reads "fewer than five, or hidden to protect one".
+SUPPRESSED = "<5*"
+THRESHOLD = 5
+SUPPRESSION_RULE = (
+    "小数抑制：涉及乡镇以下地区与残疾、建档立卡、原因等敏感属性的人数，1–4 人不显示具体数字，标为「<5*」；"
+    "为防止由行合计或列合计反推出被隐藏的数，同一行、同一列中另有一个数一并隐藏，同样标为「<5*」。"
+)
 
 
-def suppress_small(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Counts 1–4 in `columns` replaced by "<5" (text); 0 and ≥5 stay. For downloads that cross a place finer
-    than the county with a sensitive attribute (disability type, 建档立卡, reason)."""
+def suppression_mask(values, row_totals: bool = True, threshold: int = THRESHOLD):
+    """Which cells of a count matrix to hide: (primary, complementary) boolean arrays.
+
+    `values` is rows x columns of non-negative integers; its column totals are published, and with `row_totals`
+    its last column is the row total (published too). Primary: counts 1..threshold-1. Complementary: while any
+    row (with row totals) or column holds exactly one hidden cell, hide the smallest other positive cell of that
+    line (a zero only when the line has no other positive cell), so that every total covers two hidden cells.
+    """
+    import numpy as np
+
+    v = np.asarray(values, dtype=np.int64)
+    primary = (v >= 1) & (v < threshold)
+    hidden = primary.copy()
+    lines = [(None, j) for j in range(v.shape[1])]
+    if row_totals:
+        lines += [(i, None) for i in range(v.shape[0])]
+    changed = True
+    while changed:  # a handful of passes over the lines of an aggregate table, never over cases
+        changed = False
+        for i, j in lines:
+            line = (slice(None), j) if i is None else (i, slice(None))
+            if hidden[line].sum() != 1:
+                continue
+            cells, shut = v[line], hidden[line]
+            order = np.where(
+                shut, np.iinfo(np.int64).max, np.where(cells > 0, cells, np.iinfo(np.int64).max - 1)
+            )
+            pick = int(order.argmin())
+            if shut[pick]:
+                continue  # a one-cell line: nothing else to hide
+            if i is None:
+                hidden[pick, j] = True
+            else:
+                hidden[i, pick] = True
+            changed = True
+    return primary, hidden & ~primary
+
+
+def suppress(table: pd.DataFrame, counts: list[str], total: str | None = "total") -> pd.DataFrame:
+    """The published form of an aggregate table: THE small-count rule for every page, export, pack and report.
+
+    `counts` are the count columns; `total` (when given) is the row-total column, which is part of the matrix.
+    Hidden cells (1-4 and their complementary cells, see `suppression_mask`) become SUPPRESSED; other cells stay
+    integers, so that exports still write numbers as numbers. Column totals of the original table remain
+    publishable.
+    """
+    cols = [c for c in counts if c != total] + ([total] if total else [])
     out = table.copy()
-    for col in columns:
-        values = out[col]
-        small = values.between(1, 4)
-        out[col] = values.astype("Int64").astype("str").mask(small, SUPPRESSED)
+    if len(out) == 0:
+        return out
+    primary, extra = suppression_mask(out[cols].fillna(0).astype("int64").to_numpy(), row_totals=bool(total))
+    for k, col in enumerate(cols):
+        shown = out[col].astype("Int64").astype("object")
+        out[col] = shown.mask(primary[:, k] | extra[:, k], SUPPRESSED)
     return out
+
+
+PLACEMENT_COUNTS = ["mainstream", "special_school", "home_teaching", "exempt", "unplaced", "total"]
+
+
+def published_placements(by_table: pd.DataFrame, by: str, local: bool) -> pd.DataFrame:
+    """A placements-by-township/type/建档立卡 table (metrics.special_ed_by) as it may be published: suppressed
+    when its rows are townships or the selection (`local`) is a place finer than the county."""
+    return suppress(by_table, PLACEMENT_COUNTS) if local or by == "township" else by_table
+
+
+def published_reasons(summary: dict, local: bool) -> pd.DataFrame:
+    """The unplaced children's reasons (metrics.special_ed_summary) as a published table: reason, count;
+    suppressed when the selection (`local`) is a place finer than the county."""
+    reasons = summary.get("unplaced_reasons") or {}
+    table = pd.DataFrame({"unplaced_reason": list(reasons), "count": list(reasons.values())})
+    return suppress(table, ["count"], total=None) if local else table
+
+
+def is_suppressed(table: pd.DataFrame) -> bool:
+    """True when a published table hides at least one cell (then its rule is stated under it)."""
+    return bool(table.isin([SUPPRESSED]).to_numpy().any()) if len(table) else False

@@ -12,6 +12,7 @@ days = st.number_input(
     max_value=180,
     value=view.settings.overdue_days,
     key="fu_days",
+    bind="query-params",
     width=320,
 )
 status = ui.followup_status(view, int(days))
@@ -24,9 +25,7 @@ c2.metric("超期个案", int(status["overdue"].sum()))
 c3.metric(
     "已到限期复学通知书及以上环节", int(status["step"].isin(["notice", "administrative", "judicial"]).sum())
 )
-st.plotly_chart(
-    figures.ladder_chart(metrics.ladder_counts(status), big=view.mode == "briefing"), key="fu_ladder"
-)
+ui.chart(figures.ladder_chart(metrics.ladder_counts(status), big=view.mode == "briefing"), key="fu_ladder")
 
 only_overdue = st.toggle("只看超期个案", key="fu_overdue")
 rows = status[status["overdue"]] if only_overdue else status

@@ -6,7 +6,7 @@ from kongchuo_metrics import compare, figures, labels, metrics
 
 view = ui.current_view()
 st.title("总览")
-ui.caption(view)
+ui.caption(view, rule=False)
 if ui.empty(view.cases):
     st.stop()
 
@@ -26,7 +26,11 @@ else:
 
 start = compare.history_start(view.ledger.cases)
 cmp = compare.compare(view.cases, view.dates, view.as_of, start)
-c1, c2, c3 = st.columns(3)
+big = view.mode == "briefing"
+rates = [r for r in kpi["rates"] if r.key != "poor_open"]
+# one row of six on the projector, so that the trend chart starts on the first screen
+cells = st.columns(3 + len(rates)) if big else [*st.columns(3), *st.columns(len(rates))]
+c1, c2, c3, rate_cols = cells[0], cells[1], cells[2], cells[3:]
 since = f"较 {metrics.cn_date(kpi['previous_date'])}" if kpi["previous_date"] is not None else None
 c1.metric(
     "在册辍学人数",
@@ -50,9 +54,9 @@ c3.metric(
     delta_description=since,
 )
 for col, field in zip((c1, c2, c3), compare.FIELDS, strict=True):
-    col.caption(compare.last_year_caption(cmp, field))
-rate_cols = st.columns(len(kpi["rates"]) - 1)
-for col, rate in zip(rate_cols, [r for r in kpi["rates"] if r.key != "poor_open"], strict=True):
+    if not big:  # on the projector the deltas say it; the trend chart keeps its place on the first screen
+        col.caption(compare.last_year_caption(cmp, field))
+for col, rate in zip(rate_cols, rates, strict=True):
     sign = "≤" if rate.kind == "max" else "≥"
     if rate.value is None:
         col.metric(rate.label, "—", help=rate.note)
@@ -67,30 +71,26 @@ for col, rate in zip(rate_cols, [r for r in kpi["rates"] if r.key != "poor_open"
             delta_arrow="off",
         )
 
-pack_col, report_col = st.columns(2)
-with pack_col:
-    ui.pack_button(view)
-with report_col:
-    ui.report_button(view)
+if not big:  # the pack and the Word report are made before the meeting, not on the projector
+    pack_col, report_col = st.columns(2)
+    with pack_col:
+        ui.pack_button(view)
+    with report_col:
+        ui.report_button(view)
 
 left, right = st.columns([3, 2])
 with left:
     st.subheader("辍学趋势")
     trend = metrics.trend(view.cases, view.dates)
     last_year = compare.last_year_line(view.cases, view.dates, start)
-    st.plotly_chart(
-        figures.trend_chart(trend, height=330, big=view.mode == "briefing", last_year=last_year),
-        key="ov_trend",
-    )
+    ui.chart(figures.trend_chart(trend, height=330, big=big, last_year=last_year), key="ov_trend")
     ui.counting_rule()
 with right:
     st.subheader("各乡镇在册辍学人数")
     towns = compare.township_changes(view.cases, view.ledger.schools, view.as_of, cmp)
     towns = towns[towns["open"] > 0]
     if not ui.empty(towns, "统计日期当天各乡镇均无在册辍学学生。"):
-        st.plotly_chart(
-            figures.bar_chart(towns, "township", "open", big=view.mode == "briefing"), key="ov_towns"
-        )
+        ui.chart(figures.bar_chart(towns, "township", "open", big=big), key="ov_towns")
         ui.table(
             towns[
                 [

@@ -9,22 +9,27 @@ ui.caption(view)
 if ui.empty(view.cases):
     st.stop()
 
-include_zero = st.toggle("列出所有学校（含已全部返校的学校）", key="schools_all")
+include_zero = st.toggle("列出所有学校（含已全部返校的学校）", key="schools_all", bind="query-params")
 cmp = compare.compare(view.cases, view.dates, view.as_of, compare.history_start(view.ledger.cases))
 table = compare.school_changes(view.cases, view.as_of, cmp, mode=view.mode, include_zero=include_zero)
 if ui.empty(table, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校学生。"):
     st.stop()
 st.metric("未返校学生合计", int(table["open"].sum()))
-ui.table(table)
-ui.downloads(table, view, "未返校学生分校统计表", key="schools", xlsx_sum=["open", "open_poor"])
-st.plotly_chart(
+ui.chart(
     figures.bar_chart(table[table["open"] > 0], "school", "open", big=view.mode == "briefing"),
     key="schools_bar",
 )
+ui.table(table)
+ui.downloads(table, view, "未返校学生分校统计表", key="schools", xlsx_sum=["open", "open_poor"])
 
 st.subheader("查看一所学校的未返校学生")
 school = st.selectbox(
-    "学校", table["school"].tolist(), key="schools_pick", index=None, placeholder="选择学校"
+    "学校",
+    table["school"].tolist(),
+    key="schools_pick",
+    index=None,
+    placeholder="选择学校",
+    bind="query-params",
 )
 if school:
     open_cases = metrics.open_at(view.cases[view.cases["school"] == school], view.as_of)

@@ -30,7 +30,7 @@ lessons = f"，累计送教 {s['home_lessons']} 次" if s["home_lessons"] is not
 st.info(f"送教上门 {s['home_teaching']} 人，其中建档立卡家庭 {s['home_teaching_poor']} 人{lessons}。")
 
 big = view.mode == "briefing"
-st.plotly_chart(figures.placements_chart(s, big=big), key="sped_chart")
+ui.chart(figures.placements_chart(s, big=big), key="sped_chart")
 by = st.segmented_control(
     "分类",
     ["township", "disability_type", "poor"],
@@ -38,13 +38,14 @@ by = st.segmented_control(
     required=True,
     format_func={"township": "按乡镇", "disability_type": "按残疾类别", "poor": "按建档立卡"}.get,
     key="sped_by",
+    bind="query-params",
 )
-table = metrics.special_ed_by(roster, by)
-st.plotly_chart(figures.stacked_placements(table, by, big=big), key="sped_stack")
+# a place finer than the county crossed with disability: the one small-count rule, for screen, chart and file
+local = bool(view.selection.townships or view.selection.schools)
+table = privacy.published_placements(metrics.special_ed_by(roster, by), by, local)
+ui.chart(figures.stacked_placements(table, by, big=big), key="sped_stack")
 ui.table(table)
-# a place finer than the county crossed with disability: counts 1-4 are suppressed in the download
-counts = ["mainstream", "special_school", "home_teaching", "exempt", "unplaced", "total"]
-ui.downloads(privacy.suppress_small(table, counts), view, "残疾儿童安置情况", key="sped")
+ui.downloads(table, view, "残疾儿童安置情况", key="sped")
 
 st.subheader("未入学/未安置儿童及原因")
 unplaced = roster[roster["placement_category"] == "unplaced"]
@@ -56,5 +57,4 @@ if not ui.empty(unplaced, "所选范围内没有未安置儿童。"):
         "未安置儿童名单",
         key="sped_unplaced",
     )
-    reasons = unplaced["unplaced_reason"].fillna("未填原因").value_counts().rename_axis("unplaced_reason")
-    ui.table(reasons.reset_index())
+    ui.table(privacy.published_reasons(s, local))

@@ -5,7 +5,7 @@ from kongchuo_metrics import compare, figures, metrics
 
 view = ui.current_view()
 st.title("辍学趋势（表一）")
-ui.caption(view)
+ui.caption(view, rule=False)
 if ui.empty(view.cases):
     st.stop()
 
@@ -15,6 +15,7 @@ mode = c1.segmented_control(
     ["ledger", "weekly", "monthly"],
     default="ledger",
     key="trend_dates",
+    bind="query-params",
     format_func={"ledger": "台账报送日期", "weekly": "每周", "monthly": "每月"}.get,
     required=True,
 )
@@ -23,6 +24,7 @@ split = c2.segmented_control(
     ["none", "township", "stage"],
     default="none",
     key="trend_split",
+    bind="query-params",
     format_func={"none": "不分组", "township": "按乡镇", "stage": "按学段"}.get,
     required=True,
 )
@@ -37,7 +39,7 @@ ceiling = metrics.target_ceiling(
     view.selection.stage,
 )
 big = view.mode == "briefing"
-st.plotly_chart(
+ui.chart(
     figures.trend_chart(
         trend, target=ceiling, target_label="辍学率目标对应人数上限", big=big, last_year=last_year
     ),
@@ -46,7 +48,7 @@ st.plotly_chart(
 ui.counting_rule()
 if split != "none":
     by = metrics.trend(view.cases, dates, by=split)
-    st.plotly_chart(figures.split_trend_chart(by, split, big=big), key="trend_split_chart")
+    ui.chart(figures.split_trend_chart(by, split, big=big), key="trend_split_chart")
 
 st.subheader("表一　劝返进度")
 trend = trend.merge(last_year, on="date", how="left")

@@ -58,11 +58,20 @@ def test_core_never_imports_streamlit():
 
 
 def test_every_page_is_registered_with_a_chinese_title():
-    app = (ROOT / "app.py").read_text(encoding="utf-8")
+    from kongchuo_metrics.labels import PAGES as REGISTRY
+
+    registered = {script: (title, url) for script, title, url, _, _ in REGISTRY}
     for page in (ROOT / "pages").glob("*.py"):
-        m = re.search(rf'st\.Page\(\s*"pages/{page.name}",\s*title="([^"]+)",\s*url_path="([a-z_]+)"', app)
-        assert m, page.name
-        assert re.search(r"[\u4e00-\u9fff]", m.group(1))
+        title, url = registered[f"pages/{page.name}"]
+        assert re.search(r"[\u4e00-\u9fff]", title) and re.fullmatch(r"[a-z_]+", url), page.name
+    assert len(registered) == len(list((ROOT / "pages").glob("*.py")))
+
+
+def test_no_private_streamlit_api():
+    for path in [ROOT / "app.py", ROOT / "ui.py", *(ROOT / "pages").glob("*.py")]:
+        src = path.read_text(encoding="utf-8")
+        assert "streamlit.runtime" not in src and "PagesManager" not in src, path.name
+        assert not re.search(r"\bst\._|streamlit\.[a-z_]+\._", src), path.name
 
 
 def test_every_field_and_output_column_has_a_chinese_label():

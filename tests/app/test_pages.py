@@ -110,9 +110,9 @@ def test_briefing_mode_masks_to_surname_and_adds_slide_buttons():
     at = open_page("schools", {"briefing": "true"})
     names = at.dataframe[0].value["未返校学生（已脱敏）"]
     assert all(part.endswith("**") for cell in names for part in cell.split("、"))
-    # the frame (app.py, which AppTest runs for the default page) adds the slide buttons
+    # the frame adds the slide links on every page (AppTest runs the frame as production does)
     at = open_page("overview", {"briefing": "true"})
-    assert [b.label for b in at.button if "页" in b.label] == ["下一页：辍学趋势 ▶"]
+    assert [link.proto.label for link in at.get("page_link")] == ["下一页：辍学趋势"]
 
 
 def test_broken_upload_shows_the_report_and_keeps_the_old_data():

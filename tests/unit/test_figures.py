@@ -22,10 +22,12 @@ def test_village_deck_layers_provider_tooltip_and_payload(sample_ledger):
     assert "mapProvider" not in spec or spec["mapProvider"] is None
     assert spec.get("mapStyle") in (None, "__MAP_STYLE__")  # Streamlit's sentinel for "no basemap"
     types = [layer["@@type"] for layer in spec["layers"]]
-    assert types == ["GeoJsonLayer", "TextLayer", "ScatterplotLayer"]
-    text_layer = spec["layers"][1]
+    # township names drawn last, on a light label: the village dots never hide them
+    assert types == ["GeoJsonLayer", "ScatterplotLayer", "TextLayer"]
+    text_layer = spec["layers"][2]
+    assert text_layer["background"] is True
     assert text_layer["characterSet"] == "auto" and not str(text_layer["fontFamily"]).startswith("@@=")
-    points = spec["layers"][2]["data"]
+    points = spec["layers"][1]["data"]
     assert len(points) == len(villages) and sum(p["open"] for p in points) + len(missing) == 25
     assert set(points[0]) == {
         "township",

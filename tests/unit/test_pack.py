@@ -75,15 +75,138 @@ def test_pack_has_no_full_names_ids_or_phones(sample_pack, sample_ledger):
     assert not any(p in flat for p in sample_ledger.cases["guardian_phone"].dropna())
 
 
-def test_pptx_is_built_with_the_same_tables(sample_pack):
+def test_pptx_has_the_same_eight_parts_as_the_pdf(sample_pack, sample_ledger):
     import io
 
     from pptx import Presentation
 
-    result, _ = sample_pack
+    result, text = sample_pack
     prs = Presentation(io.BytesIO(result.pptx))
     titles = [s.shapes.title.text for s in prs.slides]
-    assert titles[1:] == ["劝返进度（表一）", "未返校学生分校统计（表二）", "残疾儿童少年安置"]
+    c = _content(sample_ledger)
+    assert titles == pack.section_titles(c) and len(titles) == result.pages == 8
+    flat = text.replace(" ", "").replace("\n", "")
+    assert all(t.replace(" ", "") in flat for t in titles[1:])  # the PDF's page headings are the same
+    pictures = [sum(sh.shape_type == 13 for sh in s.shapes) for s in prs.slides]
+    assert pictures[2] == pictures[3] == pictures[5] == pictures[6] == 1  # charts and the map as images
+    kpi_text = " ".join(sh.text_frame.text for sh in prs.slides[1].shapes if sh.has_text_frame)
+    assert "25" in kpi_text and "77" in kpi_text and "红线守住" in kpi_text
+
+
+def _content(ledger, townships=()):
+    sel = metrics.Selection(townships=townships, as_of=dt.date(2019, 6, 25))
+    return pack.content(ledger, sel, load_settings(SAMPLE_DIR), figures.load_boundaries(SAMPLE_DIR))
+
+
+def figure_labels(fig) -> set[str]:
+    """Every tick and category label the figure spec implies: category values of category axes and the
+    integer ticks of count axes (tick0 + k * dtick up to the axis range), formatted as plotly does (",d")."""
+    out: set[str] = set()
+    layout = fig.layout
+    for axis_name in ("xaxis", "yaxis"):
+        axis = layout[axis_name]
+        if not axis.visible and axis.visible is not None:
+            continue
+        if axis.tickmode == "linear" and axis.range is not None:
+            k = 0
+            while axis.tick0 + k * axis.dtick <= axis.range[1]:
+                out.add(f"{int(axis.tick0 + k * axis.dtick):,}")
+                k += 1
+    for trace in fig.data:
+        if trace.type != "bar" and trace.type != "scatter":
+            continue
+        horizontal = getattr(trace, "orientation", None) == "h"
+        cats = trace.y if horizontal else trace.x
+        axis = layout["yaxis" if horizontal else "xaxis"]
+        if axis.visible is False or cats is None:
+            continue
+        if axis.type == "category" or (cats is not None and isinstance(cats[0], str)):
+            out |= {str(v) for v in cats}
+    for ann in layout.annotations or ():
+        if ann.text:
+            out.add(ann.text)
+    return out
+
+
+def svg_labels(svg: str) -> list[tuple[str, float, float, float]]:
+    """Tick and annotation texts of a plotly SVG with their horizontal extent and baseline: (text, left, right,
+    y), widths estimated as figures.text_width does (a CJK character one em)."""
+    import re
+
+    out = []
+    for m in re.finditer(r'<g class="(?:x|y)tick"><text ([^>]*)>([^<]*)</text>', svg):
+        attrs, label = m.group(1), m.group(2)
+        get = dict(re.findall(r'([\w-]+)="([^"]*)"', attrs))
+        tx, ty = map(
+            float,
+            re.search(
+                r"translate\(([-\d.]+),\s*([-\d.]+)\)", get.get("transform", "translate(0,0)")
+            ).groups(),
+        )
+        size = float(re.search(r"font-size: ([\d.]+)px", get["style"]).group(1))
+        width = figures.text_width(label, size)
+        x = float(get.get("x", 0)) + tx
+        left = {"end": x - width, "middle": x - width / 2}.get(get.get("text-anchor"), x)
+        out.append((label, left, left + width, float(get.get("y", 0)) + ty))
+    return out
+
+
+def test_every_pack_chart_label_is_drawn_inside_its_box(sample_ledger):
+    import kaleido
+
+    c = _content(sample_ledger)
+    kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+    try:
+        svgs = {name: pack._svg(fig, name) for name, fig in c.figures.items()}
+    finally:
+        kaleido.stop_sync_server(silence_warnings=True)
+    for name, svg in svgs.items():
+        width, height = pack.CHART_SIZES[name]
+        drawn = svg_labels(svg)
+        texts = [t for t, *_ in drawn]
+        assert figure_labels(c.figures[name]) - set(
+            c.figures[name].layout.annotations and [a.text for a in c.figures[name].layout.annotations] or []
+        ) <= set(texts), (name, figure_labels(c.figures[name]) - set(texts))
+        for label, left, right, y in drawn:
+            assert 0 <= left and right <= width and 0 < y <= height, (name, label, left, right, y)
+        ticks = [t for t in texts if t.replace(",", "").isdigit()]
+        assert len(ticks) == len(set(ticks)), (name, ticks)  # never 0 1 1 2 2
+
+
+def test_every_pack_chart_label_is_in_the_pdf_text_layer(sample_pack, sample_ledger):
+    # charts are inline SVG: the PDF's text layer holds every tick and category label of each figure
+    _, _ = sample_pack
+    c = _content(sample_ledger)
+    text = subprocess.run(["pdftotext", str(OUT / "pack.pdf"), "-"], capture_output=True, text=True).stdout
+    flat = "".join(text.split())
+    for name, fig in c.figures.items():
+        wanted = figure_labels(fig)
+        assert wanted, name
+        missing = [w for w in wanted if "".join(w.split()) not in flat]
+        assert not missing, (name, missing)
+    # the axis ranges hold whole numbers only, never 0 1 1 2 2
+    for name in ("trend", "schools", "placements"):
+        axis = c.figures[name].layout["xaxis" if name == "schools" else "yaxis"]
+        assert axis.tickmode == "linear" and float(axis.dtick).is_integer() and axis.dtick >= 1, name
+
+
+def test_pack_for_a_township_names_it_on_the_cover_and_fits_its_labels(sample_ledger, tmp_path):
+    sel = metrics.Selection(townships=("三里镇",), as_of=dt.date(2019, 6, 25))
+    c = _content(sample_ledger, ("三里镇",))
+    result = pack.make_pack(
+        sample_ledger, sel, load_settings(SAMPLE_DIR), figures.load_boundaries(SAMPLE_DIR)
+    )
+    path = tmp_path / "sanli.pdf"
+    path.write_bytes(result.pdf)
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(path), str(tmp_path / "p")], check=True, timeout=120)
+    assert len(list(tmp_path.glob("p-*.png"))) == 8
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
+    cover = text.split("\f")[0]
+    assert "三里镇控辍保学工作情况汇报" in cover and cover.count("统计日期") == 1
+    flat = "".join(text.split())
+    for name, fig in c.figures.items():
+        missing = [w for w in figure_labels(fig) if "".join(w.split()) not in flat]
+        assert not missing, (name, missing)
 
 
 def test_missing_chromium_is_explained(monkeypatch, sample_ledger):

@@ -170,7 +170,7 @@ def test_hardened_streamlit_config():
     assert server["fileWatcherType"] == "none"
     client = cfg["client"]
     assert client["showErrorDetails"] == "none" and client["disableDataExport"] is True
-    assert client["toolbarMode"] == "viewer" and client["showErrorLinks"] is False
+    assert client["toolbarMode"] in ("viewer", "minimal") and client["showErrorLinks"] is False
 
 
 def test_streamlit_reads_the_hardened_options_back():
