@@ -283,6 +283,14 @@ def _bounds(
     return (min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2, zoom
 
 
+def _html_text(values: pd.Series) -> pd.Series:
+    """Text escaped for an HTML context (&, <, >, quotes)."""
+    out = values.astype("str").fillna("")
+    for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")):
+        out = out.str.replace(raw, entity, regex=False)
+    return out
+
+
 def village_deck(
     villages: pd.DataFrame, boundaries: dict | None = None, townships: tuple[str, ...] = (), height: int = 560
 ):
@@ -303,6 +311,9 @@ def village_deck(
             "oldest_days": villages["oldest_days"].astype("float").fillna(0).astype(int),
             "color": villages["state"].map(STATE_COLORS),
             "radius": ((villages["open"].clip(lower=1) ** 0.5) * 450).round().astype(int),
+            # deck.gl puts tooltip fields into HTML: ledger text goes there escaped, never as markup
+            "village_html": _html_text(villages["village"]),
+            "township_html": _html_text(villages["township"]),
         }
     )
     layers = []
@@ -367,7 +378,7 @@ def village_deck(
     )
     lon, lat, zoom = _bounds(data, boundaries, townships)
     tooltip = {
-        "html": "<b>{village}</b>（{township}）<br/>未返校：{open} 人<br/>其中建档立卡：{open_poor} 人"
+        "html": "<b>{village_html}</b>（{township_html}）<br/>未返校：{open} 人<br/>其中建档立卡：{open_poor} 人"
         "<br/>超期未跟进：{overdue} 人<br/>最久已辍学：{oldest_days} 天",
         "style": {"backgroundColor": "#212529", "color": "white", "fontSize": "14px", "fontFamily": FONT},
     }

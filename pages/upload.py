@@ -12,7 +12,7 @@ st.title("数据导入")
 ui.caption(view)
 path, _ = ui.ledger_source()
 st.caption(
-    f"当前使用：{view.ledger.meta.get('source_name', '')}（{'样例数据' if path == ui.data_dir() else '已导入的台账'}）"
+    f"当前使用：{ui.literal(view.ledger.meta.get('source_name', ''))}（{'样例数据' if path == ui.data_dir() else '已导入的台账'}）"
 )
 if not view.scope.can_upload:
     st.info("只有区县管理员可以导入台账。")
@@ -43,7 +43,7 @@ if not staged.exists():
 try:
     candidate = load_ledger(staged)
 except LedgerError as exc:
-    st.error(f"无法导入：{exc}")
+    st.error(f"无法导入：{ui.literal(exc)}")
     st.caption("原有数据保持不变。")
     staged.unlink(missing_ok=True)
     st.stop()
@@ -57,20 +57,22 @@ c4.metric("排除（空行/合计/重复）", r.rows_excluded)
 st.caption("各表：" + "，".join(f"{ui.TABLE_LABELS[k]} {v} 行" for k, v in r.tables.items() if v))
 for s in r.sheets:
     st.caption(
-        f"{s.sheet}：{s.status}"
+        f"{ui.literal(s.sheet)}：{ui.literal(s.status)}"
         + (f"，表头在第 {s.header_row} 行" if s.header_row else "")
-        + (f"，{s.note}" if s.note else "")
+        + (f"，{ui.literal(s.note)}" if s.note else "")
     )
 if len(r.problems):
     st.subheader(f"问题清单（{len(r.problems)} 条）")
     ui.table(r.problems)
-    st.download_button(
+    ui.audited_download(
         "下载问题清单 CSV",
-        data=lambda: exports.csv_bytes(r.problems),
-        file_name="台账问题清单.csv",
-        on_click="ignore",
-        key="up_problems",
-        icon=":material/download:",
+        lambda: exports.csv_bytes(r.problems),
+        "台账问题清单.csv",
+        "up_problems",
+        rows=len(r.problems),
+        columns=list(r.problems.columns),
+        mime="text/csv",
+        filters=f"上传文件：{upload.name}",
     )
 else:
     st.success("没有发现问题。")
@@ -86,4 +88,4 @@ if st.button("确认导入，替换当前数据", type="primary", key="up_accept
 
 with st.expander("历史版本"):
     for v in storage.history(ui.store_dir()):
-        st.caption(f"{v.name}　{v.path.name}　{v.accepted_at}　{v.user}")
+        st.caption(ui.literal(f"{v.name}　{v.path.name}　{v.accepted_at}　{v.user}"))

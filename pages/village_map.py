@@ -23,7 +23,7 @@ event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object",
 
 if len(missing):
     st.warning(
-        f"{len(missing)} 个个案缺少坐标，未画在地图上（所在村：{'、'.join(sorted(set(missing['village'])))}）。"
+        f"{len(missing)} 个个案缺少坐标，未画在地图上（所在村：{ui.literal('、'.join(sorted(set(missing['village']))))}）。"
     )
     ui.case_list(
         missing,
@@ -36,7 +36,7 @@ if len(missing):
 picked = (event.selection.objects.get("villages") or []) if event and event.selection else []
 if picked:
     v = picked[0]
-    st.subheader(f"{v['village']}（{v['township']}）的未返校学生")
+    st.subheader(f"{ui.literal(v['village'])}（{ui.literal(v['township'])}）的未返校学生")
     cases = status[(status["township"] == v["township"]) & (status["village"] == v["village"])]
     shown = ui.public(cases, view)
     ui.table(
