@@ -170,11 +170,15 @@ def literal(text: object) -> str:
     """Text (ledger values, file names, user names) made safe to place inside Streamlit markdown: shown as
     typed, never as a link, image, HTML, formula, colour directive or icon."""
     out = str("" if text is None else text).replace("\r", " ").replace("\n", " ")
+    # GFM turns bare URLs and e-mail addresses into links after escapes are resolved: an invisible word joiner
+    # after the scheme, "www" or "@" keeps them text
+    out = _AUTOLINK.sub(lambda m: m.group(0) + "\u2060", out)
     return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), out)
 
 
 # every ASCII punctuation mark may be backslash-escaped in CommonMark; these are the ones that start markup
 # (links, images, HTML, emphasis, code, tables, math, :icons: and :colour[...] directives, bare URLs)
+_AUTOLINK = re.compile(r"(?i)(?:https?|ftps?|mailto|www|xmpp)(?=[:.])|@")
 _MD_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>~:/$&=\"']")
 
 

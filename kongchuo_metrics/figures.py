@@ -131,7 +131,7 @@ def split_trend_chart(
     fig = go.Figure()
     value_labels = labels.VALUE_LABELS.get(by, {})
     for name, grp in trend.groupby(by, sort=True):
-        shown = value_labels.get(name, name)
+        shown = _html_text(pd.Series([str(value_labels.get(name, name))])).iloc[0]
         fig.add_scatter(
             x=date_labels(grp["date"]),
             y=grp["open"],
@@ -159,7 +159,7 @@ def bar_chart(
     fig = go.Figure(
         go.Bar(
             x=data[value],
-            y=data[category].astype("str"),
+            y=_html_text(data[category]),
             orientation="h",
             marker_color=COLORS.get(color, color),
             text=data[value],
@@ -199,7 +199,7 @@ def stacked_placements(
     fig = go.Figure()
     for k, name in schema.PLACEMENTS.items():
         fig.add_bar(
-            y=by_table[by].astype("str"),
+            y=_html_text(by_table[by]),
             x=by_table[k],
             name=name,
             orientation="h",
@@ -284,7 +284,8 @@ def _bounds(
 
 
 def _html_text(values: pd.Series) -> pd.Series:
-    """Text escaped for an HTML context (&, <, >, quotes)."""
+    """Text escaped for an HTML context (&, <, >, quotes): deck.gl tooltips and plotly labels read tags in
+    text (plotly makes <a href> a link), ledger text must stay text."""
     out = values.astype("str").fillna("")
     for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")):
         out = out.str.replace(raw, entity, regex=False)
@@ -444,7 +445,7 @@ def static_map(
                 "color": f"rgba({color[0]},{color[1]},{color[2]},0.85)",
                 "line": {"color": "white", "width": 1},
             },
-            text=part["village"] + "：" + part["open"].astype(str) + "人",
+            text=_html_text(part["village"]) + "：" + part["open"].astype(str) + "人",
             hoverinfo="text",
         )
     fig = _layout(fig, title, height)
