@@ -199,3 +199,22 @@ def test_store_checksum_once_per_version(users, tmp_path, monkeypatch):
     storage.accept(store, source, "二月.csv", "admin")
     at.run()
     assert len(calls) == first + 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "![t](http://example.invalid/beacon.png)",
+        "[链接](http://example.invalid/x)",
+        "<img src=http://example.invalid/i.png>",
+        "www.example.invalid 与 a@example.invalid",
+        ":red[红字] :material/home: $x^2$ **粗** `码`",
+    ],
+)
+def test_literal_leaves_no_markup(text):
+    import re
+
+    out = ui.literal(text)
+    assert out.replace("\\", "").replace("\u2060", "") == text  # the same characters on screen
+    assert re.search(r"(?<!\\)[\[\]()<>!*`$:]", out) is None  # every markup character escaped
+    assert "http://" not in out and "www." not in out and "@" not in out.replace("@\u2060", "")

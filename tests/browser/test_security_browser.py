@@ -300,3 +300,27 @@ def test_ledger_markup_on_the_map_stays_text(browser, hostile_server):
         assert p.outside == [], f"requests left the machine: {p.outside}"
     finally:
         p.context.close()
+
+
+def test_problem_list_download_is_audited(page, server, tmp_path):
+    from tests.conftest import case_row, write_csv
+
+    _, tmp = server
+    bad_id = case_row(name="错号童")[4][:-1] + "0"  # a wrong check digit: a warning in the problem list
+    ledger = write_csv(
+        tmp_path / "问题台账.csv", [case_row(name="甲童"), case_row(name="错号童", idn=bad_id)]
+    )
+    page.goto("upload")
+    page.page.locator("[data-testid='stFileUploader'] input[type=file]").set_input_files(str(ledger))
+    button = page.page.locator("[data-testid='stDownloadButton'] button", has_text="下载问题清单")
+    button.wait_for(timeout=30000)
+    page.wait()
+    with page.page.expect_download() as info:
+        button.click()
+    data = open(info.value.path(), "rb").read()
+    line = [json.loads(x) for x in (tmp / "audit" / "audit.jsonl").read_text(encoding="utf-8").splitlines()][
+        -1
+    ]
+    assert line["event"] == "download" and line["file"] == "台账问题清单.csv"
+    assert line["user"] == "本机用户" and line["sha256"] == hashlib.sha256(data).hexdigest()
+    assert line["rows"] >= 1 and "问题台账.csv" in line["filters"]
