@@ -979,14 +979,16 @@ def report_button(view: View) -> None:
     if stored and stored[0] == key:
         result = stored[1]
         name = result.file_name(view.selection)
-        st.download_button(
+        audited_download(
             f"下载 {report.KINDS[result.kind]}（Word）",
-            data=_audited(lambda: result.docx, view, name, result.headline.open, ["report", result.kind]),
-            file_name=name,
+            lambda: result.docx,
+            name,
+            "ov_report_docx",
+            rows=result.headline.open,
+            columns=["report", result.kind],
             mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            key="ov_report_docx",
-            on_click="ignore",
-            icon=":material/download:",
+            filters=view.selection.describe(),
+            mode="unmasked" if result.annex else view.mode,
         )
         st.caption(
             f"已生成（用时 {result.seconds:.1f} 秒）：在册 {result.headline.open} 人，"
@@ -1008,13 +1010,16 @@ def case_file_button(view: View, case_id: str) -> None:
     def build() -> bytes:
         return case_file.build_case_file(view.ledger, case_id, view.settings, view.as_of, unmasked=unmasked)
 
-    st.download_button(
+    audited_download(
         "下载一人一案档案（Word）" + ("，含完整个人信息" if unmasked else ""),
-        data=_audited(build, view, name, 1, ["case_file", "full_names" if unmasked else "masked"]),
-        file_name=name,
+        build,
+        name,
+        "fu_case_file",
+        rows=1,
+        columns=["case_file", "full_names" if unmasked else "masked"],
         mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        key="fu_case_file",
-        on_click="ignore",
+        filters=view.selection.describe(),
+        mode=view.mode,
         icon=":material/folder_shared:",
     )
 
