@@ -638,7 +638,12 @@ def table(frame: pd.DataFrame, **kwargs) -> None:
     """A read-only table with Chinese headers and values."""
     from kongchuo_metrics.labels import for_display
 
-    st.dataframe(for_display(frame), hide_index=True, width="stretch", **kwargs)
+    # a column with suppressed cells ("<5" beside numbers) is shown as text, as one type
+    mixed = [
+        c for c in frame.columns if frame[c].dtype == object and frame[c].isin([privacy.SUPPRESSED]).any()
+    ]
+    shown = frame.astype({c: "str" for c in mixed}) if mixed else frame
+    st.dataframe(for_display(shown), hide_index=True, width="stretch", **kwargs)
 
 
 # --- downloads ------------------------------------------------------------------------------------------------

@@ -325,7 +325,7 @@ def village_deck(
             "lon": villages["lon"].round(5),
             "lat": villages["lat"].round(5),
             "open": villages["open"].astype(int),
-            "open_poor": villages["open_poor"].astype(int),
+            "open_poor": _html_text(villages["open_poor"].astype("str")),  # "<5" when suppressed
             "overdue": villages["overdue"].astype(int),
             "oldest_days": villages["oldest_days"].astype("float").fillna(0).astype(int),
             "color": villages["state"].map(STATE_COLORS),

@@ -115,3 +115,58 @@ def suppress_small(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         small = values.between(1, 4)
         out[col] = values.astype("Int64").astype("str").mask(small, SUPPRESSED)
     return out
+
+
+def suppress(
+    table: pd.DataFrame, counts: list[str], total: str | None = None, base: str | None = None
+) -> pd.DataFrame:
+    """The published form of an aggregate table: counts 1–4 in `counts` become SUPPRESSED, with complementary
+    suppression so that no published total gives a hidden cell back.
+
+    `total` names the row-total column (part of the matrix, published); column totals are published too. While
+    a column (or a row, with `total`) holds exactly one hidden cell, its smallest other cell is hidden as well.
+    `base` names a published count the sensitive counts are part of (a school's open cases): where the base is
+    under 5, its sensitive cells are hidden whatever their value, or "<5" beside a base of 1 would say "1".
+    Other cells stay integers (exports write numbers as numbers).
+    """
+    import numpy as np
+
+    cols = [c for c in counts if c != total] + ([total] if total else [])
+    out = table.copy()
+    if len(out) == 0:
+        return out
+    v = out[cols].fillna(0).astype("int64").to_numpy()
+    hidden = (v >= 1) & (v < 5)
+    if base is not None:
+        hidden |= (out[base].fillna(0).to_numpy()[:, None] < 5) & (
+            out[base].fillna(0).to_numpy()[:, None] > 0
+        )
+    big = np.iinfo(np.int64).max
+    lines = [(slice(None), j) for j in range(v.shape[1])] + (
+        [(i, slice(None)) for i in range(v.shape[0])] if total else []
+    )
+    changed = True
+    while changed:  # a few passes over the lines of an aggregate table (never over cases)
+        changed = False
+        for line in lines:
+            if hidden[line].sum() != 1 or hidden[line].size < 2:
+                continue
+            cells = v[line]
+            order = np.where(hidden[line], big, np.where(cells > 0, cells, big - 1))
+            pick = int(order.argmin())
+            idx = (pick, line[1]) if isinstance(line[0], slice) else (line[0], pick)
+            hidden[idx] = True
+            changed = True
+    for k, col in enumerate(cols):
+        out[col] = out[col].astype("Int64").astype("object").mask(hidden[:, k], SUPPRESSED)
+    return out
+
+
+def summable(table: pd.DataFrame, columns: list[str]) -> list[str]:
+    """The columns of `columns` without a suppressed cell (a 合计 row may add those up)."""
+    return [c for c in columns if c in table and not table[c].isin([SUPPRESSED]).any()]
+
+
+def published_poor(table: pd.DataFrame, count: str = "open_poor", base: str = "open") -> pd.DataFrame:
+    """A per-school or per-village table with its 建档立卡 count as it may be published (see `suppress`)."""
+    return suppress(table, [count], base=base) if count in table else table

@@ -1,7 +1,7 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import compare, figures, labels, metrics
+from kongchuo_metrics import compare, figures, labels, metrics, privacy
 
 view = ui.current_view()
 st.title("总览")
@@ -90,6 +90,7 @@ with right:
         st.plotly_chart(
             figures.bar_chart(towns, "township", "open", big=view.mode == "briefing"), key="ov_towns"
         )
+        towns = privacy.published_poor(towns)  # 建档立卡 per township: small counts hidden
         ui.table(
             towns[
                 [

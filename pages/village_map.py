@@ -1,7 +1,7 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, metrics
+from kongchuo_metrics import figures, metrics, privacy
 
 view = ui.current_view()
 st.title("村级地图：未返校学生分布")
@@ -11,6 +11,7 @@ if ui.empty(status, f"{metrics.cn_date(view.as_of)}，所选范围内没有未�
     st.stop()
 
 villages, missing = metrics.village_table(status, view.ledger.villages)
+villages = privacy.published_poor(villages)  # 建档立卡 per village: small counts hidden, on the map too
 st.metric(
     "未返校学生", len(status), help="与其他页面同一筛选条件下的在册人数一致，含缺少坐标、未画在图上的个案"
 )

@@ -218,3 +218,28 @@ def test_literal_leaves_no_markup(text):
     assert out.replace("\\", "").replace("\u2060", "") == text  # the same characters on screen
     assert re.search(r"(?<!\\)[\[\]()<>!*`$:]", out) is None  # every markup character escaped
     assert "http://" not in out and "www." not in out and "@" not in out.replace("@\u2060", "")
+
+
+def test_poor_counts_per_school_and_village_are_suppressed_on_screen_and_in_downloads(
+    users, isolated, tmp_path
+):
+    rows = [case_row(name="甲童", school="甲镇一中", village="一村", poor="是", registered="2019.3.1")]
+    rows += [
+        case_row(name=f"乙童{i}", school="甲镇二中", village="二村", registered="2019.3.1") for i in range(6)
+    ]
+    rows += [
+        case_row(name=f"丙童{i}", school="甲镇三中", village="三村", poor="是" if i < 5 else "否")
+        for i in range(7)
+    ]
+    storage.accept(tmp_path / "store", write_csv(tmp_path / "poor.csv", rows), "poor.csv", "admin")
+    at = _ready("admin", "schools")
+    shown = at.dataframe[0].value.set_index("学校")
+    assert shown.loc["甲镇一中", "其中建档立卡"] == ui.privacy.SUPPRESSED  # one child, next to a masked name
+    assert (
+        shown.loc["甲镇三中", "其中建档立卡"] == ui.privacy.SUPPRESSED
+    )  # complementary: the total is public
+    assert shown["在册辍学人数"].sum() == 14
+    _click(at, "schools_csv")
+    csv = _released()[0].decode("utf-8-sig")
+    line = next(x for x in csv.splitlines() if x.startswith("甲镇一中"))
+    assert ",<5," in line and ",1,是" not in line
