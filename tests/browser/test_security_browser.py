@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
 
 from kongchuo_metrics import auth, storage
 from tests.browser.conftest import Page, start_server, stop_server
-from tests.browser.test_login import opened
 from tests.conftest import SAMPLE_DIR
 
 PASSWORD = "browser-test-password-2"
@@ -39,14 +40,25 @@ def _log(tmp) -> list[dict]:
     return [json.loads(x) for x in (tmp / "audit" / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
-def _login_to_schools(p: Page, name: str) -> None:
-    p.page.get_by_label("用户名").fill(name)
-    p.page.get_by_label("密码").fill(PASSWORD)
-    p.page.get_by_role("button", name="登录").click()
-    p.wait()
-    p.page.locator("[data-testid='stSidebarNav'] a", has_text="学校明细").click()
-    p.wait()
-    p.page.wait_for_selector("[data-testid='stDownloadButton'] button:has-text('下载 CSV')", timeout=30000)
+@contextmanager
+def on_schools(browser, url, name: str) -> Iterator[Page]:
+    """A fresh browser context logged in as `name` on 学校明细 (opened by its URL, so the login lands there);
+    no request leaves 127.0.0.1."""
+    p = Page(browser, url)
+    try:
+        p.page.goto(url + "/schools")
+        p.page.get_by_label("密码").wait_for(timeout=60000)
+        p.page.get_by_label("用户名").fill(name)
+        p.page.get_by_label("密码").fill(PASSWORD)
+        p.page.get_by_role("button", name="登录").click()
+        p.page.wait_for_selector(
+            "[data-testid='stDownloadButton'] button:has-text('下载 CSV')", timeout=60000
+        )
+        p.wait()
+        yield p
+        assert p.outside == [], f"requests left the machine: {p.outside}"
+    finally:
+        p.context.close()
 
 
 def _csv_button(p: Page):
@@ -64,8 +76,7 @@ def _no_download_after_click(p: Page, wait_for_text: str) -> list:
 
 def test_download_audit_line_names_the_logged_in_user(browser, users_server):
     url, tmp = users_server
-    with opened(browser, url) as p:
-        _login_to_schools(p, "sanli")
+    with on_schools(browser, url, "sanli") as p:
         with p.page.expect_download() as info:
             _csv_button(p).click()
         data = open(info.value.path(), "rb").read()
@@ -79,8 +90,7 @@ def test_download_audit_line_names_the_logged_in_user(browser, users_server):
 def test_download_refused_when_the_log_breaks_after_the_page_was_drawn(browser, users_server):
     url, tmp = users_server
     log = tmp / "audit" / "audit.jsonl"
-    with opened(browser, url) as p:
-        _login_to_schools(p, "blocked")
+    with on_schools(browser, url, "blocked") as p:
         lines = log.read_text(encoding="utf-8")
         # the page and its buttons are on screen; now the log cannot be appended to (a folder in its place)
         log.rename(tmp / "audit-aside.jsonl")
@@ -98,8 +108,7 @@ def test_download_refused_when_the_log_breaks_after_the_page_was_drawn(browser, 
 
 def test_disabled_account_gets_nothing_from_an_open_page(browser, users_server):
     url, tmp = users_server
-    with opened(browser, url) as p:
-        _login_to_schools(p, "gone")
+    with on_schools(browser, url, "gone") as p:
         auth.disable_user(tmp / "users.json", "gone")  # the admin disables the account while the page is open
         got = _no_download_after_click(p, "登录已失效")
         assert got == []
