@@ -1085,7 +1085,7 @@ def list_upload(kind: str, key: str):
         staged.write_bytes(data)
         table = read_list(staged, kind, name=upload.name)
     except LedgerError as exc:
-        st.error(f"{schema.LIST_LABELS[kind]}无法使用：{exc}")
+        st.error(f"{schema.LIST_LABELS[kind]}无法使用：{literal(exc)}")
         return None
     finally:
         staged.unlink(missing_ok=True)
