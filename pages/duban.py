@@ -24,9 +24,7 @@ if scope.role == "county_admin":
                 made = workflows.duban_from_overdue(
                     engine, scope, status, view.ledger.cases, row.township, as_of, paper, ui.audit_event
                 )
-                st.success(
-                    f"已生成 {ui.literal(made['number'])}（{ui.literal(row.township)}，{row.overdue} 人）"
-                )
+                st.success(ui.literal(f"已生成 {made['number']}（{row.township}，{row.overdue} 人）"))
             except duban.DubanError as exc:
                 st.error(str(exc))
 
