@@ -8,7 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
+import secrets
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,13 +54,51 @@ EMPTY_MESSAGE = "当前筛选条件下没有个案。请调整左侧的统计日
 # --- data ----------------------------------------------------------------------------------------------------
 
 
-@st.cache_resource(max_entries=4, show_spinner="正在读取台账…")
+class _Held:
+    """A small LRU of loaded ledgers kept in this process, outside Streamlit's caches.
+
+    Any websocket client, even one that never logged in, can send "clear cache", which empties st.cache_data
+    and st.cache_resource for everyone. The ledger itself lives on disk (the versioned store) and, once
+    loaded, here: a cleared cache then only costs the cheap scoped views, never a reload of the file.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: dict[tuple, object] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, make):
+        with self.lock:
+            if key in self.items:
+                self.items[key] = self.items.pop(key)  # most recently used last
+                return self.items[key]
+        return self.put(key, make())
+
+    def put(self, key: tuple, value):
+        with self.lock:
+            self.items.pop(key, None)
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.pop(next(iter(self.items)))
+        return value
+
+
+_LEDGERS = _Held(4)
+_SOURCES = _Held(8)
+
+
 def _load(path: str, digest: str, coords: str) -> Ledger:
-    # keyed on the file's digest and the settings file's: a new version or mapping is a new entry, never stale. A store version
-    # is read from its Arrow snapshot (rebuilt from the raw files when stale), never parsed again.
-    if storage.is_version(Path(path)):
-        return storage.load_folder(path, coords)
-    return load_ledger(path, coords=coords, mapping=settings().mapping)
+    # keyed on the file's digest and the settings file's: a new version or mapping is a new entry, never stale.
+    # Held in the process, not in Streamlit's caches: a client's clear_cache message drops nothing.
+    return _LEDGERS.get((path, digest, coords), lambda: _read_ledger(path, coords))
+
+
+def _read_ledger(path: str, coords: str) -> Ledger:
+    # a store version is read from its Arrow snapshot (rebuilt from the raw files when stale), never parsed again
+    with st.spinner("正在读取台账…"):
+        if storage.is_version(Path(path)):
+            return storage.load_folder(path, coords)
+        return load_ledger(path, coords=coords, mapping=settings().mapping)
 
 
 @st.cache_resource
@@ -77,10 +118,40 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(f"{path.resolve()}|{st_.st_mtime_ns}|{st_.st_size}".encode()).hexdigest()
 
 
+def _stat(path: Path) -> tuple:
+    try:
+        s = path.stat()
+    except OSError:
+        return ()
+    return (s.st_ino, s.st_mtime_ns, s.st_size)
+
+
+def _store_signature(store: Path) -> tuple:
+    # the pointer and every other file at the top of the store, and the versions folder (a new version)
+    try:
+        tops = sorted((p.name, _stat(p)) for p in store.iterdir() if p.is_file())
+    except OSError:
+        tops = []
+    return (str(store), tuple(tops), _stat(store / "versions"))
+
+
 def ledger_source() -> tuple[Path, str]:
-    """The ledger file in use (the current accepted upload, else the shipped sample) and a warning."""
-    _start_once(str(store_dir()))
-    version, warning = storage.current(store_dir())
+    """The ledger file in use (the current accepted upload, else the shipped sample) and a warning.
+
+    The store's checksum check (a SHA-256 of the whole file) runs once per version: again only when the
+    pointer, the store's folder or the version file itself changes on disk, not on every rerun.
+    """
+    store = store_dir()
+    _start_once(str(store))
+    signature = _store_signature(store)
+
+    def check() -> tuple:
+        version, warning = storage.current(store)
+        return version, warning, _stat(version.path) if version else ()
+
+    version, warning, seen = _SOURCES.get(signature, check)
+    if version is not None and _stat(version.path) != seen:  # the file changed in place: check it again
+        version, warning, seen = _SOURCES.put(signature, check())
     return (version.folder, warning) if version else (data_dir(), warning)
 
 
@@ -98,8 +169,9 @@ LOCAL_USER = access.Scope("本机用户", "county_admin")
 
 
 LOGIN_TITLE = "控辍保学数据看板 · 登录"
+SESSION_ENDED = "登录已失效（账号已停用或变更、密码已重置，或登录已超过 8 小时），请重新登录。"
 # everything a login leaves in the session; ending it (logout, an unaudited login) removes all of them
-_LOGIN_KEYS = ("auth", "scope", "oidc_user", "oidc_since", "_logout")
+_LOGIN_KEYS = ("auth", "scope", "oidc_user", "oidc_since", "_logout", "_method")
 
 
 def _end_login() -> None:
@@ -107,65 +179,167 @@ def _end_login() -> None:
         st.session_state.pop(key, None)
 
 
+def literal(text: object) -> str:
+    """Text (ledger values, file names, user names) made safe to place inside Streamlit markdown: shown as
+    typed, never as a link, image, HTML, formula, colour directive or icon."""
+    out = str("" if text is None else text).replace("\r", " ").replace("\n", " ")
+    # GFM turns bare URLs and e-mail addresses into links after escapes are resolved: an invisible word joiner
+    # after the scheme, "www" or "@" keeps them text
+    out = _AUTOLINK.sub(lambda m: m.group(0) + "\u2060", out)
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), out)
+
+
+# every ASCII punctuation mark may be backslash-escaped in CommonMark; these are the ones that start markup
+# (links, images, HTML, emphasis, code, tables, math, :icons: and :colour[...] directives, bare URLs)
+_AUTOLINK = re.compile(r"(?i)(?:https?|ftps?|mailto|www|xmpp)(?=[:.])|@")
+_MD_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>~:/$&=\"']")
+
+
+def _client() -> str:
+    """The client's address as Streamlit sees it (lockout per address); "" when unknown."""
+    try:
+        return str(st.context.ip_address or "")
+    except Exception:  # no request context (AppTest)
+        return ""
+
+
+def _local_session() -> access.Scope | None:
+    """The scope of this session's local login as the users file says now, or None when it has lapsed: the
+    account is disabled, removed or changed (role, places, password), or the login is older than 8 hours."""
+    session = st.session_state.get("auth")
+    if not session or not auth.session_valid(session["at"]):
+        return None
+    if auth.fingerprint(users_path(), session["user"]) != session["fp"]:
+        return None
+    user = auth.current_user(users_path(), session["user"])
+    return user.scope() if user is not None else None
+
+
+def _oidc_identity() -> tuple[str, bool]:
+    """(claimed name, token younger than 8 hours) of the OIDC login."""
+    cfg = settings()
+    name = str(st.user.get(cfg.oidc_claim) or "")
+    issued = st.user.get("iat")
+    since = (
+        dt.datetime.fromtimestamp(issued, dt.UTC)
+        if isinstance(issued, (int, float))
+        else st.session_state.setdefault("oidc_since", dt.datetime.now(dt.UTC))  # no iat claim: this session
+    )
+    return name, auth.session_valid(since)
+
+
+def revalidate() -> access.Scope | None:
+    """Who this session is right now, checked again against the users file and the login's age (for actions
+    that run outside a page run, such as a download click); None when the session is no longer valid."""
+    method = st.session_state.get("_method")
+    if method == "loopback":
+        ok = not auth.has_users(users_path()) and auth.is_loopback(st.get_option("server.address"))
+        return LOCAL_USER if ok else None
+    if method == "local":
+        return _local_session()
+    if method == "proxy":
+        header = settings().proxy_header
+        user = auth.current_user(users_path(), st.context.headers.get(header) or "") if header else None
+        return user.scope() if user is not None else None
+    if method == "oidc":
+        if not st.user.is_logged_in:
+            return None
+        name, fresh = _oidc_identity()
+        user = auth.current_user(users_path(), name) if fresh else None
+        return user.scope() if user is not None and name == st.session_state.get("oidc_user") else None
+    return None
+
+
+def _lapse(reason: str) -> None:
+    """End a session that is no longer valid, audited, and say why on the login page."""
+    scope = current_scope()
+    try:
+        audit.record(audit_path(), "session_end", scope.user, scope.role, scope.describe(), reason=reason)
+    except audit.AuditError:
+        pass  # the session ends anyway
+    _end_login()
+    st.session_state["_notice"] = SESSION_ENDED
+
+
+def _notice() -> None:
+    """A message left by a refused download or an ended session, shown once."""
+    message = st.session_state.pop("_notice", None)
+    if message:
+        st.warning(message)
+
+
 def require_login() -> None:
-    """Decide who is looking, or stop the page at a login form.
+    """Decide who is looking, or stop the page at a login form. Runs at the top of every run.
 
     No users configured: allowed only on a loopback address, as the single local user (masking stays on).
     Users configured, or any other address: a local login (scrypt, lockout, 8-hour sessions), the bureau's OIDC
-    provider (st.login) or a trusted proxy header when settings.toml names one.
+    provider (st.login) or a trusted proxy header when settings.toml names one. Every run checks the session
+    against the users file again: a disabled or changed account, or an old login, ends at once.
     """
     address = st.get_option("server.address")
     if not auth.has_users(users_path()):
         if not auth.is_loopback(address):
             st.error(
-                f"拒绝启动：看板监听在 {address or '所有网卡'}，但还没有配置任何用户。局域网访问必须登录。"
+                f"拒绝启动：看板监听在 {literal(address or '所有网卡')}，但还没有配置任何用户。局域网访问必须登录。"
                 "请先用 `python -m kongchuo_metrics users add` 创建用户，或改为只在 127.0.0.1 上运行。"
             )
             st.stop()
         st.session_state["scope"] = LOCAL_USER
+        st.session_state["_method"] = "loopback"
         st.session_state.pop("_logout", None)
         return
+    if st.session_state.get("_method") == "loopback":  # users were added since: log in
+        _end_login()
     cfg = settings()
     if cfg.oidc_provider:
         _oidc_login(cfg.oidc_provider, cfg.oidc_claim)
         return
     header = cfg.proxy_header
     if header:
-        user = _active_user(st.context.headers.get(header))
+        user = auth.current_user(users_path(), st.context.headers.get(header) or "")
         if user is not None:
             st.session_state["scope"] = user.scope()
+            st.session_state["_method"] = "proxy"
             st.session_state.pop("_logout", None)
             return
-    session = st.session_state.get("auth")
-    if session and auth.session_valid(session["at"]):
-        st.session_state["scope"] = session["user"].scope()
-        st.session_state["_logout"] = "local"
-        return
+    if st.session_state.get("auth"):
+        scope = _local_session()
+        if scope is not None:
+            st.session_state["scope"] = scope
+            st.session_state["_logout"] = "local"
+            st.session_state["_method"] = "local"
+            return
+        _lapse("local session no longer valid")
     st.session_state.pop("scope", None)
     st.title(LOGIN_TITLE)
+    _notice()
     with st.form("login"):
         name = st.text_input("用户名", key="login_user")
         password = st.text_input("密码", type="password", key="login_password")
         submitted = st.form_submit_button("登录")
     if submitted:
+        name = name.strip()
         try:
-            user = auth.authenticate(users_path(), name.strip(), password)
-        except auth.AuthError as exc:
-            audit.record(audit_path(), "login_failed", name.strip()[:40], "", "")
-            st.error(str(exc))
+            user = auth.authenticate(users_path(), name, password, client=_client())
+        except auth.LoginRefused as exc:
+            try:
+                audit.record(
+                    audit_path(), "login_failed", name[:40], "", "", reason=exc.reason, client=_client()
+                )
+            except audit.AuditError:
+                pass  # refused either way
+            st.error(auth.LOGIN_FAILED)
         else:
-            st.session_state["auth"] = {"user": user, "at": dt.datetime.now(dt.UTC)}
+            st.session_state["auth"] = {
+                "user": user.name,
+                "at": dt.datetime.now(dt.UTC),
+                "fp": auth.fingerprint(users_path(), user.name),
+            }
             st.session_state["scope"] = user.scope()
-            _audit("login")
+            st.session_state["_method"] = "local"
+            _audit("login", client=_client())
             st.rerun()
     st.stop()
-
-
-def _active_user(name: str | None) -> auth.User | None:
-    """The users-file entry of a name an outside login vouches for (OIDC claim, proxy header); None when the
-    name is unknown or the account is disabled."""
-    user = next((u for u in auth.list_users(users_path()) if u.name == name), None)
-    return user if user is not None and not user.disabled else None
 
 
 def _oidc_login(provider: str, claim: str) -> None:
@@ -177,6 +351,7 @@ def _oidc_login(provider: str, claim: str) -> None:
     if not st.user.is_logged_in:
         st.session_state.pop("scope", None)
         st.title(LOGIN_TITLE)
+        _notice()
         try:
             configured = "auth" in st.secrets
         except Exception:  # no secrets file at all
@@ -192,22 +367,16 @@ def _oidc_login(provider: str, claim: str) -> None:
         if st.button("统一身份认证登录", key="oidc_login", type="primary"):
             st.login(None if provider == "default" else provider)
         st.stop()
-    name = str(st.user.get(claim) or "")
-    issued = st.user.get("iat")
-    since = (
-        dt.datetime.fromtimestamp(issued, dt.UTC)
-        if isinstance(issued, (int, float))
-        else st.session_state.setdefault("oidc_since", dt.datetime.now(dt.UTC))  # no iat claim: this session
-    )
-    expired = not auth.session_valid(since)
-    user = _active_user(name)
-    if expired or user is None:
+    name, fresh = _oidc_identity()
+    user = auth.current_user(users_path(), name)
+    if not fresh or user is None:
         st.session_state.pop("scope", None)
+        st.session_state.pop("_method", None)
         st.title(LOGIN_TITLE)
-        if expired:
+        if not fresh:
             st.warning("登录已超过 8 小时，请重新登录。")
         else:
-            st.error(f"账号 {name or '（未知）'} 未在本看板登记或已停用，请联系区县管理员开通。")
+            st.error(f"账号 {literal(name or '（未知）')} 未在本看板登记或已停用，请联系区县管理员开通。")
         if st.button("退出并重新登录", key="oidc_logout"):
             _end_login()
             st.logout()
@@ -215,6 +384,7 @@ def _oidc_login(provider: str, claim: str) -> None:
         st.stop()
     st.session_state["scope"] = user.scope()
     st.session_state["_logout"] = "oidc"
+    st.session_state["_method"] = "oidc"
     if st.session_state.get("oidc_user") != name:  # one login line per session
         st.session_state["oidc_user"] = name
         _audit("login", method="oidc")
@@ -358,7 +528,7 @@ def sidebar() -> View:
     scope = current_scope()
     asked = {k: st.query_params.get_all(k) for k in ("asof", "tsp", "sch")}  # before the widgets clean them
     with st.sidebar:
-        st.markdown(f"**{led.meta.get('district') or settings().district or '本区县'}控辍保学看板**")
+        st.markdown(f"**{literal(led.meta.get('district') or settings().district or '本区县')}控辍保学看板**")
         default_day = _default_as_of(led)
         first = (
             metrics.data_range(led.cases)[0].date()
@@ -408,7 +578,8 @@ def sidebar() -> View:
         if scope.can_unmask and not briefing:
             unmask = st.toggle("显示完整姓名（将记入审计）", key="unmask")
         st.caption(
-            f"当前用户：{scope.user or '未登录'}（{access.ROLES.get(scope.role, '无角色')}，{scope.describe()}）"
+            f"当前用户：{literal(scope.user or '未登录')}（{access.ROLES.get(scope.role, '无角色')}，"
+            f"{literal(scope.describe())}）"
         )
         _logout_button()
     sel = metrics.Selection(
@@ -524,15 +695,15 @@ def caption(view: View, rule: bool = True) -> None:
     counting rule in a fold unless the page states it under its chart (`rule=False`): once per page."""
     _, warning = ledger_source()
     if warning:
-        st.warning(warning)
+        st.warning(literal(warning))
     for notice in view.notices:
-        st.warning(notice)
-    st.caption(f"{view.selection.describe()}　｜　{ledger_line(view)}")
+        st.warning(literal(notice))
+    st.caption(f"{literal(view.selection.describe())}　｜　{ledger_line(view)}")
     accepted = view.ledger.report.accepted_blocking
     if accepted:
         st.caption(
             f"⚠ 导入时已确认接受 {len(accepted)} 个会影响统计的问题："
-            + "；".join(b.message for b in accepted)
+            + "；".join(literal(b.message) for b in accepted)
         )
     if rule:
         with st.expander("统计口径", expanded=False):
@@ -545,7 +716,7 @@ def ledger_line(view: View) -> str:
     stamp = meta.get("stat_date")
     filled = f"填报时间 {stamp}" if stamp else f"台账未写填报时间，文件日期 {meta.get('mtime', '')[:10]}"
     version = f"版本 {meta['version']}，" if meta.get("version") else ""
-    return f"数据：{version}{meta.get('source_name', '')}（{filled}）"
+    return f"数据：{version}{literal(meta.get('source_name', ''))}（{literal(filled)}）"
 
 
 def reporting_calendar(view: View, day: dt.date) -> pd.DataFrame:
@@ -644,21 +815,158 @@ def audit_writable() -> bool:
         return False
 
 
-def _audited(build, view: View, name: str, rows: int, columns: list[str]):
+class _Handoff:
+    """Bytes passed from a download button's click callback (the script thread, which knows the session) to
+    the button's data callable (a worker thread without the script context, which hands the bytes over).
+
+    The callback runs first in the rerun the click starts, so it re-checks the session and writes the audit
+    line before any byte exists for the callable; a refusal leaves None, and the callable delivers nothing.
+    """
+
+    START_WAIT = 15.0  # a click's callback starts within seconds; a bare file request gets nothing
+    BUILD_WAIT = 600.0  # building a very long list may take minutes
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.items: dict[str, tuple[float, str, bytes | None]] = {}
+
+    def _set(self, token: str, state: str, payload: bytes | None = None) -> None:
+        with self.cond:
+            now = time.monotonic()
+            # a released file nobody fetched (a forged click without its file request) goes after a minute
+            stale = [
+                k
+                for k, (at, st_, _) in self.items.items()
+                if now - at > (60 if st_ == "done" else self.BUILD_WAIT)
+            ]
+            for old in stale:
+                del self.items[old]
+            self.items[token] = (now, state, payload)
+            self.cond.notify_all()
+
+    def start(self, token: str) -> None:
+        self._set(token, "building")
+
+    def give(self, token: str, payload: bytes | None) -> None:
+        self._set(token, "done", payload)
+
+    def take(self, token: str) -> bytes | None:
+        with self.cond:
+            if not self.cond.wait_for(lambda: token in self.items, self.START_WAIT):
+                return None
+            self.cond.wait_for(lambda: self.items.get(token, (0, "done"))[1] == "done", self.BUILD_WAIT)
+            _, state, payload = self.items.pop(token, (0, "", None))
+            return payload if state == "done" else None
+
+
+_HANDOFF = _Handoff()
+
+REFUSED_AUDIT = (
+    "下载已拒绝：审计日志无法写入，文件没有生成。请联系管理员检查 var/audit 文件夹（磁盘空间、权限）。"
+)
+REFUSED_SCOPE = "下载已拒绝：您的账号、角色或范围在页面打开后有变化，请刷新页面后重新下载。"
+
+
+class DownloadRefused(Exception):
+    """A download the session or the audit log does not allow; nothing is delivered."""
+
+
+def _identity(scope: access.Scope) -> dict:
+    return {"user": scope.user, "role": scope.role, "scope": scope.describe(), "key": scope.key()}
+
+
+def _serve(token: str, ticket: dict, build) -> str | None:
+    """The click callback: the session is checked again, the audit line written, then the bytes released.
+    Returns the Chinese reason of a refusal (None when the file was released)."""
+    _HANDOFF.start(token)
+    payload = None
+    try:
+        now = revalidate()
+        if now is None:
+            return SESSION_ENDED
+        who = ticket["who"]
+        if (now.user, now.key()) != (who["user"], who["key"]):
+            return REFUSED_SCOPE
+        data = build()
+        data = data.encode("utf-8") if isinstance(data, str) else data
+        fields = {k: v for k, v in ticket.items() if k != "who"}
+        try:
+            audit.record(
+                audit_path(),
+                "download",
+                who["user"],
+                who["role"],
+                who["scope"],
+                **fields,
+                sha256=hashlib.sha256(data).hexdigest(),
+                bytes=len(data),
+            )
+        except audit.AuditError:
+            return REFUSED_AUDIT
+        payload = data
+        return None
+    finally:
+        _HANDOFF.give(token, payload)
+
+
+def audited_download(
+    label: str,
+    build,
+    file_name: str,
+    key: str,
+    *,
+    rows: int,
+    columns: list[str],
+    mime: str | None = None,
+    filters: str = "",
+    mode: str = "",
+    icon: str | None = ":material/download:",
+    target=None,
+) -> None:
+    """A download button whose file exists only after its audit line does.
+
+    Who is looking (user, role, scope), the filters, row count and columns are captured now, when the button is
+    drawn; the click re-checks the session against the users file and writes the line with the SHA-256 of the
+    bytes; when the session has lapsed or the line cannot be written, the user gets a Chinese message and no
+    file. A download refused this way leaves no bytes on the server.
+    """
+    scope = current_scope()
+    token = secrets.token_urlsafe(16)
+    ticket = {
+        "who": _identity(scope),
+        "file": file_name,
+        "filters": filters,
+        "rows": int(rows),
+        "columns": [str(c) for c in columns],
+        "mode": mode,
+    }
+    notice = st.session_state.get("_download_refused")
+    if notice and notice[0] == key:
+        st.session_state.pop("_download_refused")
+        (target or st).error(notice[1])
+
     def data() -> bytes:
-        payload = build()
-        _audit(
-            "download",
-            file=name,
-            filters=view.selection.describe(),
-            rows=rows,
-            columns=columns,
-            sha256=hashlib.sha256(payload).hexdigest(),
-            mode=view.mode,
-        )
+        payload = _HANDOFF.take(token)
+        if payload is None:
+            raise DownloadRefused("download refused (see the page for the reason)")
         return payload
 
-    return data
+    def click() -> None:
+        refusal = _serve(token, ticket, build)
+        if refusal == SESSION_ENDED:
+            st.session_state["_notice"] = refusal  # the rerun shows the login page, with this line
+        elif refusal:
+            st.session_state["_download_refused"] = (key, refusal)
+
+    (target or st).download_button(
+        label,
+        data=data,
+        file_name=file_name,
+        mime=mime,
+        key=key,
+        on_click=click,
+        icon=icon,
+    )
 
 
 def downloads(
@@ -671,6 +979,7 @@ def downloads(
     if len(frame) == 0:
         return
     if not audit_writable():
+        st.session_state.pop("_download_refused", None)
         st.error("审计日志无法写入，下载已停用。请联系管理员检查 var/audit 文件夹的权限。")
         return
     base = f"{title}_{view.selection.slug()}"
@@ -693,14 +1002,15 @@ def downloads(
     heading = f"{scoped}（{scope}；统计日期：{metrics.cn_date(view.as_of)}）"
     # a row that sizes to its buttons: no column cuts 「下载 Excel（公文格式）」 short
     row = st.container(horizontal=True, gap="small")
-    row.download_button(
+    common = {"rows": rows, "columns": columns, "filters": view.selection.describe(), "mode": view.mode}
+    audited_download(
         "下载 CSV",
-        data=_audited(lambda: exports.csv_bytes(final(), title=heading), view, f"{base}.csv", rows, columns),
-        file_name=f"{base}.csv",
+        lambda: exports.csv_bytes(final(), title=heading),
+        f"{base}.csv",
+        f"{key}_csv",
         mime="text/csv",
-        key=f"{key}_csv",
-        on_click="ignore",
-        icon=":material/download:",
+        target=row,
+        **common,
     )
     if xlsx_sum is not None:
         unit = view.ledger.meta.get("unit") or f"{district}教育局"
@@ -708,14 +1018,15 @@ def downloads(
         def build():
             return exports.gov_xlsx(final(), scoped, unit, metrics.cn_date(view.as_of), xlsx_sum, scope=scope)
 
-        row.download_button(
+        audited_download(
             "下载 Excel（公文格式）",
-            data=_audited(build, view, f"{base}.xlsx", rows, columns),
-            file_name=f"{base}.xlsx",
-            key=f"{key}_xlsx",
-            on_click="ignore",
-            icon=":material/table:",
+            build,
+            f"{base}.xlsx",
+            f"{key}_xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            icon=":material/table:",
+            target=row,
+            **common,
         )
 
 
@@ -760,22 +1071,30 @@ def pack_button(view: View) -> None:
         result = stored[1]
         name = f"控辍保学汇报材料_{view.selection.slug()}"
         c1, c2, _ = st.columns([1, 1, 3])
-        c1.download_button(
+        common = {
+            "rows": result.pages,
+            "columns": [],
+            "filters": view.selection.describe(),
+            "mode": "briefing",
+        }
+        audited_download(
             "下载 PDF",
-            data=result.pdf,
-            file_name=f"{name}.pdf",
+            lambda: result.pdf,
+            f"{name}.pdf",
+            "pack_pdf",
             mime="application/pdf",
-            key="pack_pdf",
-            on_click="ignore",
+            target=c1,
+            **common,
         )
         if result.pptx:
-            c2.download_button(
+            audited_download(
                 "下载 PPT",
-                data=result.pptx,
-                file_name=f"{name}.pptx",
-                key="pack_pptx",
-                on_click="ignore",
+                lambda: result.pptx,
+                f"{name}.pptx",
+                "pack_pptx",
                 mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                target=c2,
+                **common,
             )
         st.caption(f"共 {result.pages} 页，用时 {result.seconds:.1f} 秒。学生姓名只显示姓氏。")
 
@@ -811,14 +1130,16 @@ def report_button(view: View) -> None:
     if stored and stored[0] == key:
         result = stored[1]
         name = result.file_name(view.selection)
-        st.download_button(
+        audited_download(
             f"下载 {report.KINDS[result.kind]}（Word）",
-            data=_audited(lambda: result.docx, view, name, result.headline.open, ["report", result.kind]),
-            file_name=name,
+            lambda: result.docx,
+            name,
+            "ov_report_docx",
+            rows=result.headline.open,
+            columns=["report", result.kind],
             mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            key="ov_report_docx",
-            on_click="ignore",
-            icon=":material/download:",
+            filters=view.selection.describe(),
+            mode="unmasked" if result.annex else view.mode,
         )
         st.caption(
             f"已生成（用时 {result.seconds:.1f} 秒）：在册 {result.headline.open} 人，"
@@ -840,13 +1161,16 @@ def case_file_button(view: View, case_id: str) -> None:
     def build() -> bytes:
         return case_file.build_case_file(view.ledger, case_id, view.settings, view.as_of, unmasked=unmasked)
 
-    st.download_button(
+    audited_download(
         "下载一人一案档案（Word）" + ("，含完整个人信息" if unmasked else ""),
-        data=_audited(build, view, name, 1, ["case_file", "full_names" if unmasked else "masked"]),
-        file_name=name,
+        build,
+        name,
+        "fu_case_file",
+        rows=1,
+        columns=["case_file", "full_names" if unmasked else "masked"],
         mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        key="fu_case_file",
-        on_click="ignore",
+        filters=view.selection.describe(),
+        mode=view.mode,
         icon=":material/folder_shared:",
     )
 
@@ -902,7 +1226,7 @@ def list_upload(kind: str, key: str):
         staged.write_bytes(data)
         table = read_list(staged, kind, name=upload.name)
     except LedgerError as exc:
-        st.error(f"{schema.LIST_LABELS[kind]}无法使用：{exc}")
+        st.error(f"{schema.LIST_LABELS[kind]}无法使用：{literal(exc)}")
         return None
     finally:
         staged.unlink(missing_ok=True)
@@ -948,25 +1272,16 @@ def feedback_download(view: View, pushed, result, key: str) -> None:
         return
     name = f"{Path(pushed.source).stem}_核查反馈.xlsx"
 
-    def data() -> bytes:
-        payload = feedback_xlsx(pushed, result, checker=view.scope.user)
-        _audit(
-            "download",
-            file=name,
-            rows=len(result.pushed),
-            columns=["原表各列", "核查结果", "核查日期", "核查人"],
-            sha256=hashlib.sha256(payload).hexdigest(),
-            mode="unmasked",
-        )
-        return payload
-
-    st.download_button(
+    audited_download(
         "下载反馈表（推送名单原样 + 核查结果）",
-        data=data,
-        file_name=name,
+        lambda: feedback_xlsx(pushed, result, checker=view.scope.user),
+        name,
+        key,
+        rows=len(result.pushed),
+        columns=["原表各列", "核查结果", "核查日期", "核查人"],
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=key,
-        on_click="ignore",
+        filters=view.selection.describe(),
+        mode="unmasked",
         icon=":material/assignment_return:",
     )
 
@@ -1073,14 +1388,16 @@ def document_download(label: str, build, view: View, name: str, key: str, mime: 
     if not audit_writable():
         st.error("审计日志无法写入，下载已停用。请联系管理员检查 var/audit 文件夹的权限。")
         return
-    st.download_button(
+    audited_download(
         label,
-        data=_audited(build, view, name, rows, []),
-        file_name=name,
+        build,
+        name,
+        key,
+        rows=rows,
+        columns=[],
         mime=mime,
-        key=key,
-        on_click="ignore",
-        icon=":material/download:",
+        filters=view.selection.describe(),
+        mode=view.mode,
     )
 
 

@@ -48,7 +48,8 @@ class Scope:
         if self.role == "township" and self.townships:
             return "乡镇：" + "、".join(self.townships)
         if self.role == "school" and self.schools:
-            return "学校：" + "、".join(self.schools)
+            towns = "、".join(self.townships)
+            return "学校：" + (f"{towns} " if towns else "") + "、".join(self.schools)
         return "无权限"
 
     def key(self) -> tuple:
@@ -63,6 +64,46 @@ def _rows(frame: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
     return frame[mask.fillna(False).astype(bool)].reset_index(drop=True)
 
 
+SCHOOL_SEP = "/"
+
+
+def _in_pairs(frame: pd.DataFrame, pairs: pd.MultiIndex) -> pd.Series:
+    if "school" not in frame or "township" not in frame:
+        return pd.Series(False, index=frame.index)
+    place = pd.MultiIndex.from_arrays([frame["township"], frame["school"]])
+    return pd.Series(place.isin(pairs), index=frame.index)
+
+
+def school_pairs(scope: Scope, ledger: Ledger) -> pd.MultiIndex:
+    """The (township, school) pairs a school user covers.
+
+    A school is named by township and school together: "三里镇/三里二中" in the users file, or a plain school
+    name with the user's townships. A plain name without townships counts only when exactly one township of
+    the ledger has a school of that name: a same-named school elsewhere never leaks to this user.
+    """
+    named = [s.split(SCHOOL_SEP, 1) for s in scope.schools if SCHOOL_SEP in s]
+    plain = [s for s in scope.schools if SCHOOL_SEP not in s]
+    pairs = [(t.strip(), n.strip()) for t, n in named]
+    if scope.townships:
+        pairs += [(t, n) for t in scope.townships for n in plain]
+    elif plain:
+        known = (
+            pd.concat(
+                [
+                    f[["township", "school"]]
+                    for f in (ledger.schools, ledger.cases, ledger.special_ed)
+                    if "school" in f
+                ]
+            )
+            .dropna()
+            .drop_duplicates()
+        )
+        known = known[known["school"].isin(plain)]
+        unique = known.groupby("school")["township"].transform("nunique") == 1
+        pairs += list(known[unique].itertuples(index=False, name=None))
+    return pd.MultiIndex.from_tuples(pairs or [("", "")], names=["township", "school"])
+
+
 def scoped_ledger(ledger: Ledger, scope: Scope) -> Ledger:
     """The ledger restricted to what `scope` may see (a new Ledger; the input is not changed)."""
     if scope.county_wide:
@@ -75,10 +116,10 @@ def scoped_ledger(ledger: Ledger, scope: Scope) -> Ledger:
         special = _rows(sp, sp["township"].isin(t))
         villages = _rows(v, v["township"].isin(t))
     elif scope.role == "school" and scope.schools:
-        names = set(scope.schools)
-        cases = _rows(c, c["school"].isin(names))
-        schools = _rows(s, s["school"].isin(names))
-        special = _rows(sp, sp["school"].isin(names))
+        pairs = school_pairs(scope, ledger)
+        cases = _rows(c, _in_pairs(c, pairs))
+        schools = _rows(s, _in_pairs(s, pairs))
+        special = _rows(sp, _in_pairs(sp, pairs))
         # a school user sees the villages its own cases live in
         place = pd.MultiIndex.from_frame(v[["township", "village"]])
         villages = _rows(

@@ -142,6 +142,15 @@ def set_password(path: str | Path, name: str, password: str) -> None:
             raise AuthError(f"没有用户“{name}”")
         data["users"][name].update(hash=hash_password(password), failures=[], locked_until=None)
         _write(path, data)
+        _clear_locks(path, name)
+
+
+def _clear_locks(path: Path, name: str) -> None:
+    throttle = _read_throttle(path)
+    pairs = throttle.get("pairs", {})
+    for key in [k for k in pairs if k.split("\x1f")[0] == name]:
+        del pairs[key]
+    _write_throttle(path, throttle)
 
 
 def disable_user(path: str | Path, name: str) -> None:
@@ -155,37 +164,133 @@ def disable_user(path: str | Path, name: str) -> None:
         _write(path, data)
 
 
-def authenticate(path: str | Path, name: str, password: str, now: dt.datetime | None = None) -> User:
-    """The user when name and password match; AuthError (Chinese) otherwise. Five failures lock for 15 minutes."""
+LOGIN_FAILED = "登录失败：用户名或密码错误，或该账号暂时不能登录。请核对后重试，多次失败需等待一段时间。"
+CLIENT_FAILURES = 20  # failures from one address (any user names) before that address waits
+MAX_LOCK_MINUTES = 8 * 60
+
+
+class LoginRefused(AuthError):
+    """A refused login. The message is the same for every cause (no account enumeration); `reason` is for the
+    audit log only: unknown, wrong_password, locked, client_locked, disabled."""
+
+    def __init__(self, reason: str, until: dt.datetime | None = None):
+        super().__init__(LOGIN_FAILED)
+        self.reason = reason
+        self.until = until
+
+
+def _throttle_path(path: Path) -> Path:
+    return path.with_name(path.name + ".throttle.json")
+
+
+def _read_throttle(path: Path) -> dict:
+    try:
+        return json.loads(_throttle_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_throttle(path: Path, data: dict) -> None:
+    _write(_throttle_path(path), data)
+
+
+def _backoff(entry: dict, now: dt.datetime) -> None:
+    """Lock an entry for LOCK_MINUTES, doubling with each lock in the last day, at most MAX_LOCK_MINUTES."""
+    locks = [t for t in entry.get("locks", []) if dt.datetime.fromisoformat(t) > now - dt.timedelta(days=1)]
+    minutes = min(LOCK_MINUTES * 2 ** len(locks), MAX_LOCK_MINUTES)
+    entry["locks"] = [*locks, now.isoformat()]
+    entry["until"] = (now + dt.timedelta(minutes=minutes)).isoformat()
+    entry["failures"] = []
+
+
+def _locked_until(entry: dict | None, now: dt.datetime) -> dt.datetime | None:
+    until = (entry or {}).get("until")
+    if until and dt.datetime.fromisoformat(until) > now:
+        return dt.datetime.fromisoformat(until)
+    return None
+
+
+def _fail(entry: dict, now: dt.datetime, limit: int) -> None:
+    recent = [
+        f
+        for f in entry.get("failures", [])
+        if dt.datetime.fromisoformat(f) > now - dt.timedelta(minutes=LOCK_MINUTES)
+    ]
+    entry["failures"] = [*recent, now.isoformat()]
+    if len(entry["failures"]) >= limit:
+        _backoff(entry, now)
+
+
+def authenticate(
+    path: str | Path, name: str, password: str, now: dt.datetime | None = None, client: str = ""
+) -> User:
+    """The user when name and password match; LoginRefused (one Chinese message for every cause) otherwise.
+
+    Lockout is kept per (user, client address) and per client address, each with back-off (15 minutes,
+    doubling with each lock in a day, at most 8 hours): repeated failures from one browser lock that browser
+    out, never the account for everybody else. Every refusal costs one scrypt hash, whatever its cause.
+    """
     path = Path(path)
     now = now or _now()
+    client = client or "unknown"
     with _locked(path):
         data = _read(path)
+        throttle = _read_throttle(path)
+        pairs = throttle.setdefault("pairs", {})
+        clients = throttle.setdefault("clients", {})
+        pair_key = f"{name}\x1f{client}"
         rec = data["users"].get(name)
-        if rec is None:
+        refusal = None
+        if until := _locked_until(clients.get(client), now):
+            refusal = LoginRefused("client_locked", until)
+        elif until := _locked_until(pairs.get(pair_key), now):
+            refusal = LoginRefused("locked", until)
+        if rec is not None:
+            ok = check_password(password, rec["hash"])
+        else:
             hash_password(password)  # same cost as a real check: no user enumeration by timing
-            raise AuthError("用户名或密码错误")
-        if rec.get("disabled"):
-            raise AuthError("该账号已停用")
-        until = rec.get("locked_until")
-        if until and dt.datetime.fromisoformat(until) > now:
-            raise AuthError(f"连续登录失败次数过多，账号已锁定，请 {LOCK_MINUTES} 分钟后再试")
-        if not check_password(password, rec["hash"]):
-            recent = [
-                f
-                for f in rec.get("failures", [])
-                if dt.datetime.fromisoformat(f) > now - dt.timedelta(minutes=LOCK_MINUTES)
-            ]
-            recent.append(now.isoformat())
-            rec["failures"] = recent
-            if len(recent) >= MAX_FAILURES:
-                rec["locked_until"] = (now + dt.timedelta(minutes=LOCK_MINUTES)).isoformat()
-                rec["failures"] = []
-            _write(path, data)
-            raise AuthError("用户名或密码错误")
-        rec["failures"], rec["locked_until"] = [], None
-        _write(path, data)
+            ok = False
+        if refusal is None:
+            if rec is None:
+                refusal = LoginRefused("unknown")
+            elif rec.get("disabled"):
+                refusal = LoginRefused("disabled")
+            elif not ok:
+                refusal = LoginRefused("wrong_password")
+        if refusal is not None:
+            if refusal.reason in ("unknown", "wrong_password", "disabled"):
+                _fail(pairs.setdefault(pair_key, {}), now, MAX_FAILURES)
+                _fail(clients.setdefault(client, {}), now, CLIENT_FAILURES)
+            _write_throttle(path, throttle)
+            raise refusal
+        pairs.pop(pair_key, None)
+        _write_throttle(path, throttle)
         return User(name, rec["role"], tuple(rec.get("townships", ())), tuple(rec.get("schools", ())), False)
+
+
+def fingerprint(path: str | Path, name: str) -> str | None:
+    """A short fingerprint of a user's current record (role, places, password hash, disabled); None when the
+    user is unknown. A session holds the fingerprint of its login: any change to the record shows at once."""
+    rec = _read(Path(path))["users"].get(name)
+    if rec is None:
+        return None
+    body = json.dumps(
+        [
+            rec.get("role"),
+            rec.get("townships", []),
+            rec.get("schools", []),
+            rec.get("hash"),
+            rec.get("disabled"),
+        ],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()[:32]
+
+
+def current_user(path: str | Path, name: str) -> User | None:
+    """The users-file entry for `name` as it is now; None when unknown or disabled."""
+    user = next((u for u in list_users(path) if u.name == name), None)
+    return user if user is not None and not user.disabled else None
 
 
 def session_valid(logged_in_at: dt.datetime, now: dt.datetime | None = None) -> bool:

@@ -221,7 +221,7 @@ def split_trend_chart(
     value_labels = labels.VALUE_LABELS.get(by, {})
     x_all = date_labels(trend["date"].drop_duplicates().sort_values()) if len(trend) else []
     for name, grp in trend.groupby(by, sort=True):
-        shown = value_labels.get(name, name)
+        shown = _html_text(pd.Series([str(value_labels.get(name, name))])).iloc[0]
         fig.add_scatter(
             x=date_labels(grp["date"]),
             y=grp["open"],
@@ -251,7 +251,7 @@ def bar_chart(
     fig = go.Figure(
         go.Bar(
             x=data[value],
-            y=names,
+            y=_html_text(names),
             orientation="h",
             marker_color=COLORS.get(color, color),
             text=data[value],
@@ -303,7 +303,7 @@ def stacked_placements(
     fig = go.Figure()
     for k, name in schema.PLACEMENTS.items():
         fig.add_bar(
-            y=by_table[by].astype("str"),
+            y=_html_text(by_table[by].astype("str")),
             x=pd.to_numeric(
                 by_table[k], errors="coerce"
             ),  # a suppressed cell (privacy.suppress) is not drawn
@@ -397,6 +397,15 @@ def _bounds(
     return (min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2, zoom
 
 
+def _html_text(values: pd.Series) -> pd.Series:
+    """Text escaped for an HTML context (&, <, >, quotes): deck.gl tooltips and plotly labels read tags in
+    text (plotly makes <a href> a link), ledger text must stay text."""
+    out = values.astype("str").fillna("")
+    for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;")):
+        out = out.str.replace(raw, entity, regex=False)
+    return out
+
+
 def village_deck(
     villages: pd.DataFrame, boundaries: dict | None = None, townships: tuple[str, ...] = (), height: int = 560
 ):
@@ -412,11 +421,14 @@ def village_deck(
             "lon": villages["lon"].round(5),
             "lat": villages["lat"].round(5),
             "open": villages["open"].astype(int),
-            "open_poor": villages["open_poor"].astype(int),
+            "open_poor": _html_text(villages["open_poor"].astype("str")),  # "<5" when suppressed
             "overdue": villages["overdue"].astype(int),
             "oldest_days": villages["oldest_days"].astype("float").fillna(0).astype(int),
             "color": villages["state"].map(STATE_COLORS),
             "radius": ((villages["open"].clip(lower=1) ** 0.5) * 450).round().astype(int),
+            # deck.gl puts tooltip fields into HTML: ledger text goes there escaped, never as markup
+            "village_html": _html_text(villages["village"]),
+            "township_html": _html_text(villages["township"]),
         }
     )
     layers = []
@@ -485,7 +497,7 @@ def village_deck(
             )
     lon, lat, zoom = _bounds(data, boundaries, townships)
     tooltip = {
-        "html": "<b>{village}</b>（{township}）<br/>未返校：{open} 人<br/>其中建档立卡：{open_poor} 人"
+        "html": "<b>{village_html}</b>（{township_html}）<br/>未返校：{open} 人<br/>其中建档立卡：{open_poor} 人"
         "<br/>超期未跟进：{overdue} 人<br/>最久已辍学：{oldest_days} 天",
         "style": {"backgroundColor": "#212529", "color": "white", "fontSize": "14px", "fontFamily": FONT},
     }
@@ -552,7 +564,7 @@ def static_map(
                 "color": f"rgba({color[0]},{color[1]},{color[2]},0.85)",
                 "line": {"color": "white", "width": 1},
             },
-            text=part["village"] + "：" + part["open"].astype(str) + "人",
+            text=_html_text(part["village"]) + "：" + part["open"].astype(str) + "人",
             hoverinfo="text",
         )
     fig = _layout(fig, title, height, count_axis=None)

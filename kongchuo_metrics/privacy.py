@@ -114,18 +114,21 @@ SUPPRESSION_RULE = (
 )
 
 
-def suppression_mask(values, row_totals: bool = True, threshold: int = THRESHOLD):
+def suppression_mask(values, row_totals: bool = True, threshold: int = THRESHOLD, force=None):
     """Which cells of a count matrix to hide: (primary, complementary) boolean arrays.
 
     `values` is rows x columns of non-negative integers; its column totals are published, and with `row_totals`
     its last column is the row total (published too). Primary: counts 1..threshold-1. Complementary: while any
     row (with row totals) or column holds exactly one hidden cell, hide the smallest other positive cell of that
     line (a zero only when the line has no other positive cell), so that every total covers two hidden cells.
+    `force` (same shape, optional) marks cells hidden whatever their value (see `suppress`'s `base`).
     """
     import numpy as np
 
     v = np.asarray(values, dtype=np.int64)
     primary = (v >= 1) & (v < threshold)
+    if force is not None:
+        primary |= np.asarray(force, dtype=bool)
     hidden = primary.copy()
     lines = [(None, j) for j in range(v.shape[1])]
     if row_totals:
@@ -152,19 +155,28 @@ def suppression_mask(values, row_totals: bool = True, threshold: int = THRESHOLD
     return primary, hidden & ~primary
 
 
-def suppress(table: pd.DataFrame, counts: list[str], total: str | None = "total") -> pd.DataFrame:
+def suppress(
+    table: pd.DataFrame, counts: list[str], total: str | None = "total", base: str | None = None
+) -> pd.DataFrame:
     """The published form of an aggregate table: THE small-count rule for every page, export, pack and report.
 
     `counts` are the count columns; `total` (when given) is the row-total column, which is part of the matrix.
     Hidden cells (1-4 and their complementary cells, see `suppression_mask`) become SUPPRESSED; other cells stay
     integers, so that exports still write numbers as numbers. Column totals of the original table remain
-    publishable.
+    publishable. `base` names a published count the sensitive counts are part of (a school's open cases): where
+    the base is 1-4, its sensitive cells are hidden whatever their value ("0 of 1" would tell the one child's
+    status as surely as "1 of 1").
     """
     cols = [c for c in counts if c != total] + ([total] if total else [])
     out = table.copy()
     if len(out) == 0:
         return out
-    primary, extra = suppression_mask(out[cols].fillna(0).astype("int64").to_numpy(), row_totals=bool(total))
+    values = out[cols].fillna(0).astype("int64").to_numpy()
+    force = None
+    if base is not None:
+        b = out[base].fillna(0).to_numpy()
+        force = ((b > 0) & (b < THRESHOLD))[:, None].repeat(len(cols), axis=1)
+    primary, extra = suppression_mask(values, row_totals=bool(total), force=force)
     for k, col in enumerate(cols):
         shown = out[col].astype("Int64").astype("object")
         out[col] = shown.mask(primary[:, k] | extra[:, k], SUPPRESSED)
@@ -191,3 +203,13 @@ def published_reasons(summary: dict, local: bool) -> pd.DataFrame:
 def is_suppressed(table: pd.DataFrame) -> bool:
     """True when a published table hides at least one cell (then its rule is stated under it)."""
     return bool(table.isin([SUPPRESSED]).to_numpy().any()) if len(table) else False
+
+
+def summable(table: pd.DataFrame, columns: list[str]) -> list[str]:
+    """The columns of `columns` without a suppressed cell (a 合计 row may add those up)."""
+    return [c for c in columns if c in table and not table[c].isin([SUPPRESSED]).any()]
+
+
+def published_poor(table: pd.DataFrame, count: str = "open_poor", base: str = "open") -> pd.DataFrame:
+    """A per-school or per-village table with its 建档立卡 count as it may be published (see `suppress`)."""
+    return suppress(table, [count], total=None, base=base) if count in table else table

@@ -24,7 +24,7 @@ if scope.role == "county_admin":
                 made = workflows.duban_from_overdue(
                     engine, scope, status, view.ledger.cases, row.township, as_of, paper, ui.audit_event
                 )
-                st.success(f"已生成 {made['number']}（{row.township}，{row.overdue} 人）")
+                st.success(ui.literal(f"已生成 {made['number']}（{row.township}，{row.overdue} 人）"))
             except duban.DubanError as exc:
                 st.error(str(exc))
 
@@ -46,7 +46,7 @@ pick = st.selectbox(
     key="db_pick",
 )
 item = by_id[pick]
-st.markdown(f"#### {item['number']}　{item['item']}")
+st.markdown(f"#### {ui.literal(item['number'])}　{ui.literal(item['item'])}")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("状态", item["status"])
 c2.metric("交办时限", item["due"])

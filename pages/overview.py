@@ -2,7 +2,7 @@ import streamlit as st
 
 import ui
 import ui_import
-from kongchuo_metrics import compare, figures, labels, metrics
+from kongchuo_metrics import compare, figures, labels, metrics, privacy
 
 view = ui.current_view()
 st.title("总览")
@@ -91,6 +91,7 @@ with right:
     towns = towns[towns["open"] > 0]
     if not ui.empty(towns, "统计日期当天各乡镇均无在册辍学学生。"):
         ui.chart(figures.bar_chart(towns, "township", "open", big=big), key="ov_towns")
+        towns = privacy.published_poor(towns)  # 建档立卡 per township: small counts hidden
         ui.table(
             towns[
                 [

@@ -1,7 +1,7 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import compare, figures, metrics
+from kongchuo_metrics import compare, figures, metrics, privacy
 
 view = ui.current_view()
 st.title("学校明细（表二）")
@@ -15,12 +15,19 @@ table = compare.school_changes(view.cases, view.as_of, cmp, mode=view.mode, incl
 if ui.empty(table, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校学生。"):
     st.stop()
 st.metric("未返校学生合计", int(table["open"].sum()))
+table = privacy.published_poor(table)  # 建档立卡 per school: small counts hidden
 ui.chart(
     figures.bar_chart(table[table["open"] > 0], "school", "open", big=view.mode == "briefing"),
     key="schools_bar",
 )
 ui.table(table)
-ui.downloads(table, view, "未返校学生分校统计表", key="schools", xlsx_sum=["open", "open_poor"])
+ui.downloads(
+    table,
+    view,
+    "未返校学生分校统计表",
+    key="schools",
+    xlsx_sum=privacy.summable(table, ["open", "open_poor"]),
+)
 
 st.subheader("查看一所学校的未返校学生")
 school = st.selectbox(

@@ -1,7 +1,7 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, metrics
+from kongchuo_metrics import figures, metrics, privacy
 
 view = ui.current_view()
 st.title("村级地图：未返校学生分布")
@@ -11,6 +11,7 @@ if ui.empty(status, f"{metrics.cn_date(view.as_of)}，所选范围内没有未�
     st.stop()
 
 villages, missing = metrics.village_table(status, view.ledger.villages)
+villages = privacy.published_poor(villages)  # 建档立卡 per village: small counts hidden, on the map too
 st.metric(
     "未返校学生", len(status), help="与其他页面同一筛选条件下的在册人数一致，含缺少坐标、未画在图上的个案"
 )
@@ -23,7 +24,7 @@ event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object",
 
 if len(missing):
     st.warning(
-        f"{len(missing)} 个个案缺少坐标，未画在地图上（所在村：{'、'.join(sorted(set(missing['village'])))}）。"
+        f"{len(missing)} 个个案缺少坐标，未画在地图上（所在村：{ui.literal('、'.join(sorted(set(missing['village']))))}）。"
     )
     ui.case_list(
         missing,
@@ -36,7 +37,7 @@ if len(missing):
 picked = (event.selection.objects.get("villages") or []) if event and event.selection else []
 if picked:
     v = picked[0]
-    st.subheader(f"{v['village']}（{v['township']}）的未返校学生")
+    st.subheader(f"{ui.literal(v['village'])}（{ui.literal(v['township'])}）的未返校学生")
     cases = status[(status["township"] == v["township"]) & (status["village"] == v["village"])]
     shown = ui.public(cases, view)
     ui.table(

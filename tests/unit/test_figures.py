@@ -40,9 +40,11 @@ def test_village_deck_layers_provider_tooltip_and_payload(sample_ledger):
         "oldest_days",
         "color",
         "radius",
+        "village_html",
+        "township_html",
     }
     assert not set(points[0]) & PERSONAL_FIELDS
-    for field in ("{village}", "{township}", "{open}", "{open_poor}", "{oldest_days}"):
+    for field in ("{village_html}", "{township_html}", "{open}", "{open_poor}", "{oldest_days}"):
         assert field in deck._tooltip["html"]  # Streamlit sends Deck._tooltip beside the JSON
     names = set(sample_ledger.cases["name"])
     assert not any(n in deck.to_json() for n in names if len(n) >= 2)

@@ -55,16 +55,20 @@ def test_users_hashes_roles_and_lockout(tmp_path):
     assert user.scope() == Scope("zhang", "township", ("三里镇",), ())
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     for _ in range(auth.MAX_FAILURES):
-        with pytest.raises(auth.AuthError, match="用户名或密码错误"):
-            auth.authenticate(path, "zhang", "wrong", now=now)
-    with pytest.raises(auth.AuthError, match="锁定"):
-        auth.authenticate(path, "zhang", "correct-horse", now=now + dt.timedelta(minutes=1))
-    assert (
-        auth.authenticate(path, "zhang", "correct-horse", now=now + dt.timedelta(minutes=16)).name == "zhang"
-    )
+        with pytest.raises(auth.LoginRefused, match="用户名或密码错误") as refused:
+            auth.authenticate(path, "zhang", "wrong", now=now, client="10.0.0.9")
+        assert refused.value.reason == "wrong_password"
+    with pytest.raises(auth.LoginRefused) as refused:
+        auth.authenticate(
+            path, "zhang", "correct-horse", now=now + dt.timedelta(minutes=1), client="10.0.0.9"
+        )
+    assert refused.value.reason == "locked" and str(refused.value) == auth.LOGIN_FAILED
+    later = now + dt.timedelta(minutes=16)
+    assert auth.authenticate(path, "zhang", "correct-horse", now=later, client="10.0.0.9").name == "zhang"
     auth.disable_user(path, "zhang")
-    with pytest.raises(auth.AuthError, match="停用"):
+    with pytest.raises(auth.LoginRefused) as refused:
         auth.authenticate(path, "zhang", "correct-horse")
+    assert refused.value.reason == "disabled" and str(refused.value) == auth.LOGIN_FAILED
     with pytest.raises(auth.AuthError):
         auth.authenticate(path, "nobody", "whatever")
 
