@@ -118,6 +118,19 @@ def _styles(doc) -> None:
     _paragraph_format(normal, first_indent_chars=2, align=WD_ALIGN_PARAGRAPH.JUSTIFY)
     # East Asian line breaking rules and no widow control: lines stay on the 22-line grid
     normal.paragraph_format.widow_control = False
+    # no punctuation hanging into the margin (Word's 允许标点溢出边界): the text block is the text block
+    ppr = normal.element.get_or_add_pPr()
+    overflow = OxmlElement("w:overflowPunct")
+    overflow.set(qn("w:val"), "0")
+    later = [
+        ppr.find(qn(f"w:{t}"))
+        for t in ("topLinePunct", "autoSpaceDE", "autoSpaceDN", "bidi", "spacing", "ind", "jc")
+    ]
+    anchor = next((el for el in later if el is not None), None)
+    if anchor is not None:
+        anchor.addprevious(overflow)
+    else:
+        ppr.append(overflow)
 
     title = styles["Title"]
     _fonts(title, TITLE_FONT, TITLE_PT, bold=False)
