@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import figures, labels, metrics, privacy, schema
+from . import compare, figures, labels, metrics, privacy, schema
 from .ingest import Ledger
 from .settings import Settings
 
@@ -125,6 +125,9 @@ def build_html(
         f"<p>生成时间：{dt.datetime.now():%Y年%m月%d日 %H:%M}</p>{foot}</section>"
     ]
     change = "—" if kpi["change"] is None else f"{kpi['change']:+d}"
+    start = compare.history_start(ledger.cases)
+    cmp = compare.compare(cases, dates, as_of, start)
+    same = {f: html.escape(compare.last_year_caption(cmp, f)) for f in compare.FIELDS}
     red = "red" if kpi["open_poor"] > 0 else "ok"
     rate_boxes = "".join(
         f"<div class='kpi'><span>{r.label}（目标{'≤' if r.kind == 'max' else '≥'}{r.target}%）</span>"
@@ -138,10 +141,11 @@ def build_html(
             "一、关键指标",
             (
                 "<div class='kpis'>"
-                f"<div class='kpi'><span>在册辍学人数</span><b>{kpi['open']}</b><span>较上一统计日 {change}</span></div>"
-                f"<div class='kpi'><span>累计劝返人数</span><b>{kpi['returned_total']}</b><span>返校复学＋进入职业学校</span></div>"
+                f"<div class='kpi'><span>在册辍学人数</span><b>{kpi['open']}</b><span>较上一统计日 {change}<br>{same['open']}</span></div>"
+                f"<div class='kpi'><span>累计劝返人数（本学年）</span><b>{kpi['returned_total']}</b>"
+                f"<span>返校复学＋进入职业学校<br>{same['returned_total']}</span></div>"
                 f"<div class='kpi'><span>建档立卡在册（红线）</span><b class='{red}'>{kpi['open_poor']}</b>"
-                f"<span>{'红线预警' if kpi['open_poor'] else '红线守住'}</span></div>{rate_boxes}</div>"
+                f"<span>{'红线预警' if kpi['open_poor'] else '红线守住'}<br>{same['open_poor']}</span></div>{rate_boxes}</div>"
             )
             + foot,
         )
@@ -151,7 +155,7 @@ def build_html(
             "二、劝返进度（表一）",
             (
                 f"<div class='row'><div>{_table(trend, 12)}</div></div>"
-                f"<img src='{_png(figures.trend_chart(trend, height=480), 1400, 480)}'>"
+                f"<img src='{_png(figures.trend_chart(trend, height=480, last_year=compare.last_year_line(cases, dates, start)), 1400, 480)}'>"
                 f"<p class='note'>{html.escape(metrics.counting_rule())}</p>"
             )
             + foot,
