@@ -273,7 +273,7 @@ def heading(doc, text: str, level: int = 1):
 
 def paragraph(doc, text: str = "", indent: bool = True, align=None, bold_lead: str | None = None):
     """A body paragraph in 3号 仿宋, first line indented two characters; `bold_lead` starts it in bold."""
-    par = doc.add_paragraph(style="Normal")
+    par = doc.add_paragraph()  # Normal, the default style (naming it costs a scan of every style)
     if bold_lead:
         run = par.add_run(bold_lead)
         run.bold = True
@@ -288,7 +288,7 @@ def paragraph(doc, text: str = "", indent: bool = True, align=None, bold_lead: s
 
 def placeholder(doc, hint: str, lead: str | None = None):
     """A paragraph the author must write: 【请填写：hint】 highlighted yellow, after an optional plain lead."""
-    par = doc.add_paragraph(style="Normal")
+    par = doc.add_paragraph()
     if lead:
         par.add_run(lead)
     run = par.add_run(f"{PLACEHOLDER_MARK}{hint}】")
@@ -302,10 +302,10 @@ def caption(doc, text: str):
 
 
 def _cell_text(
-    cell, text: str, bold: bool = False, align=WD_ALIGN_PARAGRAPH.CENTER, size: float | None = None
+    cell, text: str, style_id: str, bold: bool = False, align=WD_ALIGN_PARAGRAPH.CENTER, size=None
 ) -> None:
     par = cell.paragraphs[0]
-    par.style = "表格文字"
+    par._p.style = style_id  # by id: python-docx's lookup by name scans every style on each call
     par.alignment = align
     run = par.add_run(text)
     run.bold = bold
@@ -341,6 +341,7 @@ def table(
     """
     n = len(header) if header else len(rows[0])
     left = set(range(left_columns)) if isinstance(left_columns, int) else set(left_columns)
+    style_id = doc.styles["表格文字"].style_id
     t = doc.add_table(rows=1 if header else 0, cols=n)
     t.style = doc.styles["Table Grid"]
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -348,7 +349,7 @@ def table(
     widths = list(widths_mm) if widths_mm else [text_width_mm() / n] * n
     if header:
         for i, h in enumerate(header):
-            _cell_text(t.rows[0].cells[i], str(h), bold=True, size=font_pt)
+            _cell_text(t.rows[0].cells[i], str(h), style_id, bold=True, size=font_pt)
         _repeat_header(t.rows[0])
     body = list(rows) + ([total] if total is not None else [])
     for r, values in enumerate(body):
@@ -356,7 +357,9 @@ def table(
         is_total = total is not None and r == len(body) - 1
         for i, v in enumerate(values):
             align = WD_ALIGN_PARAGRAPH.LEFT if i in left and not is_total else WD_ALIGN_PARAGRAPH.CENTER
-            _cell_text(cells[i], "" if v is None else str(v), bold=is_total, align=align, size=font_pt)
+            _cell_text(
+                cells[i], "" if v is None else str(v), style_id, bold=is_total, align=align, size=font_pt
+            )
     _fixed_widths(t, widths)
     for row in t.rows:
         row.allow_break_across_pages = False

@@ -67,10 +67,11 @@ class Facts:
 
 def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
     """The report's facts for a selection (its as_of must be set)."""
-    head = compare.headline(ledger, sel, settings)
-    as_of = head.as_of
-    c = head.comparison
+    as_of = pd.Timestamp(sel.as_of)
     cases = metrics.select_cases(ledger.cases, sel)
+    status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
+    head = compare.headline(ledger, sel, settings, status=status)
+    c = head.comparison
     dates = [d for d in ledger.report_dates if d <= as_of] or [as_of]
     start = compare.history_start(ledger.cases)
     trend = metrics.trend(cases, dates).merge(
@@ -79,7 +80,6 @@ def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
 
     table2 = compare.school_changes(cases, as_of, c, mode="briefing")
     towns = compare.township_changes(cases, ledger.schools, as_of, c)
-    status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
     overdue = status[status["overdue"]].groupby("township").size()
     notice_due = (
         status[status["overdue_reason"].str.contains("通知书", regex=False)].groupby("township").size()
@@ -464,7 +464,7 @@ def build(
         L.heading(doc, "（二）未返校学生分布", 2)
         L.paragraph(
             doc,
-            f"截至{metrics.cn_date(h.as_of)}，未返校学生{h.schools_open}人，分布在{len(f.schools)}所学校（见表二）。",
+            f"截至{metrics.cn_date(h.as_of)}，未返校学生{int(f.schools['open'].sum())}人，分布在{len(f.schools)}所学校（见表二）。",
         )
         if len(f.schools):
             _table_two(doc, f)
