@@ -283,7 +283,7 @@ def _table_two(doc, f: Facts) -> None:
         doc,
         ["序号", "学校", "乡镇", "未返校", "建档立卡", "较上期", "较上年同期", "未返校学生（姓氏）"],
         rows,
-        widths_mm=[11, 22, 18, 15, 16, 15, 18, 41],
+        widths_mm=[13, 22, 18, 14, 16, 15, 18, 40],
         total=total,
         left_columns=3,
     )
@@ -560,7 +560,8 @@ def _brief(doc, f: Facts, sel, settings: Settings, issuer: str, region: str) -> 
     L.placeholder(doc, "本期工作动态或典型做法（一至两句）")
     note = L.paragraph(doc, f"（数据截至{metrics.cn_date(h.as_of)}，口径见看板说明。）")
     note.runs[0].font.size = Pt(12)
-    foot = L.paragraph(doc, "报送：区人民政府　　抄送：各乡镇人民政府，各中小学校", indent=False)
+    county = "县" if f.district.endswith("县") else "区"
+    foot = L.paragraph(doc, f"报送：{county}人民政府　　抄送：各乡镇人民政府，各中小学校", indent=False)
     foot.runs[0].font.size = Pt(14)
     _rule(foot, top=True)
 
