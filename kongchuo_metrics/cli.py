@@ -35,7 +35,7 @@ def _date(text: str) -> dt.date:
 
 def _load(path: str) -> tuple[Ledger, object]:
     settings = load_settings(path)
-    return load_ledger(path, coords=settings.coords), settings
+    return load_ledger(path, coords=settings.coords, mapping=settings.mapping), settings
 
 
 def _selection(args, ledger: Ledger, as_of: dt.date | None = None) -> metrics.Selection:
@@ -71,9 +71,13 @@ def _emit(frame: pd.DataFrame, fmt: str, payload: object | None = None) -> None:
 def cmd_validate(args) -> int:
     ledger, _ = _load(args.path)
     r = ledger.report
+    if args.format == "json" and r.open_blocking:
+        print(f"有 {len(r.open_blocking)} 个阻断问题未处理（会改变统计数字）", file=sys.stderr)
+    # exit 2 while a blocking problem (one that would change a figure) is neither fixed nor accepted
+    code = 2 if r.open_blocking else 0
     if args.format == "json":
         print(json.dumps(r.as_dict(), ensure_ascii=False, indent=2))
-        return 0
+        return code
     print(
         f"读取 {r.rows_read} 行：载入 {r.rows_loaded}，隔离 {r.rows_quarantined}，排除 {r.rows_excluded}"
         f"（空行 {r.excluded['blank']}、合计行 {r.excluded['total']}、表尾 {r.excluded['footer']}、"
@@ -93,7 +97,16 @@ def cmd_validate(args) -> int:
                 f"  [{rec.severity}] {rec.table}/{rec.sheet} 第{rec.row}行 {rec.column}：{rec.problem}"
                 + (f"（{rec.value}）" if isinstance(rec.value, str) and rec.value else "")
             )
-    return 0
+    for b in r.accepted_blocking:
+        print(f"已接受：{b.message}（{b.code}）")
+    if r.open_blocking:
+        print(
+            f"阻断导入的问题 {len(r.open_blocking)} 个（会改变统计数字，须先处理或在 settings.toml 的 [accepted] 中确认接受）："
+        )
+        for b in r.open_blocking:
+            print(f"  [{b.code}] {b.message}")
+        print(f"有 {len(r.open_blocking)} 个阻断问题未处理（会改变统计数字）", file=sys.stderr)
+    return code
 
 
 def cmd_sample(args) -> int:
