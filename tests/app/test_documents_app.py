@@ -85,3 +85,13 @@ def test_case_file_button_on_the_followup_page(isolated):
     assert not log.exists() or not any(
         json.loads(x)["event"] == "download" for x in log.read_text().splitlines()
     )
+
+
+def test_full_name_annex_is_audited_when_generated(isolated):
+    at = open_page()
+    at.checkbox(key="ov_report_annex").check().run()
+    at.button(key="ov_report_make").click().run()
+    assert not at.exception
+    assert any("含完整姓名附件" in c.value for c in at.caption)
+    lines = [json.loads(x) for x in (isolated / "audit" / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [x["document"] for x in lines if x["event"] == "unmask"] == ["report_annex"]
