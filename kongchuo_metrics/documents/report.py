@@ -23,6 +23,7 @@ from ..settings import Settings
 from . import layout as L
 
 KINDS = {"通报": "情况通报", "总结": "工作总结", "简报": "简报"}
+ANNEX_ROWS = 3000  # a name list longer than this belongs in the dashboard, not on paper
 REPORTING_DAYS = 30  # schools report monthly: no entry or visit for longer than this is "not reporting"
 
 
@@ -379,6 +380,8 @@ def _annex(doc, f: Facts, ledger: Ledger, sel: metrics.Selection) -> None:
     L.heading(doc, "附件", 1).paragraph_format.first_line_indent = Pt(0)
     L.title(doc, f"{metrics.cn_date(f.head.as_of)}未返校学生名单")
     s = f.status.sort_values(["township", "school", "registered"])
+    more = len(s) - ANNEX_ROWS
+    s = s.head(ANNEX_ROWS)
     person = r"[（(].*$"
     rows = [
         [str(i + 1), nm, tw, sc, schema.STEPS.get(st, st), rg.strftime("%Y-%m-%d"), _n(od), go, eo]
@@ -404,6 +407,8 @@ def _annex(doc, f: Facts, ledger: Ledger, sel: metrics.Selection) -> None:
         left_columns=4,
         font_pt=10.5,
     )
+    if more > 0:
+        L.paragraph(doc, f"另有{more}人未列出，请在看板个案跟踪页查看。")
     L.paragraph(doc, "本附件含学生完整姓名，仅供区县教育局留存，不得外传、翻拍或公开张贴。", indent=True)
 
 
