@@ -93,5 +93,7 @@ def test_full_name_annex_is_audited_when_generated(isolated):
     at.button(key="ov_report_make").click().run()
     assert not at.exception
     assert any("含完整姓名附件" in c.value for c in at.caption)
-    lines = [json.loads(x) for x in (isolated / "audit" / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
+    lines = [
+        json.loads(x) for x in (isolated / "audit" / "audit.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert [x["document"] for x in lines if x["event"] == "unmask"] == ["report_annex"]

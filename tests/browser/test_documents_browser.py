@@ -13,14 +13,23 @@ def _text(path) -> str:
     )
 
 
+def _open(page, path: str = "") -> None:
+    """Like page.goto, with room for a fresh server's first run (the ledger load) on a busy machine."""
+    page.page.goto(page.base + "/" + path)
+    page.page.wait_for_selector("[data-testid='stSidebar']", timeout=120000)
+    page.page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120000
+    )
+
+
 def test_word_report_button_downloads_an_audited_docx(page, server):
     _, tmp = server
-    page.goto("")
-    page.page.get_by_role("button", name="生成 Word 通报").click()
+    _open(page)
+    page.page.get_by_role("button", name="生成 Word 通报").click(timeout=120000)
     button = page.page.locator("[data-testid='stDownloadButton'] button", has_text="下载 情况通报（Word）")
     button.wait_for(timeout=120000)
-    with page.page.expect_download(timeout=60000) as info:
-        button.click()
+    with page.page.expect_download(timeout=120000) as info:
+        button.click(timeout=120000)
     download = info.value
     assert download.suggested_filename == "控辍保学情况通报_20190625.docx"
     text = _text(download.path())
@@ -34,14 +43,17 @@ def test_word_report_button_downloads_an_audited_docx(page, server):
 
 
 def test_case_file_downloads_masked(page):
-    page.goto("followup")
-    page.page.locator("[data-testid='stSelectbox']", has_text="选择个案").click()
-    page.page.locator("[role='option']").first.click()
-    page.wait()
+    _open(page, "followup")
+    box = page.page.locator("[data-testid='stSelectbox']", has_text="选择个案")
+    box.wait_for(timeout=120000)
+    box.scroll_into_view_if_needed()
+    box.locator("input").click(timeout=120000)
+    page.page.locator("[role='option']").first.click(timeout=120000)
+    page.page.wait_for_timeout(1000)
     button = page.page.locator("[data-testid='stDownloadButton'] button", has_text="下载一人一案档案（Word）")
     button.wait_for(timeout=60000)
-    with page.page.expect_download(timeout=60000) as info:
-        button.click()
+    with page.page.expect_download(timeout=120000) as info:
+        button.click(timeout=120000)
     download = info.value
     assert download.suggested_filename.startswith("一人一案_C")
     text = _text(download.path())
