@@ -1099,6 +1099,15 @@ def pack_button(view: View) -> None:
         st.caption(f"共 {result.pages} 页，用时 {result.seconds:.1f} 秒。学生姓名只显示姓氏。")
 
 
+@st.cache_resource
+def _chart_browser() -> bool:
+    """kaleido's chart browser, started once per server so a Word report does not wait for it (MathJax off)."""
+    import kaleido
+
+    kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+    return True
+
+
 def report_button(view: View) -> None:
     """Generate the Word 情况通报/工作总结/简报 for the current filters; the download is audited like any other.
 
@@ -1118,6 +1127,7 @@ def report_button(view: View) -> None:
     key = (view.selection, scope.key(), kind, annex)
     if st.button("生成 Word 通报", key="ov_report_make", icon=":material/description:"):
         with st.spinner("正在生成 Word 材料…"):
+            _chart_browser()
             try:
                 result = report.build(view.ledger, view.selection, view.settings, kind, annex=annex)
             except report.ReportError as exc:

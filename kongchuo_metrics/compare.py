@@ -249,7 +249,7 @@ def last_year_line(cases: pd.DataFrame, dates: list, start: pd.Timestamp | None)
 
 @dataclass(frozen=True)
 class Headline:
-    """The figures every view quotes for a selection and date: counts, comparisons, rates, overdue, 表二 total."""
+    """The figures every view quotes for a selection and date: counts, comparisons, rates, overdue cases."""
 
     as_of: pd.Timestamp
     open: int
@@ -258,7 +258,6 @@ class Headline:
     comparison: Comparison
     rates: tuple  # metrics.Rate, in metrics.rates order
     overdue: int
-    schools_open: int  # 表二 total (equals open)
     place: str  # 全区 / 黄练镇 / 黄练镇、三里镇
 
 
@@ -271,8 +270,17 @@ def place_name(selection: metrics.Selection, district: str = "") -> str:
     return "全县" if district.endswith("县") else "全区"
 
 
-def headline(ledger, selection: metrics.Selection, settings: Settings, mode: str = "ledger") -> Headline:
-    """The headline figures for `selection` at its as-of date, computed exactly as the overview computes them."""
+def headline(
+    ledger,
+    selection: metrics.Selection,
+    settings: Settings,
+    mode: str = "ledger",
+    status: pd.DataFrame | None = None,
+) -> Headline:
+    """The headline figures for `selection` at its as-of date, computed exactly as the overview computes them.
+
+    `status` may pass metrics.followup_status of the selection at that date when the caller has it already.
+    """
     as_of = pd.Timestamp(selection.as_of or dt.date.today())
     cases = metrics.select_cases(ledger.cases, selection)
     dates = [d for d in ledger.report_dates if d <= as_of] or [as_of]
@@ -280,8 +288,8 @@ def headline(ledger, selection: metrics.Selection, settings: Settings, mode: str
         cases, ledger.schools, dates, as_of, settings.targets, selection.townships, selection.schools
     )
     c = compare(cases, dates, as_of, history_start(ledger.cases), mode)
-    status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
-    table = metrics.schools_table(cases, as_of)
+    if status is None:
+        status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
     district = ledger.meta.get("district") or settings.district or ""
     return Headline(
         as_of=as_of,
@@ -291,6 +299,5 @@ def headline(ledger, selection: metrics.Selection, settings: Settings, mode: str
         comparison=c,
         rates=tuple(s["rates"]),
         overdue=int(status["overdue"].sum()),
-        schools_open=int(table["open"].sum()) if len(table) else 0,
         place=place_name(selection, district),
     )

@@ -464,12 +464,24 @@ def reasons_table(cases: pd.DataFrame, as_of, by: tuple[str, ...] = ("township",
 # --- escalation and accountability ------------------------------------------------------------------------------
 
 
+def _isin(values: pd.Series, among: pd.Series) -> np.ndarray:
+    """values.isin(among) as a bool array; arrow strings go through pyarrow (pandas loops over them in Python)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        left, right = pa.array(values.array), pa.array(among.array)
+        return pc.fill_null(pc.is_in(left, value_set=right), False).to_numpy(zero_copy_only=False)
+    except (TypeError, ValueError, pa.ArrowException):
+        return values.isin(among).to_numpy(dtype=bool)
+
+
 def case_steps(cases: pd.DataFrame, followups: pd.DataFrame, as_of) -> pd.DataFrame:
     """Per case (index case_id): visits, last_visit, step (highest ladder step reached), deadline of the last notice,
     all counting follow-ups on or before as_of."""
     day = pd.Timestamp(as_of)
     fu = followups[followups["visit_date"] <= day]
-    fu = fu[fu["case_id"].isin(cases["case_id"])] if len(fu) > len(cases) else fu
+    fu = fu[_isin(fu["case_id"], cases["case_id"])] if len(fu) > len(cases) else fu
     level = pd.Categorical(fu["step_level"], categories=list(schema.STEP_ORDER), ordered=True)
     fu = fu.assign(level=level.codes)
     g = fu.groupby("case_id", sort=False)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import figures, labels, metrics, privacy, schema
+from . import compare, figures, labels, metrics, privacy, schema
 from .ingest import Ledger
 from .settings import Settings
 
@@ -138,6 +138,7 @@ class Content:
     quality: dict
     overdue_days: int
     figures: dict  # name -> plotly figure (trend, schools, placements, map), absent when there is nothing
+    same: dict  # KPI field -> its 同比 caption (上年同期 …, or 台账不含上年同期数据)
 
 
 def content(
@@ -170,7 +171,10 @@ def content(
     placements = pd.DataFrame(
         {"placement": list(schema.PLACEMENTS.values()), "count": [sp[k] for k in schema.PLACEMENTS]}
     )
-    figs = {"trend": figures.trend_chart(trend, height=CHART_SIZES["trend"][1])}
+    start = compare.history_start(ledger.cases)
+    cmp = compare.compare(cases, dates, as_of, start)
+    last_year = compare.last_year_line(cases, dates, start)
+    figs = {"trend": figures.trend_chart(trend, height=CHART_SIZES["trend"][1], last_year=last_year)}
     if len(schools):
         figs["schools"] = figures.bar_chart(schools, "school", "open", height=CHART_SIZES["schools"][1])
     figs["placements"] = figures.placements_chart(sp, height=CHART_SIZES["placements"][1])
@@ -199,6 +203,7 @@ def content(
         quality=quality or {},
         overdue_days=settings.overdue_days,
         figures=figs,
+        same={f: compare.last_year_caption(cmp, f) for f in compare.FIELDS},
     )
 
 
@@ -207,12 +212,17 @@ def kpi_boxes(c: Content) -> list[tuple[str, str, str, str]]:
     kpi = c.kpi
     change = "—" if kpi["change"] is None else f"{kpi['change']:+d}"
     boxes = [
-        ("在册辍学人数", labels.cn_number(kpi["open"]), f"较上一统计日 {change}", ""),
-        ("累计劝返人数", labels.cn_number(kpi["returned_total"]), "返校复学＋进入职业学校", ""),
+        ("在册辍学人数", labels.cn_number(kpi["open"]), f"较上一统计日 {change}；{c.same['open']}", ""),
+        (
+            "累计劝返人数（本学年）",
+            labels.cn_number(kpi["returned_total"]),
+            f"返校复学＋进入职业学校；{c.same['returned_total']}",
+            "",
+        ),
         (
             "建档立卡在册（红线）",
             labels.cn_number(kpi["open_poor"]),
-            "红线预警" if kpi["open_poor"] else "红线守住",
+            f"{'红线预警' if kpi['open_poor'] else '红线守住'}；{c.same['open_poor']}",
             "red" if kpi["open_poor"] > 0 else "ok",
         ),
     ]

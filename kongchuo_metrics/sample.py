@@ -757,4 +757,46 @@ oidc_claim = "email"
 # Word 通报/总结/简报的发文机关（落款）与成文日期（如 2019-06-28；留空为生成当天）
 issuer = "{district}教育局"
 date = ""
+[records]
+# 记录数据库（督办单、通知书、考核排名）。留空使用 var/records.sqlite；多台服务器共用时填 PostgreSQL 地址，
+# 例如 "postgresql://kongchuo@db.example/kongchuo"。环境变量 KONGCHUO_DB 优先于这里
+url = ""
+
+[duban]
+# 督办单文号：{{前缀}}〔年〕第N号，每年从第1号起
+prefix = "{district}控辍督"
+issuer = "{district}控辍保学工作领导小组办公室"
+
+[notices]
+# 通知书文号模板：{{乡镇}}、{{年}}、{{n}}（序号）；每个乡镇每年一个序列，两种通知书共用
+template = "{{乡镇}}控辍通字〔{{年}}〕第{{n}}号"
+# 收到通知书后返校的期限（天）
+"days_劝学通知书" = 7
+"days_限期复学通知书" = 15
+
+[ranking]
+# 乡镇考核排名规则
+base = 100
+# 辍学率每超过目标 dropout_step 个百分点（不足一档按一档计），小学、初中分别扣 dropout_points 分
+dropout_step = 0.1
+dropout_points = 2
+# 劝返率（本期劝返 ÷ 本期应劝返）满分，按比例计
+return_points = 10
+# 督办单逾期反馈、逾期未反馈每件扣分
+late_report_points = 1
+missing_report_points = 3
+# 名次均分为几档，每档的等次赋分（从好到差）；一票否决的乡镇赋分 veto_points
+buckets = [10, 8, 6, 4]
+veto_points = 0
+# 最后几名标为末位
+last_places = 1
+
+[ranking.overdue_points]
+# 超期个案按所处环节每人扣分
+none = 1
+school_visit = 1
+joint_visit = 2
+notice = 3
+administrative = 4
+judicial = 5
 """

@@ -23,6 +23,7 @@ from ..settings import Settings
 from . import layout as L
 
 KINDS = {"通报": "情况通报", "总结": "工作总结", "简报": "简报"}
+ANNEX_ROWS = 3000  # a name list longer than this belongs in the dashboard, not on paper
 REPORTING_DAYS = 30  # schools report monthly: no entry or visit for longer than this is "not reporting"
 
 
@@ -65,12 +66,34 @@ class Facts:
     silent_schools: list[tuple[str, int, int]]  # school, open, days since last entry or visit
 
 
+# the case columns the report reads: filtering a million rows moves every column, so carry only these
+CASE_COLUMNS = [
+    "case_id",
+    "township",
+    "village",
+    "school",
+    "stage",
+    "case_type",
+    "name",
+    "poor",
+    "registered",
+    "closed",
+    "outcome_category",
+    "gov_owner",
+    "edu_owner",
+]
+
+
 def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
     """The report's facts for a selection (its as_of must be set)."""
-    head = compare.headline(ledger, sel, settings)
-    as_of = head.as_of
-    c = head.comparison
+    import dataclasses
+
+    ledger = dataclasses.replace(ledger, cases=ledger.cases[[c for c in CASE_COLUMNS if c in ledger.cases]])
+    as_of = pd.Timestamp(sel.as_of)
     cases = metrics.select_cases(ledger.cases, sel)
+    status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
+    head = compare.headline(ledger, sel, settings, status=status)
+    c = head.comparison
     dates = [d for d in ledger.report_dates if d <= as_of] or [as_of]
     start = compare.history_start(ledger.cases)
     trend = metrics.trend(cases, dates).merge(
@@ -79,7 +102,6 @@ def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
 
     table2 = compare.school_changes(cases, as_of, c, mode="briefing")
     towns = compare.township_changes(cases, ledger.schools, as_of, c)
-    status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
     overdue = status[status["overdue"]].groupby("township").size()
     notice_due = (
         status[status["overdue_reason"].str.contains("通知书", regex=False)].groupby("township").size()
@@ -262,7 +284,7 @@ def _table_two(doc, f: Facts) -> None:
         doc,
         ["序号", "学校", "乡镇", "未返校", "建档立卡", "较上期", "较上年同期", "未返校学生（姓氏）"],
         rows,
-        widths_mm=[11, 22, 18, 15, 16, 15, 18, 41],
+        widths_mm=[13, 22, 18, 14, 16, 15, 18, 40],
         total=total,
         left_columns=3,
     )
@@ -358,6 +380,8 @@ def _annex(doc, f: Facts, ledger: Ledger, sel: metrics.Selection) -> None:
     L.heading(doc, "附件", 1).paragraph_format.first_line_indent = Pt(0)
     L.title(doc, f"{metrics.cn_date(f.head.as_of)}未返校学生名单")
     s = f.status.sort_values(["township", "school", "registered"])
+    more = len(s) - ANNEX_ROWS
+    s = s.head(ANNEX_ROWS)
     person = r"[（(].*$"
     rows = [
         [str(i + 1), nm, tw, sc, schema.STEPS.get(st, st), rg.strftime("%Y-%m-%d"), _n(od), go, eo]
@@ -383,6 +407,8 @@ def _annex(doc, f: Facts, ledger: Ledger, sel: metrics.Selection) -> None:
         left_columns=4,
         font_pt=10.5,
     )
+    if more > 0:
+        L.paragraph(doc, f"另有{more}人未列出，请在看板个案跟踪页查看。")
     L.paragraph(doc, "本附件含学生完整姓名，仅供区县教育局留存，不得外传、翻拍或公开张贴。", indent=True)
 
 
@@ -464,7 +490,7 @@ def build(
         L.heading(doc, "（二）未返校学生分布", 2)
         L.paragraph(
             doc,
-            f"截至{metrics.cn_date(h.as_of)}，未返校学生{h.schools_open}人，分布在{len(f.schools)}所学校（见表二）。",
+            f"截至{metrics.cn_date(h.as_of)}，未返校学生{int(f.schools['open'].sum())}人，分布在{len(f.schools)}所学校（见表二）。",
         )
         if len(f.schools):
             _table_two(doc, f)
@@ -539,7 +565,8 @@ def _brief(doc, f: Facts, sel, settings: Settings, issuer: str, region: str) -> 
     L.placeholder(doc, "本期工作动态或典型做法（一至两句）")
     note = L.paragraph(doc, f"（数据截至{metrics.cn_date(h.as_of)}，口径见看板说明。）")
     note.runs[0].font.size = Pt(12)
-    foot = L.paragraph(doc, "报送：区人民政府　　抄送：各乡镇人民政府，各中小学校", indent=False)
+    county = "县" if f.district.endswith("县") else "区"
+    foot = L.paragraph(doc, f"报送：{county}人民政府　　抄送：各乡镇人民政府，各中小学校", indent=False)
     foot.runs[0].font.size = Pt(14)
     _rule(foot, top=True)
 

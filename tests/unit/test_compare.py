@@ -97,7 +97,7 @@ def test_headline_on_the_sample_matches_the_reference(sample_ledger):
     from tests.conftest import SAMPLE_DIR
 
     h = C.headline(sample_ledger, M.Selection(as_of=dt.date(2019, 6, 25)), load_settings(SAMPLE_DIR))
-    assert (h.open, h.returned_total, h.open_poor, h.schools_open) == (25, 77, 0, 25)
+    assert (h.open, h.returned_total, h.open_poor, h.overdue) == (25, 77, 0, 9)
     assert h.comparison.previous.as_dict() == {
         "date": "2019-05-23",
         "open": 28,
