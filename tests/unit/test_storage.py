@@ -82,9 +82,10 @@ def test_a_township_import_keeps_every_other_table_and_township_byte_for_byte(co
     assert after.report_dates == before.report_dates
     others = before.cases[before.cases["township"] != "黄练镇"]
     kept = after.cases[after.cases["township"] != "黄练镇"]
-    assert len(others) == 94 and arrow_bytes(kept) == arrow_bytes(others)
+    n_town = int((before.cases["township"] == "黄练镇").sum())
+    assert len(others) == len(before.cases) - n_town and arrow_bytes(kept) == arrow_bytes(others)
     town = after.cases[after.cases["township"] == "黄练镇"]
-    assert len(town) == 8 and town["closed"].notna().all()
+    assert len(town) == n_town and town["closed"].notna().all()
     assert merge.headline(after, "2019-07-20")["open"] == 25 - 3
     # the same children keep their case numbers
     assert set(town["case_id"]) == set(before.cases.loc[before.cases["township"] == "黄练镇", "case_id"])
