@@ -27,6 +27,9 @@ EVENTS = (
     "mapping",  # column mappings / outcome classes saved from the upload page
     "accept_problem",  # a blocking import problem whose consequence was explicitly accepted
 )
+# changes to the records database (督办单, notices, ranking snapshots)
+EVENTS += ("duban_add", "duban_feedback", "duban_close", "notice_issue", "notice_deliver", "ranking_save")
+EVENTS += ("check_run",)  # a 三比对 run kept in the records database
 
 
 class AuditError(Exception):
