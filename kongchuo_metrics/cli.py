@@ -38,6 +38,13 @@ def _load(path: str) -> tuple[Ledger, object]:
     return load_ledger(path, coords=settings.coords), settings
 
 
+def _with_notices(ledger: Ledger, path: str) -> Ledger:
+    """The ledger with the notices delivered in the records database on its follow-up log (steps, deadlines)."""
+    from .records_cli import delivered_for
+
+    return delivered_for(ledger, path)
+
+
 def _selection(args, ledger: Ledger, as_of: dt.date | None = None) -> metrics.Selection:
     towns = tuple(args.township or ())
     schools = tuple(args.school or ())
@@ -205,6 +212,7 @@ OVERDUE_COLUMNS = [
 
 def cmd_overdue(args) -> int:
     ledger, settings = _load(args.path)
+    ledger = _with_notices(ledger, args.path)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
     days = args.days if args.days is not None else settings.overdue_days
@@ -281,6 +289,7 @@ def cmd_pack(args) -> int:
     from . import audit, figures, pack
 
     ledger, settings = _load(args.path)
+    ledger = _with_notices(ledger, args.path)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
     try:

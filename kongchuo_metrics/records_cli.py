@@ -40,6 +40,12 @@ def _audit(event: str, **fields) -> None:
         raise cli.UsageError(str(exc)) from exc
 
 
+def delivered_for(ledger, path: str):
+    """`ledger` with the notices delivered in the records database (of LEDGER's settings) on its follow-up log."""
+    engine = _engine(path)
+    return workflows.with_notices(ledger, workflows.delivered_followups(engine, _actor(), ledger.cases))
+
+
 def cmd_rank(args) -> int:
     ledger, settings = cli._load(args.path)
     as_of = cli._date(args.as_of)
