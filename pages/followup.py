@@ -72,6 +72,7 @@ pick = st.selectbox(
 )
 if pick:
     ui.table(metrics.timeline(pick, view.cases, ui.followups_with_notices(view)))
+    ui.case_file_button(view, pick)
 
 st.subheader("通知书与送达回证")
 listing = ui.notice_listing(view)

@@ -225,14 +225,14 @@ def duban_docx(
     engine: Engine, scope: Scope, item_id: int, cases: pd.DataFrame, as_of, district: str, issuer: str
 ) -> bytes:
     """The Word 督办单 of one item, its children shown as they stand in the current ledger."""
-    from .. import paperwork
+    from ..documents import orders
 
     item = duban.get(engine, scope, item_id)
     kids = duban_children(engine, scope, item_id, cases, as_of)
     rows = [
         {"label": r.label, "school": r.school, "step": r.step, "present": r.now} for r in kids.itertuples()
     ]
-    return paperwork.duban_docx(item, district, rows, issuer)
+    return orders.duban_docx(item, district, rows, issuer)
 
 
 def save_ranking(engine: Engine, scope: Scope, table: pd.DataFrame, as_of: dt.date, audit=None) -> int:
@@ -277,7 +277,7 @@ def notice_docx(
 ) -> bytes:
     """The Word notice + 送达回证 of a stored notice. The child's name is the masked label unless `full_names`
     (an unmasked, audited view) and the child is still in the ledger."""
-    from .. import paperwork
+    from ..documents import orders
 
     listing = notices.listing(engine, scope)
     row = listing[listing["id"] == notice_id]
@@ -295,7 +295,7 @@ def notice_docx(
         "registered": metrics.cn_date(c["registered"]) if c is not None and pd.notna(c["registered"]) else "",
     }
     issued = metrics.cn_date(pd.Timestamp(n["issued_on"]))
-    return paperwork.notice_docx({k: (None if pd.isna(v) else v) for k, v in n.items()}, child, issued)
+    return orders.notice_docx({k: (None if pd.isna(v) else v) for k, v in n.items()}, child, issued)
 
 
 def with_notices(ledger, delivered: pd.DataFrame):
@@ -306,3 +306,10 @@ def with_notices(ledger, delivered: pd.DataFrame):
     if delivered is None or delivered.empty:
         return ledger
     return replace(ledger, followups=pd.concat([ledger.followups, delivered], ignore_index=True))
+
+
+def duban_brief(items: list[dict], townships: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The 督办 items a pack or Word 通报 opens with (of the selected townships, all when none): 文号, 乡镇,
+    督办事项, 交办时限, 状态, 超时, 反馈次数. Feedback text is free text and stays out of briefing papers."""
+    chosen = [i for i in items if not townships or i["township"] in townships]
+    return duban_table(chosen)[["文号", "乡镇", "督办事项", "交办时限", "状态", "超时", "反馈次数"]]

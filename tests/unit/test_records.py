@@ -343,7 +343,7 @@ def test_lapses_count_late_and_missing_feedback(db_url):
     assert got.loc["五里镇"].to_dict() == {"late": 0, "missing": 0}  # not due yet
 
 
-def test_duban_and_notice_cli(db_url, tmp_path, monkeypatch, capsys):
+def test_duban_and_notice_cli(db_url, tmp_path, monkeypatch, capsys, sample_ledger):
     import json
 
     from kongchuo_metrics import audit, cli
@@ -375,7 +375,10 @@ def test_duban_and_notice_cli(db_url, tmp_path, monkeypatch, capsys):
     assert "已经办结" in capsys.readouterr().err
     # notices: every call a new number; the wrong step is refused in Chinese
     out = [tmp_path / f"n{i}.docx" for i in range(2)]
-    base = ["notice", str(SAMPLE_DIR), "--case", "C000012", "--as-of", "2019-06-25"]
+    case = sample_ledger.cases.loc[sample_ledger.cases["name"] == "覃子", "case_id"].iloc[
+        0
+    ]  # 黄练镇, at 通知书
+    base = ["notice", str(SAMPLE_DIR), "--case", case, "--as-of", "2019-06-25"]
     for f in out:
         assert cli.main([*base, "--kind", "限期复学通知书", "--out", str(f)]) == 0
     printed = capsys.readouterr().out
