@@ -65,3 +65,34 @@ def test_word_files_have_the_official_layout_and_render(tmp_path):
     assert "15日内送子女到三里二中复学" in n and "张*三同学的监护人" in n
     assert "覃塘区控辍督〔2019〕第1号" in o and "超时：已过交办时限仍未办结" in o and "已联合家访1人" in o
     assert "张*三" in o and "已不在当前台账" in o and "每7天反馈一次" in o
+
+
+def test_the_word_report_opens_with_the_duban_items(sample_ledger):
+    import datetime as dt
+
+    from kongchuo_metrics import metrics
+    from kongchuo_metrics.documents import report
+    from kongchuo_metrics.records import workflows
+    from kongchuo_metrics.settings import load_settings
+    from tests.conftest import SAMPLE_DIR
+
+    items = [
+        {**ITEM, "id": 2, "children": 2, "status": "已办结", "overdue": False, "overdue_reason": ""},
+        {**ITEM, "id": 1, "township": "五里镇", "children": 0, "number": "覃塘区控辍督〔2019〕第2号"},
+    ]
+    brief = workflows.duban_brief(items)
+    assert brief.columns.tolist() == ["文号", "乡镇", "督办事项", "交办时限", "状态", "超时", "反馈次数"]
+    assert workflows.duban_brief(items, ("五里镇",))["乡镇"].tolist() == ["五里镇"]
+    sel = metrics.Selection(as_of=dt.date(2019, 6, 25))
+    built = report.build(sample_ledger, sel, load_settings(SAMPLE_DIR), "通报", duban=brief)
+    doc = Document(io.BytesIO(built.docx))
+    text = [p.text for p in doc.paragraphs]
+    opening = text.index("一、基本情况")
+    assert any("督办事项共2件，已办结1件，超时未办结1件" in t for t in text[:opening])
+    first = doc.tables[0]
+    assert [c.text for c in first.rows[0].cells] == brief.columns.tolist()
+    assert [r.cells[0].text for r in first.rows[1:]] == [
+        "覃塘区控辍督〔2019〕第1号",
+        "覃塘区控辍督〔2019〕第2号",
+    ]
+    assert "已联合家访1人" not in " ".join(c.text for t in doc.tables for r in t.rows for c in r.cells)
