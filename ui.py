@@ -875,9 +875,12 @@ def notice_listing(view: View) -> pd.DataFrame:
 def notice_controls(view: View, status: pd.DataFrame, pick: str | None, listing: pd.DataFrame) -> None:
     """Issue a notice for the picked case, list the notices, download one as Word, record its 送达回证."""
     engine, paper, scope = records_engine(), paper_settings(), view.scope
-    may_act = scope.role in ("county_admin", "township")
+    may_act = scope.role in ("county_admin", "township", "school")
+    kinds = (
+        list(notices.KINDS) if scope.role != "school" else ["劝学通知书"]
+    )  # a school issues only its own step
     if pick and may_act:
-        kind = st.radio("为所选个案发出", list(notices.KINDS), key="fu_nt_kind", horizontal=True)
+        kind = st.radio("为所选个案发出", kinds, key="fu_nt_kind", horizontal=True)
         if st.button("发出通知书", key="fu_nt_issue", icon=":material/mail:"):
             try:
                 made = notices.issue(
@@ -914,7 +917,7 @@ def notice_controls(view: View, status: pd.DataFrame, pick: str | None, listing:
         key="fu_nt_docx",
         mime=DOCX,
     )
-    if may_act and pd.isna(by_id.loc[chosen, "delivered_on"]):
+    if may_act and by_id.loc[chosen, "kind"] in kinds and pd.isna(by_id.loc[chosen, "delivered_on"]):
         with st.form("fu_nt_deliver", clear_on_submit=True):
             st.markdown(f"**登记送达回证：{by_id.loc[chosen, 'number']}**")
             day = st.date_input("送达日期", value=view.as_of.date(), key="fu_nt_date", format="YYYY-MM-DD")
