@@ -667,6 +667,7 @@ def report_button(view: View) -> None:
                     kind,
                     annex=annex,
                     duban=duban_brief(view),
+                    ranking=ranking_brief(view),
                 )
             except report.ReportError as exc:
                 st.error(str(exc))
@@ -766,6 +767,18 @@ def ranking_rules():
 def delivered_notices(view: View) -> pd.DataFrame:
     """Delivered notices of the view's scope as follow-up rows (for figures that take notices into account)."""
     return workflows.delivered_followups(records_engine(), view.scope, view.ledger.cases)
+
+
+def ranking_brief(view: View) -> pd.DataFrame | None:
+    """The township ranking (Chinese table) for the Word 通报 of a county-wide user; None for other scopes."""
+    from kongchuo_metrics import ranking
+
+    if not view.scope.county_wide:
+        return None
+    table = workflows.ranking_table(
+        view.ledger, view.as_of, ranking_rules(), view.settings, records_engine(), delivered_notices(view)
+    )
+    return ranking.display_table(table)
 
 
 def duban_brief(view: View) -> pd.DataFrame:

@@ -388,8 +388,16 @@ def cmd_report(args) -> int:
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
     try:
+        from .records_cli import ranking_brief
+
         result = report.build(
-            ledger, sel, settings, args.kind, annex=args.annex, duban=_duban_brief(args.path, sel)
+            ledger,
+            sel,
+            settings,
+            args.kind,
+            annex=args.annex,
+            duban=_duban_brief(args.path, sel),
+            ranking=ranking_brief(ledger, settings, args.path, as_of),
         )
     except report.ReportError as exc:
         raise UsageError(str(exc)) from exc

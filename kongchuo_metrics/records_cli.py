@@ -52,6 +52,13 @@ def duban_brief(path: str, townships: tuple[str, ...] = ()):
     return workflows.duban_brief(duban.items(_engine(path), _actor()), townships)
 
 
+def ranking_brief(ledger, settings, path: str, as_of):
+    """The township ranking (Chinese table) for a Word 通报 made from the command line (`ledger` already carries
+    the delivered notices)."""
+    table = workflows.ranking_table(ledger, as_of, ranking.load_rules(path), settings, _engine(path))
+    return ranking.display_table(table)
+
+
 def cmd_rank(args) -> int:
     ledger, settings = cli._load(args.path)
     as_of = cli._date(args.as_of)

@@ -84,7 +84,12 @@ def test_the_word_report_opens_with_the_duban_items(sample_ledger):
     assert brief.columns.tolist() == ["文号", "乡镇", "督办事项", "交办时限", "状态", "超时", "反馈次数"]
     assert workflows.duban_brief(items, ("五里镇",))["乡镇"].tolist() == ["五里镇"]
     sel = metrics.Selection(as_of=dt.date(2019, 6, 25))
-    built = report.build(sample_ledger, sel, load_settings(SAMPLE_DIR), "通报", duban=brief)
+    from kongchuo_metrics import ranking
+
+    settings = load_settings(SAMPLE_DIR)
+    table = workflows.ranking_table(sample_ledger, "2019-06-25", ranking.Rules(), settings, None)
+    shown = ranking.display_table(table)
+    built = report.build(sample_ledger, sel, settings, "通报", duban=brief, ranking=shown)
     doc = Document(io.BytesIO(built.docx))
     text = [p.text for p in doc.paragraphs]
     opening = text.index("一、基本情况")
@@ -95,4 +100,7 @@ def test_the_word_report_opens_with_the_duban_items(sample_ledger):
         "覃塘区控辍督〔2019〕第1号",
         "覃塘区控辍督〔2019〕第2号",
     ]
+    ranked = next(t for t in doc.tables if t.rows[0].cells[0].text == "名次")
+    assert [r.cells[1].text for r in ranked.rows[1:]] == shown["乡镇"].tolist()
+    assert any("居末位" in t and "三里镇" in t for t in text)
     assert "已联合家访1人" not in " ".join(c.text for t in doc.tables for r in t.rows for c in r.cells)
