@@ -599,7 +599,11 @@ def pack_button(view: View) -> None:
         with st.spinner("正在生成汇报材料…"):
             try:
                 result = pack.make_pack(
-                    view.ledger, view.selection, view.settings, figures.load_boundaries(data_dir())
+                    workflows.with_notices(view.ledger, delivered_notices(view)),
+                    view.selection,
+                    view.settings,
+                    figures.load_boundaries(data_dir()),
+                    duban=duban_brief(view),
                 )
             except pack.PackError as exc:
                 st.error(str(exc))
@@ -634,6 +638,86 @@ def pack_button(view: View) -> None:
                 mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
             )
         st.caption(f"共 {result.pages} 页，用时 {result.seconds:.1f} 秒。学生姓名只显示姓氏。")
+
+
+def report_button(view: View) -> None:
+    """Generate the Word 情况通报/工作总结/简报 for the current filters; the download is audited like any other.
+
+    A county admin may add the full-name annex: generating it writes an unmask line, downloading a download line.
+    """
+    from kongchuo_metrics.documents import report
+
+    if not audit_writable():
+        st.error("审计日志无法写入，Word 材料生成已停用。")
+        return
+    scope = current_scope()
+    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    kind = c1.selectbox("材料类型", list(report.KINDS), format_func=report.KINDS.get, key="ov_report_kind")
+    annex = False
+    if scope.can_unmask:
+        annex = c2.checkbox("附完整姓名名单（将记入审计）", key="ov_report_annex")
+    key = (view.selection, scope.key(), kind, annex)
+    if st.button("生成 Word 通报", key="ov_report_make", icon=":material/description:"):
+        with st.spinner("正在生成 Word 材料…"):
+            try:
+                result = report.build(
+                    workflows.with_notices(view.ledger, delivered_notices(view)),
+                    view.selection,
+                    view.settings,
+                    kind,
+                    annex=annex,
+                    duban=duban_brief(view),
+                    ranking=ranking_brief(view),
+                )
+            except report.ReportError as exc:
+                st.error(str(exc))
+                return
+        if annex:
+            _audit("unmask", filters=view.selection.describe(), document="report_annex")
+        st.session_state["ov_report"] = (key, result)
+    stored = st.session_state.get("ov_report")
+    if stored and stored[0] == key:
+        result = stored[1]
+        name = result.file_name(view.selection)
+        st.download_button(
+            f"下载 {report.KINDS[result.kind]}（Word）",
+            data=_audited(lambda: result.docx, view, name, result.headline.open, ["report", result.kind]),
+            file_name=name,
+            mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            key="ov_report_docx",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+        st.caption(
+            f"已生成（用时 {result.seconds:.1f} 秒）：在册 {result.headline.open} 人，"
+            f"累计劝返 {result.headline.returned_total} 人。黄色底纹处请撰稿人补充；"
+            + ("含完整姓名附件，请妥善保管。" if result.annex else "学生姓名只显示姓氏。")
+        )
+
+
+def case_file_button(view: View, case_id: str) -> None:
+    """Download the 一人一案 file of one case (Word), audited; full names only in the unmasked (admin) mode."""
+    from kongchuo_metrics.documents import case_file
+
+    if not audit_writable():
+        st.error("审计日志无法写入，下载已停用。")
+        return
+    unmasked = view.mode == "unmasked" and current_scope().can_unmask
+    name = f"一人一案_{case_id}.docx"
+
+    def build() -> bytes:
+        led = workflows.with_notices(view.ledger, delivered_notices(view))
+        return case_file.build_case_file(led, case_id, view.settings, view.as_of, unmasked=unmasked)
+
+    st.download_button(
+        "下载一人一案档案（Word）" + ("，含完整个人信息" if unmasked else ""),
+        data=_audited(build, view, name, 1, ["case_file", "full_names" if unmasked else "masked"]),
+        file_name=name,
+        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        key="fu_case_file",
+        on_click="ignore",
+        icon=":material/folder_shared:",
+    )
 
 
 __all__ = ["LedgerError", "View", "sidebar", "caption", "downloads", "empty", "public", "table", "ledger"]
@@ -843,9 +927,28 @@ def delivered_notices(view: View) -> pd.DataFrame:
     return workflows.delivered_followups(records_engine(), view.scope, view.ledger.cases)
 
 
+def ranking_brief(view: View) -> pd.DataFrame | None:
+    """The township ranking (Chinese table) for the Word 通报 of a county-wide user; None for other scopes."""
+    from kongchuo_metrics import ranking
+
+    if not view.scope.county_wide:
+        return None
+    table = workflows.ranking_table(
+        view.ledger, view.as_of, ranking_rules(), view.settings, records_engine(), delivered_notices(view)
+    )
+    return ranking.display_table(table)
+
+
+def duban_brief(view: View) -> pd.DataFrame:
+    """The 督办 items (and their status) of the view's scope and townships, for the pack and the Word 通报."""
+    from kongchuo_metrics.records import duban
+
+    return workflows.duban_brief(duban.items(records_engine(), view.scope), view.selection.townships)
+
+
 def followups_with_notices(view: View) -> pd.DataFrame:
     """The ledger's follow-up log plus the delivered notices (for one child's timeline)."""
-    return pd.concat([view.ledger.followups, delivered_notices(view)], ignore_index=True)
+    return workflows.with_notices(view.ledger, delivered_notices(view)).followups
 
 
 def document_download(label: str, build, view: View, name: str, key: str, mime: str, rows: int = 1) -> None:
@@ -866,3 +969,134 @@ def document_download(label: str, build, view: View, name: str, key: str, mime: 
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def duban_form(view: View, engine, paper) -> None:
+    """手工新建督办单 (a meeting decision): the county admin's form; the new item is numbered and audited."""
+    from kongchuo_metrics.records import duban
+
+    with st.expander("手工新建督办单（联席会议决定事项）"):
+        towns = _options(*_ledger_key(), None)
+        as_of = view.as_of.date()
+        with st.form("db_new", clear_on_submit=True):
+            township = st.selectbox("承办乡镇", towns, key="db_new_town")
+            item = st.text_input("督办事项", key="db_new_item")
+            content = st.text_area("督办内容", key="db_new_content")
+            c1, c2 = st.columns(2)
+            lead_unit = c1.text_input("牵头单位", key="db_new_lead")
+            lead_person = c2.text_input("牵头领导/责任人", key="db_new_person")
+            partners = c1.text_input("配合单位", key="db_new_partners")
+            contact = c2.text_input("督办联系人", key="db_new_contact")
+            due = c1.date_input("交办时限", value=as_of + dt.timedelta(days=10), key="db_new_due")
+            cycle = c2.number_input("反馈周期（每 N 天，0 为办结后一次性反馈）", 0, 90, 0, key="db_new_cycle")
+            if st.form_submit_button("交办"):
+                try:
+                    made = duban.add(
+                        engine,
+                        view.scope,
+                        township=township or "",
+                        item=item,
+                        due=due,
+                        lead_unit=lead_unit,
+                        lead_person=lead_person,
+                        partners=partners,
+                        contact=contact,
+                        content=content,
+                        cycle_days=int(cycle) or None,
+                        as_of=as_of,
+                        template=paper.duban_template,
+                        audit=audit_event,
+                    )
+                    st.success(f"已交办 {made['number']}")
+                except duban.DubanError as exc:
+                    st.error(str(exc))
+
+
+def duban_actions(view: View, engine, item: dict) -> None:
+    """The feedback form (the item's township user, or the county admin recording paper feedback) and 办结
+    (county admin, once answered); both audited, then the page is drawn again."""
+    from kongchuo_metrics.records import duban
+
+    scope = view.scope
+    may_answer = item["status_key"] != "closed" and (
+        scope.role == "county_admin" or (scope.role == "township" and item["township"] in scope.townships)
+    )
+    if may_answer:
+        with st.form("db_fb", clear_on_submit=True):
+            body = st.text_area(
+                "反馈内容", key="db_fb_text", placeholder="写明已开展的工作、劝返进展和下一步安排"
+            )
+            if st.form_submit_button("提交反馈"):
+                try:
+                    duban.feedback(engine, scope, item["id"], body, audit=audit_event)
+                    st.rerun()
+                except duban.DubanError as exc:
+                    st.error(str(exc))
+    if scope.role == "county_admin" and item["status_key"] == "answered":
+        if st.button("办结", key="db_close", icon=":material/task_alt:"):
+            duban.close(engine, scope, item["id"], audit=audit_event)
+            st.rerun()
+
+
+def notice_listing(view: View) -> pd.DataFrame:
+    """The notices the view's scope may see, with each child's state in the current ledger."""
+    return workflows.notice_listing(records_engine(), view.scope, view.ledger.cases, view.as_of)
+
+
+def notice_controls(view: View, status: pd.DataFrame, pick: str | None, listing: pd.DataFrame) -> None:
+    """Issue a notice for the picked case, list the notices, download one as Word, record its 送达回证."""
+    engine, paper, scope = records_engine(), paper_settings(), view.scope
+    may_act = scope.role in ("county_admin", "township", "school")
+    kinds = (
+        list(notices.KINDS) if scope.role != "school" else ["劝学通知书"]
+    )  # a school issues only its own step
+    if pick and may_act:
+        kind = st.radio("为所选个案发出", kinds, key="fu_nt_kind", horizontal=True)
+        if st.button("发出通知书", key="fu_nt_issue", icon=":material/mail:"):
+            try:
+                made = notices.issue(
+                    engine,
+                    scope,
+                    kind=kind,
+                    child=workflows.notice_child(status, view.ledger.cases, pick),
+                    as_of=view.as_of.date(),
+                    template=paper.notice_template,
+                    deadline_days=paper.notice_days[kind],
+                    audit=audit_event,
+                )
+                st.success(f"已发出《{kind}》{made['number']}。送达后请在下方登记送达回证。")
+                listing = notice_listing(view)
+            except notices.NoticeError as exc:
+                st.error(str(exc))
+    elif may_act:
+        st.caption("在上方“个案时间线”中选择个案后，可为其发出劝学通知书或限期复学通知书。")
+    if listing.empty:
+        return
+    table(workflows.notice_table(listing, view.mode))
+    by_id = listing.set_index("id")
+    chosen = st.selectbox(
+        "选择通知书",
+        by_id.index.tolist(),
+        format_func=lambda i: f"{by_id.loc[i, 'number']}　{by_id.loc[i, 'kind']}",
+        key="fu_nt_pick",
+    )
+    document_download(
+        "下载通知书及送达回证（Word）",
+        lambda: workflows.notice_docx(engine, scope, chosen, view.ledger.cases, view.mode == "unmasked"),
+        view,
+        f"{by_id.loc[chosen, 'kind']}_{by_id.loc[chosen, 'number']}.docx",
+        key="fu_nt_docx",
+        mime=DOCX,
+    )
+    if may_act and by_id.loc[chosen, "kind"] in kinds and pd.isna(by_id.loc[chosen, "delivered_on"]):
+        with st.form("fu_nt_deliver", clear_on_submit=True):
+            st.markdown(f"**登记送达回证：{by_id.loc[chosen, 'number']}**")
+            day = st.date_input("送达日期", value=view.as_of.date(), key="fu_nt_date", format="YYYY-MM-DD")
+            recipient = st.text_input("受送达人（监护人）", key="fu_nt_to")
+            place = st.text_input("送达地点", key="fu_nt_place")
+            if st.form_submit_button("登记送达"):
+                try:
+                    notices.deliver(engine, scope, int(chosen), day, recipient, place, audit=audit_event)
+                    st.rerun()
+                except notices.NoticeError as exc:
+                    st.error(str(exc))

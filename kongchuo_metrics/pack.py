@@ -100,8 +100,10 @@ def build_html(
     settings: Settings,
     boundaries: dict | None,
     quality: dict | None = None,
+    duban: pd.DataFrame | None = None,
 ) -> str:
-    """The pack as one HTML document of eight A4 landscape pages."""
+    """The pack as one HTML document of eight A4 landscape pages (a ninth, after the cover, with the 督办 items
+    and their status when `duban` — records.workflows.duban_brief — has any)."""
     as_of = pd.Timestamp(sel.as_of)
     cases = metrics.select_cases(ledger.cases, sel)
     district = ledger.meta.get("district") or settings.district or ""
@@ -124,6 +126,8 @@ def build_html(
         f"<p>数据：{html.escape(ledger.meta.get('source_name', ''))}（统计日期 {html.escape(stamp)}）</p>"
         f"<p>生成时间：{dt.datetime.now():%Y年%m月%d日 %H:%M}</p>{foot}</section>"
     ]
+    if duban is not None and len(duban):
+        pages.append(_page("上次会议督办事项落实情况", _table(duban, max_rows=14) + foot))
     change = "—" if kpi["change"] is None else f"{kpi['change']:+d}"
     red = "red" if kpi["open_poor"] > 0 else "ok"
     rate_boxes = "".join(
@@ -342,6 +346,7 @@ def make_pack(
     settings: Settings,
     boundaries: dict | None,
     with_pptx: bool = True,
+    duban: pd.DataFrame | None = None,
 ) -> Pack:
     """Build the PDF (and PPTX) for the selection; raises PackError (Chinese) when chromium is missing."""
     if not chromium_path():
@@ -356,7 +361,7 @@ def make_pack(
     # one browser for every chart, MathJax off: kaleido's default would fetch MathJax from a CDN
     kaleido.start_sync_server(mathjax=False, silence_warnings=True)
     try:
-        document = build_html(ledger, sel, settings, boundaries, quality)
+        document = build_html(ledger, sel, settings, boundaries, quality, duban)
     finally:
         kaleido.stop_sync_server(silence_warnings=True)
     pdf = print_pdf(document)

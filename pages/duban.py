@@ -1,5 +1,3 @@
-import datetime as dt
-
 import streamlit as st
 
 import ui
@@ -30,42 +28,7 @@ if scope.role == "county_admin":
             except duban.DubanError as exc:
                 st.error(str(exc))
 
-    with st.expander("手工新建督办单（联席会议决定事项）"):
-        towns_all = sorted(
-            set(view.ledger.cases["township"].dropna()) | set(view.ledger.schools["township"].dropna())
-        )
-        with st.form("db_new", clear_on_submit=True):
-            township = st.selectbox("承办乡镇", towns_all, key="db_new_town")
-            item = st.text_input("督办事项", key="db_new_item")
-            content = st.text_area("督办内容", key="db_new_content")
-            c1, c2 = st.columns(2)
-            lead_unit = c1.text_input("牵头单位", key="db_new_lead")
-            lead_person = c2.text_input("牵头领导/责任人", key="db_new_person")
-            partners = c1.text_input("配合单位", key="db_new_partners")
-            contact = c2.text_input("督办联系人", key="db_new_contact")
-            due = c1.date_input("交办时限", value=as_of + dt.timedelta(days=10), key="db_new_due")
-            cycle = c2.number_input("反馈周期（每 N 天，0 为办结后一次性反馈）", 0, 90, 0, key="db_new_cycle")
-            if st.form_submit_button("交办"):
-                try:
-                    made = duban.add(
-                        engine,
-                        scope,
-                        township=township or "",
-                        item=item,
-                        due=due,
-                        lead_unit=lead_unit,
-                        lead_person=lead_person,
-                        partners=partners,
-                        contact=contact,
-                        content=content,
-                        cycle_days=int(cycle) or None,
-                        as_of=as_of,
-                        template=paper.duban_template,
-                        audit=ui.audit_event,
-                    )
-                    st.success(f"已交办 {made['number']}")
-                except duban.DubanError as exc:
-                    st.error(str(exc))
+    ui.duban_form(view, engine, paper)
 
 st.subheader("督办单")
 items = duban.items(engine, scope)
@@ -95,7 +58,7 @@ st.caption(
     f"牵头单位：{item['lead_unit'] or '—'}　配合单位：{item['partners'] or '—'}　督办联系人：{item['contact'] or '—'}　"
     f"反馈周期：{'每' + str(item['cycle_days']) + '天' if item['cycle_days'] else '一次性'}"
 )
-kids = workflows.duban_children(engine, scope, pick, view.ledger.cases, view.as_of)
+kids = workflows.duban_children(engine, scope, pick, view.ledger.cases, view.as_of, view.mode)
 if len(kids):
     st.markdown("**涉及儿童（已脱敏；当前状态按所选统计日期的台账）**")
     ui.table(
@@ -115,24 +78,7 @@ if item["feedback"]:
 else:
     st.caption("尚未反馈。")
 
-may_answer = item["status_key"] != "closed" and (
-    scope.role == "county_admin" or (scope.role == "township" and item["township"] in scope.townships)
-)
-if may_answer:
-    with st.form("db_fb", clear_on_submit=True):
-        body = st.text_area(
-            "反馈内容", key="db_fb_text", placeholder="写明已开展的工作、劝返进展和下一步安排"
-        )
-        if st.form_submit_button("提交反馈"):
-            try:
-                duban.feedback(engine, scope, pick, body, audit=ui.audit_event)
-                st.rerun()
-            except duban.DubanError as exc:
-                st.error(str(exc))
-if scope.role == "county_admin" and item["status_key"] == "answered":
-    if st.button("办结", key="db_close", icon=":material/task_alt:"):
-        duban.close(engine, scope, pick, audit=ui.audit_event)
-        st.rerun()
+ui.duban_actions(view, engine, item)
 
 district = view.ledger.meta.get("district") or view.settings.district or ""
 ui.document_download(

@@ -11,6 +11,7 @@ from .problems import Problems, _first_reason, _quarantine
 
 CASE_COLUMNS = [
     "case_id",
+    "case_no",
     "child_key",
     "township",
     "village",
@@ -50,24 +51,16 @@ CASE_COLUMNS = [
 ]
 
 
-def _build_cases(df: pd.DataFrame, probs: Problems) -> tuple[pd.DataFrame, pd.Series]:
+# text fields parsed by their own rules rather than kept as text
+_PARSED_TEXT = ("seq", "sex", "grade", "stage", "case_type")
+
+
+def _build_cases(
+    df: pd.DataFrame, probs: Problems, outcomes: dict[str, str] | None = None
+) -> tuple[pd.DataFrame, pd.Series]:
     t = "cases"
-    text_fields = [
-        "township",
-        "village",
-        "name",
-        "school",
-        "reason",
-        "outcome",
-        "gov_owner",
-        "edu_owner",
-        "guardian_name",
-        "guardian_phone",
-        "note",
-        "disability_type",
-        "ethnicity",
-        "student_no",
-    ]
+    # the kinds come from the schema: every text field is kept as text, every flag parsed as a flag
+    text_fields = [f for f in schema.fields_of_kind(t, "text") if f not in _PARSED_TEXT]
     out = pd.DataFrame(index=df.index)
     for name in text_fields:
         out[name] = _text_col(df, name)
@@ -110,7 +103,7 @@ def _build_cases(df: pd.DataFrame, probs: Problems) -> tuple[pd.DataFrame, pd.Se
     sheet_suspected = df["_sheet"].astype("str").str.contains("疑似", regex=False)
     if "case_type" not in df:
         out["case_type"] = out["case_type"].mask(sheet_suspected, "suspected")
-    for name in ("poor", "disabled", "left_behind", "orphan", "unsupported", "returned"):
+    for name in schema.fields_of_kind(t, "flag"):
         out[name] = _flag_col(df, t, name, probs)
 
     registered, reg_prec, reg_err = _parse_date_col(df, t, "registered", probs)
@@ -126,14 +119,14 @@ def _build_cases(df: pd.DataFrame, probs: Problems) -> tuple[pd.DataFrame, pd.Se
         pd.Series("other", index=df.index).where(out["reason"].notna())
     )
 
-    category = parsers.categorize(out["outcome"], schema.OUTCOME_PATTERNS)
+    category = parsers.classify_outcomes(out["outcome"], outcomes or {})
     unknown = out["outcome"].notna() & category.isna()
-    probs.where(df, t, "outcome", unknown, "无法识别的处置情况，已按原文保留")
+    probs.where(df, t, "outcome", unknown, "无法识别的处置情况，按未销号统计（请在导入页归类）")
     said_no = out["returned"].eq(False).fillna(False).astype(bool)
     said_yes = out["returned"].eq(True).fillna(False).astype(bool)
-    category = category.mask(category.isna() & unknown & closed.notna(), "other")
-    # a 返校时间 with no outcome text, or 是否返校=是, is a return
-    category = category.mask(category.isna() & ((closed.notna() & ~said_no) | said_yes), "returned")
+    # a 返校时间 with no outcome text, or 是否返校=是, is a return; an unknown text alone stays open
+    no_text = out["outcome"].isna()
+    category = category.mask(category.isna() & ((no_text & closed.notna() & ~said_no) | said_yes), "returned")
     closing = category.notna() & (category != "open")
     no_date = closing & closed.isna()
     probs.where(df, t, "closed", no_date, "已销号但缺少返校/销号时间，按未销号统计")
@@ -142,6 +135,9 @@ def _build_cases(df: pd.DataFrame, probs: Problems) -> tuple[pd.DataFrame, pd.Se
     closed = closed.where(closing)
     out["closed"], out["closed_precision"] = closed, closed_prec.where(closing, "")
     out["outcome_category"] = category.where(closing & closed.notna(), "open")
+    out["_outcome_unknown"] = unknown & ~said_yes
+    out["_closed_undated"] = no_date
+    out["case_no"] = _text_col(df, "case_no").str.replace(" ", "", regex=False)
 
     age = ((registered - birth).dt.days / 365.25).astype("float")
     out["age"] = np.floor(age).astype("Int64")

@@ -21,15 +21,29 @@ def _ids_valid(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(False, index=frame.index)
 
 
+def _text_or(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name not in frame:
+        return pd.Series("?", index=frame.index, dtype="str")
+    col = frame[name]
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        return col.dt.strftime("%Y%m%d").astype("str").fillna("?")
+    return col.astype("str").fillna("?")
+
+
 def _child_key(frame: pd.DataFrame) -> pd.Series:
-    """A key per child: the ID number when it is valid, else name + birth date (or name + school)."""
+    """A key per child: the ID number when it is valid, else every identifying field together (name, school,
+    birth date, sex): twins with one name and school but another sex or birth date are two children."""
     valid = _ids_valid(frame)
-    birth = (
-        frame["birth_date"].astype("str").str.replace("-", "", regex=False)
-        if "birth_date" in frame
-        else pd.Series(pd.NA, index=frame.index)
+    fallback = (
+        "n:"
+        + _text_or(frame, "name")
+        + "|"
+        + _text_or(frame, "school")
+        + "|"
+        + _text_or(frame, "birth_date")
+        + "|"
+        + _text_or(frame, "sex")
     )
-    fallback = "n:" + frame["name"].fillna("?") + "|" + birth.fillna(frame.get("school", "").fillna("?"))
     return ("id:" + frame["id_number"]).where(valid, fallback)
 
 
@@ -44,6 +58,14 @@ def _dedupe_cases(cases: pd.DataFrame, keep: np.ndarray, probs: Problems, report
     # one integer per episode (child + registration date); identical rows are always within one episode, so
     # only rows sharing an episode are hashed, one 64-bit hash per row instead of grouping on every column
     keys = cases.loc[kept, ["child_key", "registered"]]
+    if "case_no" in cases and cases["case_no"].notna().any():
+        # a case number (编号/个案编号/台账编号, not the restarting 序号) names the episode itself
+        number = cases.loc[kept, "case_no"]
+        has = number.notna()
+        keys = keys.assign(
+            child_key=("no:" + number).where(has, keys["child_key"]),
+            registered=keys["registered"].mask(has),
+        )
     episode = pd.Series(
         keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy(), index=kept
     )

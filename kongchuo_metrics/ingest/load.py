@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..settings import Mapping
+from .blocking import find_blocking
 from .cases import CASE_COLUMNS, _build_cases
 from .files import _input_files, file_digest, read_grids
 from .ledger import IngestReport, Ledger, LedgerError, SheetReport
@@ -25,10 +27,32 @@ from .tables import (
     _empty_table,
 )
 
+_NOTES_SHEET = ("说明", "填表说明", "注意事项", "下拉", "选项", "字典", "目录", "封面", "参数", "代码表")
 
-def load_ledger(path: str | Path, coords: str = "wgs84") -> Ledger:
-    """Load a ledger file or folder into typed tables; raise LedgerError (Chinese) when it is unusable."""
+
+def _ignored_sheet(grid) -> tuple[str, int, bool]:
+    """(reason, non-empty rows, looks like data) for a sheet without a recognisable header."""
+    rows = [r for r in grid.rows if any(str(c).strip() for c in r if c is not None)] if grid.rows else []
+    if not rows:
+        return "空表", 0, False
+    if any(w in grid.sheet for w in _NOTES_SHEET):
+        return "说明，不是数据表", len(rows), False
+    filled = [sum(1 for c in r if c is not None and str(c).strip()) for r in rows]
+    if sum(1 for f in filled if f >= 3) < 3:
+        return "说明，不是数据表", len(rows), False
+    return "前 15 行中找不到可识别的表头，各行已隔离、未导入", len(rows), True
+
+
+def load_ledger(path: str | Path, coords: str = "wgs84", mapping: Mapping | None = None) -> Ledger:
+    """Load a ledger file or folder into typed tables; raise LedgerError (Chinese) when it is unusable.
+
+    `mapping` is the bureau's [columns]/[outcomes]/[accepted] from settings.toml (see settings.Mapping).
+    """
     path = Path(path)
+    mapping = mapping or Mapping()
+    user = {schema.normalize_header(k): v for k, v in mapping.columns}
+    outcomes = mapping.outcomes_dict()
+    ignored_data: list[tuple[str, int]] = []
     report = IngestReport()
     probs = Problems()
     raws: dict[str, list[RawTable]] = {t: [] for t in schema.TABLES}
@@ -43,15 +67,22 @@ def load_ledger(path: str | Path, coords: str = "wgs84") -> Ledger:
                 continue
             hint = schema.table_from_name(grid.sheet) or (file_hint if len(grids) == 1 else None)
             if grid.frame is not None:
-                raw = _raw_from_frame(grid, hint)
+                raw = _raw_from_frame(grid, hint, user)
             else:
-                match = find_header(grid.rows, hint)
+                match = find_header(grid.rows, hint, user)
                 raw = _raw_from_grid(grid, match) if match else None
             if raw is None:
-                nonempty = sum(1 for r in grid.rows if any(str(c).strip() for c in r)) if grid.rows else 0
-                note = "前 15 行中找不到可识别的表头" if nonempty else "空表"
-                report.sheets.append(SheetReport(grid.source, grid.sheet, None, "已忽略", None, 0, note))
+                note, nonempty, data_like = _ignored_sheet(grid)
+                status = "已忽略"
+                if data_like:
+                    # rows of a sheet that looks like data count as read and quarantined, never vanish
+                    report.rows_read += nonempty
+                    report.rows_quarantined += nonempty
+                    ignored_data.append((f"{grid.source}/{grid.sheet}", nonempty))
+                    status = "未导入（已隔离）"
+                report.sheets.append(SheetReport(grid.source, grid.sheet, None, status, None, nonempty, note))
                 continue
+            report.columns.extend(raw.columns)
             raw.frame["_source"], raw.frame["_sheet"] = grid.source, grid.sheet
             raws[raw.table].append(raw)
             for k, v in raw.excluded.items():
@@ -90,7 +121,7 @@ def load_ledger(path: str | Path, coords: str = "wgs84") -> Ledger:
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     builders = {
-        "cases": _build_cases,
+        "cases": lambda d, p: _build_cases(d, p, outcomes),
         "followups": _build_followups,
         "special_ed": _build_special_ed,
         "schools": _build_schools,
@@ -106,6 +137,8 @@ def load_ledger(path: str | Path, coords: str = "wgs84") -> Ledger:
         frame, keep = build(raw, probs)
         report.rows_quarantined += int((~keep).sum())
         if table == "cases":
+            case_rows, case_quarantined = len(raw), int((~keep).sum())
+        if table == "cases":
             # cases stay whole until the duplicate checks are done: one take at the end, not a copy per step
             frame = frame.reset_index(drop=True)
             frame["_sheet"] = raw["_sheet"].to_numpy()
@@ -117,7 +150,9 @@ def load_ledger(path: str | Path, coords: str = "wgs84") -> Ledger:
     if "_sheet" not in cases:  # every case row was blank or a total row
         cases["_sheet"], case_keep = pd.Series(dtype="str"), np.ones(len(cases), dtype=bool)
     cases["child_key"] = _child_key(cases)
+    before = report.rows_quarantined
     case_keep = _dedupe_cases(cases, case_keep, probs, report)
+    case_quarantined += report.rows_quarantined - before
     # the kept rows by registration date, then file/sheet and row: integer keys, one lexsort (NaT sorts last)
     rows = np.flatnonzero(case_keep)
     source_code = pd.factorize(cases["source"].to_numpy()[rows], sort=True)[0]
@@ -142,6 +177,24 @@ def load_ledger(path: str | Path, coords: str = "wgs84") -> Ledger:
         )
     else:
         followups = _link_followups(built["followups"], cases, probs, report)
+    unknown = cases["_outcome_unknown"].fillna(False).astype(bool) if "_outcome_unknown" in cases else None
+    if unknown is not None and unknown.any():
+        report.unknown_outcomes = {
+            str(k): int(v) for k, v in cases.loc[unknown, "outcome"].value_counts().items()
+        }
+    schools = built["schools"]
+    stage_rows = int(schools["_stage_unassigned"].sum()) if "_stage_unassigned" in schools else 0
+    report.blocking = find_blocking(
+        report.columns,
+        cases,
+        case_rows,
+        case_quarantined,
+        schools,
+        ignored_data,
+        stage_rows,
+        mapping.accepted_dict(),
+    )
+    built["schools"] = schools.drop(columns=[c for c in ("_stage_unassigned", "enrolment") if c in schools])
     cases = cases[CASE_COLUMNS]
     followups = followups.drop(columns=[c for c in ("_sheet", "child_key", "_id_ok") if c in followups])
     report_dates = tuple(

@@ -3,8 +3,9 @@ exclusion of blank, total, footer and repeated-header rows."""
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -12,67 +13,133 @@ import pandas as pd
 from .. import parsers, schema
 from ..parsers import as_text
 from .files import HEADER_SCAN_ROWS, Grid
+from .ledger import ColumnInfo
+from .mapping import column_infos
+
+UNUSED = ""  # a [columns] mapping to this (or to 不使用) marks the column as not used
 
 
-def _row_matches(cells: list, table: str) -> dict[int, str]:
-    out: dict[int, str] = {}
-    seen: set[str] = set()
+@functools.lru_cache(maxsize=20_000)
+def _guess(table: str, cell: str) -> schema.Guess | None:
+    return schema.guess_field(table, cell)
+
+
+def _column_guess(table: str, cell: object, user: dict[str, str]) -> schema.Guess | None:
+    """The field a header cell names: the bureau's own [columns] mapping first, then the schema's guess."""
+    if not isinstance(cell, str) or not cell.strip() or len(cell) > 60:
+        return None
+    if user:
+        key = schema.normalize_header(cell)
+        if key in user:
+            name = schema.label_to_field(table, user[key]) if user[key] not in (UNUSED, "不使用") else None
+            return schema.Guess(name, 1.0, "设置") if name else None
+    return _guess(table, cell)
+
+
+def _is_unused(cell: str, user: dict[str, str]) -> bool:
+    return bool(cell) and user.get(schema.normalize_header(cell), None) in (UNUSED, "不使用")
+
+
+def _row_matches(cells: list, table: str, user: dict[str, str]) -> dict[int, schema.Guess]:
+    """Column index -> guess; a field claimed by two columns goes to the surer one (the first on a tie)."""
+    best: dict[str, int] = {}
+    guesses: dict[int, schema.Guess] = {}
     for i, cell in enumerate(cells):
-        name = schema.match_header(table, cell) if isinstance(cell, str) else None
-        if name and name not in seen:
-            out[i] = name
-            seen.add(name)
-    return out
+        g = _column_guess(table, cell, user)
+        if g is None:
+            continue
+        j = best.get(g.field)
+        if j is None or g.confidence > guesses[j].confidence:
+            if j is not None:
+                del guesses[j]
+            best[g.field] = i
+            guesses[i] = g
+    return dict(sorted(guesses.items()))
 
 
 def _signature_ok(table: str, fields: set[str]) -> bool:
     return any(set(sig) <= fields for sig in schema.SIGNATURE[table])
 
 
+def _cell_str(row: list, i: int) -> str:
+    v = row[i] if i < len(row) else None
+    return v.strip() if isinstance(v, str) else ""
+
+
+def _is_subheader_row(top: list, below: list) -> bool:
+    """A second header row: only short labels, under at most half as many cells as the row above fills."""
+    filled_top = sum(1 for i in range(len(top)) if _cell_str(top, i))
+    cells = [below[i] for i in range(len(below)) if below[i] not in (None, "")]
+    if not cells or len(cells) * 2 > max(filled_top, 1):
+        return False
+    return all(isinstance(c, str) and 0 < len(c.strip()) <= 10 and not c.strip()[:1].isdigit() for c in cells)
+
+
 def _combined_header(top: list, below: list) -> list:
-    """Two-row header: the upper label (merged across) joined with the lower one (劝返责任人 + 政府线)."""
+    """Two-row header: a parent label over short sub-headers becomes parent+child (劝返责任人 + 政府线,
+    监护人 + 姓名/电话); a parent spans the empty cells after it while they have sub-headers."""
     out, parent = [], ""
     for i in range(max(len(top), len(below))):
-        t = top[i] if i < len(top) and isinstance(top[i], str) else ""
-        b = below[i] if i < len(below) and isinstance(below[i], str) else ""
-        parent = t or parent
-        out.append(f"{parent}({b})" if b and parent and b != parent else (t or b))
+        t, b = _cell_str(top, i), _cell_str(below, i)
+        if t:
+            parent = t if b else ""
+            out.append(t + b if b and b not in t else t)
+        elif b:
+            out.append(parent + b if parent else b)
+        else:
+            parent = ""
+            out.append("")
     return out
 
 
 @dataclass(frozen=True)
 class HeaderMatch:
+    """Where the header is, the table it belongs to, and what each column was taken to be."""
+
     table: str
     row: int  # index into grid.rows of the (last) header row
     columns: dict[int, str]
     header_rows: int = 1
+    guesses: dict[int, schema.Guess] = field(default_factory=dict)
+    headers: tuple[str, ...] = ()  # the header text of every column (two rows joined)
+    unused: tuple[int, ...] = ()  # columns the bureau's [columns] mapping marks as not used
 
 
 def find_header(
-    rows: list[list], hint: str | None, tables: tuple[str, ...] | None = None
+    rows: list[list],
+    hint: str | None,
+    user: dict[str, str] | None = None,
+    tables: tuple[str, ...] | None = None,
 ) -> HeaderMatch | None:
     """The header row in the first 15 rows and the table it belongs to (the sheet-name hint breaks ties).
 
     `tables` limits the candidates (a list checked against the ledger, schema.LIST_FIELDS, names its kind).
     """
-    best: tuple[int, int, HeaderMatch] | None = None
+    user = user or {}
+    best: tuple[float, int, HeaderMatch] | None = None
     if tables is None:
         tables = [hint] if hint else list(schema.FIELDS)
         if hint:
             tables += [t for t in schema.FIELDS if t != hint]
     for r in range(min(HEADER_SCAN_ROWS, len(rows))):
+        if sum(1 for c in rows[r] if isinstance(c, str) and c.strip()) < 1:
+            continue
         candidates = [(rows[r], 1)]
-        if r + 1 < len(rows):
-            candidates.append((_combined_header(rows[r], rows[r + 1]), 2))
+        if r + 1 < len(rows) and _is_subheader_row(rows[r], rows[r + 1]):
+            candidates = [(_combined_header(rows[r], rows[r + 1]), 2)]
         for cells, nrows in candidates:
             for t in tables:
-                cols = _row_matches(cells, t)
+                guesses = _row_matches(cells, t, user)
+                cols = {i: g.field for i, g in guesses.items()}
                 if not _signature_ok(t, set(cols.values())):
                     continue
-                score = len(cols) + (3 if t == hint else 0)
+                score = sum(g.confidence for g in guesses.values()) + (3 if t == hint else 0)
                 key = (score, -nrows)
                 if best is None or key > best[:2]:
-                    best = (score, -nrows, HeaderMatch(t, r + nrows - 1, cols, nrows))
+                    headers = tuple(str(c).strip() if isinstance(c, str) else "" for c in cells)
+                    unused = tuple(i for i, c in enumerate(headers) if _is_unused(c, user))
+                    match = HeaderMatch(t, r + nrows - 1, cols, nrows, guesses, headers, unused)
+                    best = (score, -nrows, match)
     return best[2] if best else None
 
 
@@ -109,6 +176,9 @@ _TOTAL = "^(合计|小计|总计|共计|总数|汇总)"
 # Python's re instead of pyarrow's RE2), zero-width marks, then the first character of a total word
 _TOTAL_FIRST = "^[ \t\r\n\u3000\u00a0\u200b\ufeff]*[合小总共汇]"
 _FOOTER = "^(填表人|填报人|审核人|制表人|负责人|单位负责人|注[:：]|说明[:：]|备注[:：])"
+# a signature line: one of these anywhere in a row that fills only a few cells
+_SIGNATURE = "^[ \t\u3000]*(填表人|填报人|审核人|审核|制表人|统计人|单位负责人|负责人|校长|联系电话|填表日期|填报日期)[ \t\u3000]*[:：]"
+SIGNATURE_MAX_CELLS = 6
 
 
 @dataclass
@@ -125,12 +195,13 @@ class RawTable:
     unmapped: list[str]
     meta: dict
     header_row: int | None
+    columns: list[ColumnInfo] = field(default_factory=list)
 
 
-def _blank_rows(columns: list[pd.Series], index: pd.Index) -> pd.Series:
-    """True for rows whose every cell is empty: None, NaN, "" or white space only."""
+def _blank_rows(columns: list[pd.Series], index: pd.Index) -> tuple[pd.Series, np.ndarray]:
+    """True for rows whose every cell is empty (None, NaN, "" or white space only), and each row's filled count."""
     if not columns:
-        return pd.Series(True, index=index)
+        return pd.Series(True, index=index), np.zeros(len(index), dtype=int)
     empties = []
     for col in columns:
         empty = col.isna() | col.eq("")
@@ -144,7 +215,7 @@ def _blank_rows(columns: list[pd.Series], index: pd.Index) -> pd.Series:
         empty[rows] = np.column_stack(
             [parsers.is_blank(col.iloc[rows].reset_index(drop=True)).to_numpy() for col in columns]
         )
-    return pd.Series(empty.all(axis=1), index=index)
+    return pd.Series(empty.all(axis=1), index=index), (~empty).sum(axis=1)
 
 
 def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
@@ -156,7 +227,7 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
     frame = frame.reindex(columns=range(max(width, frame.shape[1])))
     excel_rows = np.arange(len(frame)) + grid.row_offset + match.row + 2
     frame.index = pd.RangeIndex(len(frame))
-    header_cells = rows[match.row]
+    header_cells = list(match.headers) or rows[match.row]
     unmapped = [
         str(header_cells[i])
         for i in range(len(header_cells))
@@ -165,7 +236,7 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
     # columns holding only text become arrow-backed once here, so each later parser reads them without
     # converting a hundred thousand Python strings again; mixed columns (dates, numbers) stay as read
     columns = [parsers.arrow_if_text(frame[i]) for i in frame.columns]
-    blank_all = _blank_rows(columns, frame.index)
+    blank_all, filled_cells = _blank_rows(columns, frame.index)
     canon = pd.DataFrame({name: columns[i] for i, name in match.columns.items()}, index=frame.index)
 
     # merged township/village/school cells: the value sits in the first row of the range only
@@ -209,6 +280,15 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
                 axis=1
             )
         footer &= ~blank_all
+    sparse = np.flatnonzero((filled_cells > 0) & (filled_cells <= SIGNATURE_MAX_CELLS))
+    if len(sparse):
+        # 填表人：… 审核人：… 联系电话：… anywhere in a row of few cells is a signature line, not a child
+        few = frame.iloc[sparse]
+        hit = np.zeros(len(sparse), dtype=bool)
+        for c in few.columns:
+            cells = as_text(few[c])
+            hit |= cells.str.match(_SIGNATURE).fillna(False).astype(bool).to_numpy()
+        footer.iloc[sparse[hit]] = True
     header_like = pd.Series(0, index=frame.index)
     for i, name in match.columns.items():
         # a header repeated mid-sheet (a township's block pasted with its header) repeats the cell text
@@ -239,21 +319,31 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
         unmapped,
         _meta(rows, match.row - match.header_rows + 1),
         match.row + 1 + grid.row_offset,
+        column_infos(
+            match.table,
+            match.guesses or {i: schema.Guess(n, 1.0, "标准表头/别名") for i, n in match.columns.items()},
+            header_cells,
+            columns,
+            keep.to_numpy(),
+            grid.source,
+            grid.sheet,
+            set(match.unused),
+        ),
     )
 
 
-def _raw_from_frame(grid: Grid, hint: str | None) -> RawTable | None:
+def _raw_from_frame(grid: Grid, hint: str | None, user: dict[str, str] | None = None) -> RawTable | None:
     frame = grid.frame
     assert frame is not None
     headers = [str(c) for c in frame.columns]
-    match = find_header([headers], hint)
+    match = find_header([headers], hint, user)
     if match is None:
         # English canonical names are accepted as they are
         for t in ([hint] if hint else []) + list(schema.FIELDS):
             names = {f.name for f in schema.FIELDS[t]}
             cols = {i: h for i, h in enumerate(headers) if h in names}
             if _signature_ok(t, set(cols.values())):
-                match = HeaderMatch(t, 0, cols)
+                match = HeaderMatch(t, 0, cols, headers=tuple(headers))
                 break
     if match is None:
         return None
@@ -261,4 +351,17 @@ def _raw_from_frame(grid: Grid, hint: str | None) -> RawTable | None:
     canon["_row"] = np.arange(len(frame)) + 2
     unmapped = [h for i, h in enumerate(headers) if i not in match.columns]
     excluded = {"blank": 0, "total": 0, "footer": 0, "header": 0, "duplicate": 0}
-    return RawTable(match.table, grid.source, grid.sheet, canon, len(frame), excluded, 0, unmapped, {}, 1)
+    guesses = match.guesses or {i: schema.Guess(n, 1.0, "标准表头/别名") for i, n in match.columns.items()}
+    infos = column_infos(
+        match.table,
+        guesses,
+        headers,
+        [frame.iloc[:, i] for i in range(frame.shape[1])],
+        np.ones(len(frame), dtype=bool),
+        grid.source,
+        grid.sheet,
+        set(match.unused),
+    )
+    return RawTable(
+        match.table, grid.source, grid.sheet, canon, len(frame), excluded, 0, unmapped, {}, 1, infos
+    )

@@ -112,6 +112,29 @@ def _build_schools(df: pd.DataFrame, probs: Problems) -> tuple[pd.DataFrame, pd.
         "graduates",
     ):
         out[name] = _int_col(df, t, name, probs)
+    out["_stage_unassigned"] = False
+    if "enrolment" in df:
+        # long format: one enrolment column, the stage in the 学段 column of the same row (a 九年一贯制 school
+        # given as one row per stage becomes two rows, one per stage)
+        count = _int_col(df, t, "enrolment", probs)
+        stage = out["school_stage"].fillna("")
+        primary = stage.str.contains("小学|小学部|完小|教学点", regex=True) & ~stage.str.contains(
+            "初中|中学部"
+        )
+        junior = stage.str.contains("初中|初级中学|中学部|^中学$", regex=True) & ~primary
+        out["enrol_primary"] = out["enrol_primary"].fillna(count.where(primary))
+        out["enrol_junior"] = out["enrol_junior"].fillna(count.where(junior))
+        unassigned = (
+            count.notna() & ~primary & ~junior & out["enrol_primary"].isna() & out["enrol_junior"].isna()
+        )
+        out["_stage_unassigned"] = unassigned.fillna(False).astype(bool)
+        probs.where(
+            df,
+            t,
+            "enrolment",
+            out["_stage_unassigned"],
+            "只有一个在校生数，学段不是小学或初中（如九年一贯制），无法分到小学和初中，未计入在校生",
+        )
     out["lon"], out["lat"] = _num_col(df, t, "lon", probs), _num_col(df, t, "lat", probs)
     reason = pd.Series("", index=df.index, dtype="str").mask(out["school"].isna(), "缺少学校名称")
     keep = _quarantine(df, t, reason, pd.Series("school", index=df.index), probs)

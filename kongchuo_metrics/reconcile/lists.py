@@ -202,7 +202,7 @@ def _read_with_ingest(path: Path, kind: str, name: str) -> ListTable:
             grid = Grid(
                 grid.source, grid.sheet, [list(map(str, grid.frame.columns)), *grid.frame.to_numpy().tolist()]
             )
-        match = ingest.find_header(grid.rows, kind, (kind,))
+        match = ingest.find_header(grid.rows, kind, tables=(kind,))
         kept.append((grid, match))
         if match is None:
             sheets.append(
@@ -258,7 +258,7 @@ def _read_big_text(path: Path, kind: str, name: str) -> ListTable:
     counts = {sep: sum(line.count(sep) for line in lines) for sep in (",", "\t", ";", "|")}
     sep = max(counts, key=counts.get) if max(counts.values()) else ","
     rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=sep))
-    match = ingest.find_header(rows, kind, (kind,))
+    match = ingest.find_header(rows, kind, tables=(kind,))
     if match is None:
         raise _no_header(name, kind, path.stem)
     header = rows[match.row]

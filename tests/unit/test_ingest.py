@@ -345,7 +345,9 @@ def test_quarantine_rules_and_warnings(tmp_path):
     assert len(_problems(ledger, "无法识别的处置情况")) == 1
     c = ledger.cases.set_index("name")
     assert bool(c.loc["庚", "poor"]) is True
-    assert c.loc["癸", "outcome"] == "去了火星" and c.loc["癸", "outcome_category"] == "other"
+    assert (
+        c.loc["癸", "outcome"] == "去了火星" and c.loc["癸", "outcome_category"] == "open"
+    )  # unknown texts stay open (issue 11)
     assert c.loc["辛", "registered_precision"] == "month"
 
 

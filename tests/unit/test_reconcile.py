@@ -353,7 +353,7 @@ def test_unusable_lists_get_a_chinese_reason(tmp_path, content, message):
 def test_list_kinds_never_change_how_a_ledger_sheet_is_recognised():
     header = [["序号", "姓名", "身份证件号", "全国学籍号", "学校名称", "学生状态"]]
     assert ingest.find_header(header, None) is None
-    assert ingest.find_header(header, None, ("xueji",)).table == "xueji"
+    assert ingest.find_header(header, None, tables=("xueji",)).table == "xueji"
     assert set(schema.FIELDS) == set(schema.TABLES)
     assert {"head_name", "id_key", "student_no"} <= schema.PERSONAL_FIELDS
 
