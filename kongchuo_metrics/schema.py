@@ -454,14 +454,19 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 }
 
 
+def table_fields(table: str) -> tuple[Field, ...]:
+    """The declared fields of a ledger table or of a list kind (LIST_FIELDS, checked against the ledger)."""
+    return FIELDS[table] if table in FIELDS else LIST_FIELDS[table]
+
+
 def field_of(table: str, name: str) -> Field | None:
     """The declared field `name` of `table`, or None."""
-    return next((f for f in FIELDS[table] if f.name == name), None)
+    return next((f for f in table_fields(table) if f.name == name), None)
 
 
 def fields_of_kind(table: str, *kinds: str) -> tuple[str, ...]:
     """The names of the fields of `table` whose kind is one of `kinds` (what ingest parses how)."""
-    return tuple(f.name for f in FIELDS[table] if f.kind in kinds)
+    return tuple(f.name for f in table_fields(table) if f.kind in kinds)
 
 
 # Fields a table must have to be recognised by its header alone, and to be usable at all.
@@ -701,7 +706,7 @@ def guess_by_meaning(table: str, key: str) -> tuple[Guess | None, list[str]]:
     counted = any(m in text for m in COUNT_MARKERS)
     question = text.startswith("是否")
     scored = []
-    for f in FIELDS.get(table) or LIST_FIELDS.get(table, ()):
+    for f in table_fields(table):
         score = _meaning_score(f, text)
         if score[0] == 0:
             continue
@@ -757,7 +762,7 @@ def match_header(table: str, header: object) -> str | None:
 def label_to_field(table: str, label: str) -> str | None:
     """The field of `table` whose standard header (or alias, or English name) is `label`."""
     key = normalize_header(label)
-    for f in FIELDS[table]:
+    for f in table_fields(table):
         if normalize_header(f.label) == key or f.name == label:
             return f.name
     return ALIASES[table].get(key)

@@ -99,6 +99,9 @@ def make_lists(folder: Path) -> dict[str, Path]:
     # open cases: all have a 学籍 (休学), none 在读
     for r in open_.itertuples():
         xrow(r.name, r.sex, r.id_number, r.school, "休学")
+    # every other ledger child (核实在外就读, other closures) has a 学籍 at some school
+    for r in cases[~cases.index.isin(returned.index) & ~cases.index.isin(open_.index)].itertuples():
+        xrow(r.name, r.sex, r.id_number, r.school, "在读")
     # children at school who are not ledger cases: pushed ones below, by ID, by G-number only, lowercase x
     for i in range(1, 5):
         xrow(f"覃{'一二三四'[i - 1]}明", "男", outsider(i), "覃塘一中", "在读")
@@ -195,3 +198,10 @@ def make_lists(folder: Path) -> dict[str, Path]:
     huji = folder / "户籍名单.csv"
     huji.write_text("\r\n".join(h) + "\r\n", encoding="utf-8-sig")
     return {"xueji": xueji, "poverty": poverty, "pushed": pushed_path, "huji": huji, "special": special_path}
+
+
+def first_pushed_case() -> str:
+    """The case_id of the pushed list's first child (an open ledger case)."""
+    cases, _ = _cases()
+    day = pd.Timestamp(AS_OF)
+    return cases[(cases["registered"] <= day) & ~(cases["closed"] <= day)].iloc[0]["case_id"]

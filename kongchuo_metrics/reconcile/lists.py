@@ -289,7 +289,7 @@ def _read_big_text(path: Path, kind: str, name: str) -> ListTable:
     cols = {i: parsers._str_series(table.column(names[i]), pd.RangeIndex(table.num_rows)) for i in wanted}
     del table
     index = pd.RangeIndex(len(cols[0]))
-    blank = sheet_io._blank_rows([cols[i] for i in wanted], index)
+    blank, _ = sheet_io._blank_rows([cols[i] for i in wanted], index)
     first = parsers.as_text(cols[0]).str.replace(" ", "")
     total = first.str.match(sheet_io._TOTAL).fillna(False).astype(bool)
     for i, fname in match.columns.items():
