@@ -39,20 +39,6 @@ def _load(path: str) -> tuple[Ledger, object]:
     return load_ledger(path, coords=settings.coords, mapping=settings.mapping), settings
 
 
-def _duban_brief(path: str, sel: metrics.Selection):
-    """The 督办 items of the selected townships with their status (they open the pack and the Word 通报)."""
-    from .records_cli import duban_brief
-
-    return duban_brief(path, sel.townships)
-
-
-def _with_notices(ledger: Ledger, path: str) -> Ledger:
-    """The ledger with the notices delivered in the records database on its follow-up log (steps, deadlines)."""
-    from .records_cli import delivered_for
-
-    return delivered_for(ledger, path)
-
-
 def _selection(args, ledger: Ledger, as_of: dt.date | None = None) -> metrics.Selection:
     towns = tuple(args.township or ())
     schools = tuple(args.school or ())
@@ -242,7 +228,6 @@ OVERDUE_COLUMNS = [
 
 def cmd_overdue(args) -> int:
     ledger, settings = _load(args.path)
-    ledger = _with_notices(ledger, args.path)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
     days = args.days if args.days is not None else settings.overdue_days
@@ -319,17 +304,11 @@ def cmd_pack(args) -> int:
     from . import audit, figures, pack
 
     ledger, settings = _load(args.path)
-    ledger = _with_notices(ledger, args.path)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
     try:
         result = pack.make_pack(
-            ledger,
-            sel,
-            settings,
-            figures.load_boundaries(args.path),
-            with_pptx=bool(args.pptx),
-            duban=_duban_brief(args.path, sel),
+            ledger, sel, settings, figures.load_boundaries(args.path), with_pptx=bool(args.pptx)
         )
     except pack.PackError as exc:
         raise UsageError(str(exc)) from exc
@@ -385,21 +364,10 @@ def cmd_report(args) -> int:
     from .documents import report
 
     ledger, settings = _load(args.path)
-    ledger = _with_notices(ledger, args.path)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
     try:
-        from .records_cli import ranking_brief
-
-        result = report.build(
-            ledger,
-            sel,
-            settings,
-            args.kind,
-            annex=args.annex,
-            duban=_duban_brief(args.path, sel),
-            ranking=ranking_brief(ledger, settings, args.path, as_of),
-        )
+        result = report.build(ledger, sel, settings, args.kind, annex=args.annex)
     except report.ReportError as exc:
         raise UsageError(str(exc)) from exc
     if args.annex:
@@ -426,7 +394,6 @@ def cmd_case_file(args) -> int:
     from .documents import case_file
 
     ledger, settings = _load(args.path)
-    ledger = _with_notices(ledger, args.path)
     as_of = _date(args.as_of) if args.as_of else None
     try:
         data = case_file.build_case_file(ledger, args.case, settings, as_of, unmasked=args.full_names)
@@ -486,9 +453,6 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--as-of", required=True)
     sp.add_argument("--out", required=True, help="输出的 PDF 文件")
     sp.add_argument("--pptx", help="同时输出 PPTX 幻灯片")
-    sp = sub.add_parser("reconcile", help="三比对：台账与学籍、脱贫户、推送、户籍、特教名单比对")
-    reconcile_command.add_arguments(sp)
-    sp.set_defaults(func=lambda a: reconcile_command.run(a, _date))
     sp = add("report", cmd_report, "生成 Word 情况通报/工作总结/简报（公文格式，可编辑）", fmt=None)
     sp.add_argument("--as-of", required=True)
     sp.add_argument("--kind", choices=("通报", "总结", "简报"), default="通报")
@@ -499,6 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--as-of", help="填表日期（默认今天）")
     sp.add_argument("--out", required=True, help="输出的 .docx 文件")
     sp.add_argument("--full-names", action="store_true", help="显示完整姓名、身份证号和联系电话（记入审计）")
+    sp = sub.add_parser("reconcile", help="三比对：台账与学籍、脱贫户、推送、户籍、特教名单比对")
+    reconcile_command.add_arguments(sp)
+    sp.set_defaults(func=lambda a: reconcile_command.run(a, _date))
     sp = sub.add_parser("users", help="管理本地登录用户")
     sp.add_argument("action", choices=("add", "disable", "set-password", "list"))
     sp.add_argument("name", nargs="?")

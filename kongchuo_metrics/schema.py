@@ -455,8 +455,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 
 
 def table_fields(table: str) -> tuple[Field, ...]:
-    """The declared fields of a ledger table or of a list kind (LIST_FIELDS, checked against the ledger)."""
-    return FIELDS[table] if table in FIELDS else LIST_FIELDS[table]
+    """The declared fields of a ledger table, or of a list checked against the ledger (LIST_FIELDS)."""
+    return FIELDS.get(table) or LIST_FIELDS[table]
 
 
 def field_of(table: str, name: str) -> Field | None:
@@ -762,7 +762,7 @@ def match_header(table: str, header: object) -> str | None:
 def label_to_field(table: str, label: str) -> str | None:
     """The field of `table` whose standard header (or alias, or English name) is `label`."""
     key = normalize_header(label)
-    for f in table_fields(table):
+    for f in FIELDS[table]:
         if normalize_header(f.label) == key or f.name == label:
             return f.name
     return ALIASES[table].get(key)

@@ -99,8 +99,9 @@ def make_lists(folder: Path) -> dict[str, Path]:
     # open cases: all have a 学籍 (休学), none 在读
     for r in open_.itertuples():
         xrow(r.name, r.sex, r.id_number, r.school, "休学")
-    # every other ledger child (核实在外就读, other closures) has a 学籍 at some school
-    for r in cases[~cases.index.isin(returned.index) & ~cases.index.isin(open_.index)].itertuples():
+    # every other ledger case (closed as verified, special education, other; the earlier school year): 学籍 kept
+    others = cases[~cases.index.isin(returned.index) & ~cases.index.isin(open_.index)]
+    for r in others.itertuples():
         xrow(r.name, r.sex, r.id_number, r.school, "在读")
     # children at school who are not ledger cases: pushed ones below, by ID, by G-number only, lowercase x
     for i in range(1, 5):
@@ -198,10 +199,3 @@ def make_lists(folder: Path) -> dict[str, Path]:
     huji = folder / "户籍名单.csv"
     huji.write_text("\r\n".join(h) + "\r\n", encoding="utf-8-sig")
     return {"xueji": xueji, "poverty": poverty, "pushed": pushed_path, "huji": huji, "special": special_path}
-
-
-def first_pushed_case() -> str:
-    """The case_id of the pushed list's first child (an open ledger case)."""
-    cases, _ = _cases()
-    day = pd.Timestamp(AS_OF)
-    return cases[(cases["registered"] <= day) & ~(cases["closed"] <= day)].iloc[0]["case_id"]

@@ -69,7 +69,8 @@ def test_next_month_shows_who_was_resolved_and_a_case_shows_its_history(
     assert sorted(zip(since["child"], since["resolved"], strict=True)) == [("不*童", True), ("陆*置", False)]
     assert set(since.loc[since["resolved"], "status_now"]) == {"核实在读"}
     # the case page's child key (records.child_keys) finds the child's check history
-    case = sample_ledger.cases[sample_ledger.cases["id_number"] == pushed["id_number"].iloc[0]]
+    c, day = sample_ledger.cases, pd.Timestamp(AS_OF)
+    case = c[(c["registered"] <= day) & ~(c["closed"] <= day)].iloc[[0]]  # the first open case (pushed, poor)
     key = records.child_keys(case)["child_key"].iloc[0]
     assert key == store.child_key_of(case["id_number"].iloc[0])
     hist = store.history(engine, key)
