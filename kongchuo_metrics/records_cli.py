@@ -11,8 +11,9 @@ import json
 import os
 from pathlib import Path
 
-from . import audit, cli, metrics, paperwork, ranking
+from . import audit, cli, metrics, ranking
 from .access import Scope
+from .documents import orders
 from .records import RecordsError, database_url, duban, notices, open_db, workflows
 from .records.config import load_paper_settings
 
@@ -38,6 +39,24 @@ def _audit(event: str, **fields) -> None:
         audit.record(log, event, getpass.getuser(), "cli", "全区县", **fields)
     except audit.AuditError as exc:
         raise cli.UsageError(str(exc)) from exc
+
+
+def delivered_for(ledger, path: str):
+    """`ledger` with the notices delivered in the records database (of LEDGER's settings) on its follow-up log."""
+    engine = _engine(path)
+    return workflows.with_notices(ledger, workflows.delivered_followups(engine, _actor(), ledger.cases))
+
+
+def duban_brief(path: str, townships: tuple[str, ...] = ()):
+    """The 督办 items (status, 超时) for the pack and the Word 通报 made from the command line."""
+    return workflows.duban_brief(duban.items(_engine(path), _actor()), townships)
+
+
+def ranking_brief(ledger, settings, path: str, as_of):
+    """The township ranking (Chinese table) for a Word 通报 made from the command line (`ledger` already carries
+    the delivered notices)."""
+    table = workflows.ranking_table(ledger, as_of, ranking.load_rules(path), settings, _engine(path))
+    return ranking.display_table(table)
 
 
 def cmd_rank(args) -> int:
@@ -155,7 +174,7 @@ def cmd_notice(args) -> int:
         )
     except notices.NoticeError as exc:
         raise cli.UsageError(str(exc)) from exc
-    data = paperwork.notice_docx(
+    data = orders.notice_docx(
         {**made, "kind": args.kind, "township": child["township"]},
         {**child, "name": child["label"]},
         metrics.cn_date(as_of),

@@ -58,7 +58,7 @@ st.caption(
     f"牵头单位：{item['lead_unit'] or '—'}　配合单位：{item['partners'] or '—'}　督办联系人：{item['contact'] or '—'}　"
     f"反馈周期：{'每' + str(item['cycle_days']) + '天' if item['cycle_days'] else '一次性'}"
 )
-kids = workflows.duban_children(engine, scope, pick, view.ledger.cases, view.as_of)
+kids = workflows.duban_children(engine, scope, pick, view.ledger.cases, view.as_of, view.mode)
 if len(kids):
     st.markdown("**涉及儿童（已脱敏；当前状态按所选统计日期的台账）**")
     ui.table(
@@ -78,24 +78,7 @@ if item["feedback"]:
 else:
     st.caption("尚未反馈。")
 
-may_answer = item["status_key"] != "closed" and (
-    scope.role == "county_admin" or (scope.role == "township" and item["township"] in scope.townships)
-)
-if may_answer:
-    with st.form("db_fb", clear_on_submit=True):
-        body = st.text_area(
-            "反馈内容", key="db_fb_text", placeholder="写明已开展的工作、劝返进展和下一步安排"
-        )
-        if st.form_submit_button("提交反馈"):
-            try:
-                duban.feedback(engine, scope, pick, body, audit=ui.audit_event)
-                st.rerun()
-            except duban.DubanError as exc:
-                st.error(str(exc))
-if scope.role == "county_admin" and item["status_key"] == "answered":
-    if st.button("办结", key="db_close", icon=":material/task_alt:"):
-        duban.close(engine, scope, pick, audit=ui.audit_event)
-        st.rerun()
+ui.duban_actions(view, engine, item)
 
 district = view.ledger.meta.get("district") or view.settings.district or ""
 ui.document_download(

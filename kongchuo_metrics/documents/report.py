@@ -445,8 +445,12 @@ def build(
     settings: Settings,
     kind: str = "通报",
     annex: bool = False,
+    duban: pd.DataFrame | None = None,
+    ranking: pd.DataFrame | None = None,
 ) -> Report:
-    """The Word report of `kind` (通报/总结/简报) for the selection at sel.as_of; `annex` adds full names."""
+    """The Word report of `kind` (通报/总结/简报) for the selection at sel.as_of; `annex` adds full names;
+    `duban` (records.workflows.duban_brief) opens a 通报/总结 with the 督办 items and their status; `ranking`
+    (ranking.display_table) adds the township 考核 ranking after the township table."""
     started = time.perf_counter()
     if kind not in KINDS:
         raise ReportError(f"未知的材料类型“{kind}”，可选：{'、'.join(KINDS)}")
@@ -478,6 +482,8 @@ def build(
                 doc,
                 f"{_school_year(h.as_of)}以来，我局会同各乡镇认真落实控辍保学工作责任，现将工作情况总结如下。",
             )
+        if duban is not None and len(duban):
+            _duban_items(doc, duban)
         L.heading(doc, "一、基本情况", 1)
         L.heading(doc, "（一）辍学与劝返", 2)
         for s in compare.sentences(c, place):
@@ -495,6 +501,8 @@ def build(
         if len(f.schools):
             _table_two(doc, f)
         _table_towns(doc, f, "三")
+        if ranking is not None and len(ranking):
+            _ranking(doc, ranking)
         if f.special["total"]:
             L.heading(doc, "（三）残疾儿童少年入学安置", 2)
             L.paragraph(doc, special_sentence(f.special, place))
@@ -528,6 +536,45 @@ def build(
     if annex:
         _annex(doc, f, ledger, sel)
     return Report(L.to_bytes(doc), kind, annex, h, time.perf_counter() - started)
+
+
+def _ranking(doc, shown: pd.DataFrame) -> None:
+    """乡镇考核排名: who is first and last (末位, 一票否决 named), then rank, township, points and flags."""
+    first = "、".join(shown.loc[shown["名次"] == 1, "乡镇"])
+    last = "、".join(shown.loc[shown["末位"] == "末位", "乡镇"])
+    veto = "、".join(shown.loc[shown["一票否决"] == "否决", "乡镇"])
+    L.paragraph(
+        doc,
+        f"按考核评分规则，{first}排名第一，{last}居末位"
+        + (f"；{veto}有建档立卡（脱贫户）学生未返校，一票否决。" if veto else "。"),
+    )
+    cols = [
+        "名次",
+        "乡镇",
+        "辍学率扣分",
+        "劝返率加分",
+        "超期个案扣分",
+        "督办反馈扣分",
+        "总分",
+        "较上期",
+        "一票否决",
+        "末位",
+    ]
+    L.caption(doc, "乡镇控辍保学工作考核排名")
+    L.table(doc, cols, shown[cols].astype("str").values.tolist(), left_columns=(1,), font_pt=10.5)
+
+
+def _duban_items(doc, items: pd.DataFrame) -> None:
+    """上次联席会议督办事项的落实情况: one sentence with the counts, then the items with their status."""
+    done = int((items["状态"] == "已办结").sum())
+    late = int((items["超时"] != "否").sum())
+    L.paragraph(
+        doc,
+        f"上次联席会议交办的督办事项共{len(items)}件，已办结{done}件，"
+        + (f"超时未办结{late}件（见督办事项表）。" if late else "均在时限内办理（见督办事项表）。"),
+    )
+    L.caption(doc, "督办事项落实情况")
+    L.table(doc, list(items.columns), items.astype("str").values.tolist(), left_columns=(0, 2), font_pt=10.5)
 
 
 def _brief(doc, f: Facts, sel, settings: Settings, issuer: str, region: str) -> None:

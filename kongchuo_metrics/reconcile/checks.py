@@ -72,26 +72,65 @@ def school_age_window(as_of) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 
 def enrolled(status: pd.Series) -> pd.Series:
-    """True where a 学生状态 says the child is at school now."""
-    text = status.astype("str")
+    """True where a 学生状态 says the child is at school now (judged once per distinct value)."""
+    codes, uniques = pd.factorize(status.astype("str"))
+    text = pd.Series(uniques, dtype="str")
     yes = text.str.contains(_ENROLLED, regex=True).fillna(False).astype(bool)
-    return yes & ~text.str.contains(_NEGATED, regex=True).fillna(False).astype(bool)
+    yes &= ~text.str.contains(_NEGATED, regex=True).fillna(False).astype(bool)
+    flags = np.append(yes.to_numpy(dtype=bool), False)  # code -1 (missing) -> False
+    return pd.Series(flags[codes], index=status.index)
+
+
+def _at_school(xueji: ListTable) -> np.ndarray:
+    """The 学籍 rows whose status is 在读, worked out once per list."""
+    cached = getattr(xueji, "_at_school", None)
+    if cached is None:
+        xf = xueji.frame
+        cached = enrolled(xf["enrol_status"]).to_numpy() if "enrol_status" in xf else np.zeros(len(xf), bool)
+        xueji._at_school = cached
+    return cached
+
+
+def _sorted_member(values: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
+    if not len(sorted_pool):
+        return np.zeros(len(values), dtype=bool)
+    pos = np.searchsorted(sorted_pool, values)
+    pos[pos == len(sorted_pool)] = 0
+    return sorted_pool[pos] == values
 
 
 def _isin(keys: np.ndarray, pool: np.ndarray) -> np.ndarray:
-    """keys ∈ pool for int64 keys; -1 (no valid ID) is never a member."""
-    return np.isin(keys, pool[pool >= 0]) & (keys >= 0)
+    """keys ∈ pool for int64 keys; -1 (no valid ID) is never a member.
+
+    Only the smaller side is sorted and the larger one binary-searched into it: ten thousand pushed children
+    against five million 学籍 rows costs one pass over the five million, not a sort or hash of them.
+    """
+    pool = pool[pool >= 0]
+    if len(keys) <= len(pool):
+        present = np.sort(pool[_sorted_member(pool, np.sort(keys[keys >= 0]))])
+    else:
+        present = np.sort(pool)
+    return _sorted_member(keys, present) & (keys >= 0)
 
 
-def _first_by_key(frame: pd.DataFrame, keys: np.ndarray, column: str) -> pd.Series:
-    """For each key, `column` of the first row of `frame` with that id_key and a value (missing otherwise)."""
-    if column not in frame:
+def _first_by_key(
+    frame: pd.DataFrame, keys: np.ndarray, column: str, where: np.ndarray | None = None
+) -> pd.Series:
+    """For each key, `column` of the first row of `frame` with that id_key and a value (missing otherwise).
+
+    Only the rows of the wanted keys are looked at: a 5-million-row 学籍 list is never copied for a lookup.
+    """
+    if column not in frame or not len(keys):
         return pd.Series(pd.NA, index=range(len(keys)), dtype="str")
-    have = frame[(frame["id_key"] >= 0) & frame[column].notna()]
-    have = have.drop_duplicates("id_key")
-    pos = pd.Index(have["id_key"].to_numpy()).get_indexer(keys)
-    values = have[column].astype("str").array.take(pos, allow_fill=True)
-    return pd.Series(values, dtype="str")
+    all_keys = frame["id_key"].to_numpy()
+    wanted = _isin(all_keys, keys)
+    rows = np.flatnonzero(wanted if where is None else wanted & where)
+    values = frame[column].iloc[rows]
+    have = values.notna().to_numpy()
+    found = pd.DataFrame({"id_key": all_keys[rows[have]], "value": values[have].astype("str").to_numpy()})
+    found = found.drop_duplicates("id_key")
+    pos = pd.Index(found["id_key"].to_numpy()).get_indexer(keys)
+    return pd.Series(found["value"].astype("str").array.take(pos, allow_fill=True), dtype="str")
 
 
 @dataclass(frozen=True)
@@ -211,10 +250,7 @@ def reconcile(ledger: Ledger, lists: dict[str, ListTable], as_of) -> Reconciliat
     if xueji is not None:
         xf = xueji.frame
         x_keys = xf["id_key"].to_numpy()
-        at_school = (
-            enrolled(xf["enrol_status"]).to_numpy() if "enrol_status" in xf else np.zeros(len(xf), bool)
-        )
-        x_enrolled = x_keys[at_school]
+        x_enrolled = x_keys[_at_school(xueji)]
         has_record = _isin(child_keys, x_keys)
         is_enrolled = _isin(child_keys, x_enrolled)
         closed = (children["closed"] <= day).fillna(False).astype(bool).to_numpy()
@@ -328,8 +364,7 @@ def _pushed_statuses(
         "special_placed": _isin(keys, special_placed),
     }
     if xueji is not None and "enrol_status" in xueji.frame:
-        xf = xueji.frame
-        checks["enrolled"] = _isin(keys, xf["id_key"].to_numpy()[enrolled(xf["enrol_status"]).to_numpy()])
+        checks["enrolled"] = _isin(keys, xueji.frame["id_key"].to_numpy()[_at_school(xueji)])
     status = np.full(len(pf), "visit", dtype=object)
     for name in reversed(PRECEDENCE[:-1]):  # the first check that holds wins
         status = np.where(checks[name], name, status)
@@ -340,9 +375,8 @@ def _pushed_statuses(
     detail = detail.mask(status == "in_ledger", "台账个案 " + case_id.fillna("") + "，" + outcome)
     if xueji is not None:
         xf = xueji.frame
-        at_school = xf[enrolled(xf["enrol_status"]).to_numpy()] if "enrol_status" in xf else xf.iloc[0:0]
-        school = _first_by_key(at_school, keys, "school").fillna("")
-        grade = _first_by_key(at_school, keys, "grade").fillna("")
+        school = _first_by_key(xf, keys, "school", _at_school(xueji)).fillna("")
+        grade = _first_by_key(xf, keys, "grade", _at_school(xueji)).fillna("")
         detail = detail.mask(status == "enrolled", "学籍在读：" + school + grade)
     placement = _first_by_key(special_rows, keys, "placement").fillna("")
     detail = detail.mask(status == "special_placed", "安置方式：" + placement)

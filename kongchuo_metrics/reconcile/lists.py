@@ -32,6 +32,9 @@ MAX_LIST_BYTES = 2 * 1024 * 1024 * 1024
 _HEAD_BYTES = 1 << 20
 
 ID_STATES = {"ok": "有效", "missing": "缺少身份证号", "invalid": "身份证号无效"}
+# columns of few distinct values (schools, grades, statuses) are normalised once per value
+_NAMES = ("name", "head_name")
+_per_value_text = parsers.per_unique(parsers.as_text)
 TEXT_FIELDS = (
     "township",
     "village",
@@ -103,11 +106,13 @@ def id_keys(
     text = parsed.values
     birth = parsed.extra["birth"]
     present = text.notna()
-    if student_no is not None:
-        g = parsers.as_text(student_no).str.replace("[ \t'\"‘’“”`]", "", regex=True)
-        present = present | g.notna()
+    if student_no is not None and not valid.all():
+        # only the rows without a valid ID look at the 学籍号 (a few percent of a big export)
+        need = ~valid
+        g = parsers.as_text(student_no[need]).str.replace("[ \t'\"‘’“”`]", "", regex=True)
+        present = present | g.notna().reindex(raw.index, fill_value=False)
         g = g.where(g.str.match("^[Gg]").fillna(False).astype(bool)).str[1:]
-        use = ~valid & g.notna()
+        use = g.notna()
         if use.any():
             from_g = parsers.parse_ids(g[use])
             g_ok = from_g.extra["valid"].fillna(False).astype(bool)
@@ -344,7 +349,7 @@ def _typed(table: ListTable) -> ListTable:
     out = pd.DataFrame(index=raw.index)
     for name in TEXT_FIELDS:
         if name in raw:
-            out[name] = parsers.as_text(raw[name])
+            out[name] = parsers.as_text(raw[name]) if name in _NAMES else _per_value_text(raw[name])
     ids = raw["id_number"] if "id_number" in raw else pd.Series(pd.NA, index=raw.index, dtype="str")
     keys, state, birth, id_text = id_keys(ids, raw["student_no"] if "student_no" in raw else None)
     out["id_number"] = id_text

@@ -1,6 +1,6 @@
 """Stable child keys, so records survive the monthly re-import of the ledger (case_id is renumbered each load).
 
-key     = the ID number when it is valid, else the 学籍号 (the child's case number in the national system), else
+key     = the ID number when it is valid, else the ledger's case number (个案编号), else the 学籍号, else
           name + school + registration date;
 alt_key = name + township + registration date, which does not depend on the school name, so a child without an
           ID number is still found after a school is renamed or merged.
@@ -34,11 +34,13 @@ def child_keys(cases: pd.DataFrame) -> pd.DataFrame:
     """Per case row (same index): case_id, child_key, alt_key (hex digests)."""
     ids = _text(cases, "id_number").str.upper()
     valid = parsers.valid_ids(ids.fillna("")).astype(bool) & ids.notna()
+    case_no = _text(cases, "case_no")
     student = _text(cases, "student_no")
     day = cases["registered"].dt.strftime("%Y-%m-%d").fillna("?")
     name = _text(cases, "name").fillna("?")
     by_name = "nsd:" + name + "|" + _text(cases, "school").fillna("?") + "|" + day
-    raw = ("id:" + ids).where(valid, ("sn:" + student).where(student.notna(), by_name))
+    fallback = ("no:" + case_no).where(case_no.notna(), ("sn:" + student).where(student.notna(), by_name))
+    raw = ("id:" + ids).where(valid, fallback)
     alt = "ntd:" + name + "|" + _text(cases, "township").fillna("?") + "|" + day
     return pd.DataFrame(
         {"case_id": cases["case_id"], "child_key": _digest(raw), "alt_key": _digest(alt)}, index=cases.index

@@ -46,8 +46,14 @@ class NoticeError(Exception):
     """A notice that cannot be issued or delivered; the message is Chinese."""
 
 
-def _may_act(scope: Scope, township: str) -> bool:
-    return scope.role == "county_admin" or (scope.role == "township" and township in scope.townships)
+def _may_act(scope: Scope, township: str, school: str = "", kind: str = "") -> bool:
+    """County admins and the child's township act on both kinds; a school issues and delivers its own
+    劝学通知书 (the school step of the ladder)."""
+    return (
+        scope.role == "county_admin"
+        or (scope.role == "township" and township in scope.townships)
+        or (scope.role == "school" and kind == "劝学通知书" and school in scope.schools)
+    )
 
 
 def issue(
@@ -69,8 +75,8 @@ def issue(
         raise NoticeError(f"通知书种类只能是：{'、'.join(KINDS)}")
     step, default_days, allowed = KINDS[kind]
     township = str(child.get("township") or "")
-    if not _may_act(scope, township):
-        raise NoticeError(f"无权为{township or '该乡镇'}的个案发出通知书。")
+    if not _may_act(scope, township, str(child.get("school") or ""), kind):
+        raise NoticeError(f"无权为{township or '该乡镇'}的个案发出{kind}。")
     if str(child.get("step") or "none") not in allowed:
         from ..schema import STEPS
 
@@ -126,7 +132,7 @@ def deliver(
         row = conn.execute(text("SELECT * FROM notices WHERE id = :i"), {"i": notice_id}).mappings().first()
         if row is None:
             raise NoticeError(f"没有编号为 {notice_id} 的通知书。")
-        if not _may_act(scope, row["township"]):
+        if not _may_act(scope, row["township"], row["school"], row["kind"]):
             raise NoticeError("无权登记此通知书的送达。")
         if row["delivered_on"]:
             raise NoticeError(f"{row['number']} 已于 {row['delivered_on']} 送达，不能重复登记。")
@@ -166,6 +172,8 @@ def listing(engine: Engine, scope: Scope) -> pd.DataFrame:
         return t
     if scope.role == "township":
         return t[t["township"].isin(scope.townships)].reset_index(drop=True)
+    if scope.role == "school":
+        return t[t["school"].isin(scope.schools)].reset_index(drop=True)
     return t.iloc[0:0]
 
 

@@ -87,9 +87,17 @@ def where_now(refs: pd.DataFrame, cases: pd.DataFrame, as_of) -> pd.Series:
     return state.mask(found.isna(), "已不在当前台账")
 
 
-def duban_children(engine: Engine, scope: Scope, item_id: int, cases: pd.DataFrame, as_of) -> pd.DataFrame:
+def shown_labels(labels: pd.Series, mode: str = "list") -> pd.Series:
+    """Stored (list-masked) names as the view shows them: 张*三 in lists, surname only (张**) in 汇报模式."""
+    return (labels.astype("str").str[0] + "**").where(labels.notna()) if mode == "briefing" else labels
+
+
+def duban_children(
+    engine: Engine, scope: Scope, item_id: int, cases: pd.DataFrame, as_of, mode: str = "list"
+) -> pd.DataFrame:
     """The children of a 督办单 as shown: label, school, step, days_since (when made), now (current state)."""
     kids = duban.children(engine, scope, item_id)
+    kids["label"] = shown_labels(kids["label"], mode)
     kids["now"] = where_now(kids, cases, as_of)
     return kids[["label", "school", "step", "days_since", "now"]]
 
@@ -184,18 +192,19 @@ def notice_counts(listing: pd.DataFrame) -> pd.DataFrame:
     return wide[order].astype("int64").reset_index().rename(columns={"township": "乡镇"})
 
 
-def notice_table(listing: pd.DataFrame) -> pd.DataFrame:
-    """The notice list as shown (recipient masked like a guardian's name): Chinese headers."""
+def notice_table(listing: pd.DataFrame, mode: str = "list") -> pd.DataFrame:
+    """The notice list as shown (recipient masked like a guardian's name, hidden in 汇报模式): Chinese headers."""
+    recipient = privacy.mask_people(listing["recipient"]).fillna("")
     return pd.DataFrame(
         {
             "文号": listing["number"],
             "种类": listing["kind"],
             "乡镇": listing["township"],
             "学校": listing["school"],
-            "学生": listing["label"],
+            "学生": shown_labels(listing["label"], mode),
             "发文日期": listing["issued_on"],
             "送达日期": listing["delivered_on"].fillna("未送达"),
-            "受送达人": privacy.mask_people(listing["recipient"]).fillna(""),
+            "受送达人": recipient if mode != "briefing" else "",
             "当前状态": listing["now"],
         }
     )
@@ -216,14 +225,14 @@ def duban_docx(
     engine: Engine, scope: Scope, item_id: int, cases: pd.DataFrame, as_of, district: str, issuer: str
 ) -> bytes:
     """The Word 督办单 of one item, its children shown as they stand in the current ledger."""
-    from .. import paperwork
+    from ..documents import orders
 
     item = duban.get(engine, scope, item_id)
     kids = duban_children(engine, scope, item_id, cases, as_of)
     rows = [
         {"label": r.label, "school": r.school, "step": r.step, "present": r.now} for r in kids.itertuples()
     ]
-    return paperwork.duban_docx(item, district, rows, issuer)
+    return orders.duban_docx(item, district, rows, issuer)
 
 
 def save_ranking(engine: Engine, scope: Scope, table: pd.DataFrame, as_of: dt.date, audit=None) -> int:
@@ -268,7 +277,7 @@ def notice_docx(
 ) -> bytes:
     """The Word notice + 送达回证 of a stored notice. The child's name is the masked label unless `full_names`
     (an unmasked, audited view) and the child is still in the ledger."""
-    from .. import paperwork
+    from ..documents import orders
 
     listing = notices.listing(engine, scope)
     row = listing[listing["id"] == notice_id]
@@ -286,4 +295,21 @@ def notice_docx(
         "registered": metrics.cn_date(c["registered"]) if c is not None and pd.notna(c["registered"]) else "",
     }
     issued = metrics.cn_date(pd.Timestamp(n["issued_on"]))
-    return paperwork.notice_docx({k: (None if pd.isna(v) else v) for k, v in n.items()}, child, issued)
+    return orders.notice_docx({k: (None if pd.isna(v) else v) for k, v in n.items()}, child, issued)
+
+
+def with_notices(ledger, delivered: pd.DataFrame):
+    """The ledger with delivered notices added to its follow-up log (for the pack and the CLI, so that every
+    figure of steps and overdue cases agrees with the pages)."""
+    from dataclasses import replace
+
+    if delivered is None or delivered.empty:
+        return ledger
+    return replace(ledger, followups=pd.concat([ledger.followups, delivered], ignore_index=True))
+
+
+def duban_brief(items: list[dict], townships: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The 督办 items a pack or Word 通报 opens with (of the selected townships, all when none): 文号, 乡镇,
+    督办事项, 交办时限, 状态, 超时, 反馈次数. Feedback text is free text and stays out of briefing papers."""
+    chosen = [i for i in items if not townships or i["township"] in townships]
+    return duban_table(chosen)[["文号", "乡镇", "督办事项", "交办时限", "状态", "超时", "反馈次数"]]

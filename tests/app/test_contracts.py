@@ -51,7 +51,7 @@ def test_no_page_shows_an_unmasked_personal_column(sample_ledger, page, mode):
 
 
 def test_core_never_imports_streamlit():
-    for path in (ROOT / "kongchuo_metrics").glob("*.py"):
+    for path in (ROOT / "kongchuo_metrics").rglob("*.py"):
         assert not re.search(r"^\s*(import|from)\s+streamlit", path.read_text(encoding="utf-8"), re.M), (
             path.name
         )
