@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import astuple, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -19,6 +21,7 @@ from kongchuo_metrics.ingest import Ledger, LedgerError, load_ledger
 from kongchuo_metrics.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent
+T = TypeVar("T")
 
 
 # Read from the environment at call time (tests and deployments point them elsewhere).
@@ -46,6 +49,10 @@ EMPTY_MESSAGE = "当前筛选条件下没有个案。请调整左侧的统计日
 
 
 # --- data ----------------------------------------------------------------------------------------------------
+#
+# Every cache below is keyed on the ledger key: the file in use, its stat digest, the coordinate datum and the
+# viewer's scope (role, townships, schools). Two sessions with the same key see the same rows, so they share
+# one computed result; a session with another scope can never be handed it. All caches are bounded.
 
 
 @st.cache_resource(max_entries=4, show_spinner="正在读取台账…")
@@ -71,9 +78,25 @@ def ledger_source() -> tuple[Path, str]:
     return (version.path, warning) if version else (data_dir(), warning)
 
 
+def file_stamp(path: Path) -> tuple:
+    """(path, mtime, size) of a file, () when it is missing: a cache key part that changes with the file."""
+    try:
+        st_ = path.stat()
+    except OSError:
+        return ()
+    return (str(path), st_.st_mtime_ns, st_.st_size)
+
+
+@st.cache_resource(max_entries=8)
+def _settings(folder: str, stamp: tuple) -> Settings:
+    return load_settings(folder)
+
+
 def settings() -> Settings:
-    """The bureau settings beside the shipped data (targets, overdue days, coordinates)."""
-    return load_settings(data_dir())
+    """The bureau settings beside the shipped data (targets, overdue days, coordinates); read again when
+    settings.toml changes."""
+    folder = data_dir()
+    return _settings(str(folder), file_stamp(folder / "settings.toml"))
 
 
 def current_scope() -> access.Scope:
@@ -234,14 +257,33 @@ def _options(path: str, digest: str, coords: str, scope_key: tuple, townships: t
     """Filter options from the scoped ledger: townships (townships=None), else the schools of those townships."""
     led = _scoped(path, digest, coords, scope_key)
     if townships is None:
-        return sorted(set(led.cases["township"].dropna()) | set(led.schools["township"].dropna()))
+        return sorted(set(led.cases["township"].dropna().unique()) | set(led.schools["township"].dropna()))
     cases, schools = led.cases, led.schools
     if townships:
         cases, schools = (
             cases[cases["township"].isin(townships)],
             schools[schools["township"].isin(townships)],
         )
-    return sorted(set(cases["school"].dropna()) | set(schools["school"].dropna()))
+    return sorted(set(cases["school"].dropna().unique()) | set(schools["school"].dropna()))
+
+
+@st.cache_resource(max_entries=32)
+def _date_span(path: str, digest: str, coords: str, scope_key: tuple) -> tuple[dt.date, dt.date]:
+    """The sidebar's default as-of date and the first date the ledger covers."""
+    led = _scoped(path, digest, coords, scope_key)
+    default_day = _default_as_of(led)
+    first = (
+        metrics.data_range(led.cases)[0].date() if len(led.cases) else default_day - dt.timedelta(days=365)
+    )
+    return default_day, first
+
+
+@st.cache_resource(max_entries=64)
+def _selected(path: str, digest: str, coords: str, scope_key: tuple, places: tuple) -> pd.DataFrame:
+    """The scoped cases matching the selection's place, stage and type filters (shared by every session)."""
+    townships, schools, stage, case_types, poor_only = places
+    sel = metrics.Selection(townships, schools, stage, case_types, poor_only)
+    return metrics.select_cases(_scoped(path, digest, coords, scope_key).cases, sel)
 
 
 @st.cache_resource(max_entries=16)
@@ -254,19 +296,37 @@ def followup_status(view: View, days: int | None = None) -> pd.DataFrame:
     """Open cases at the view's date with their ladder step and overdue state, for the view's selection.
 
     Computed once per ledger, scope, date and threshold for the whole scope (the follow-up log can hold
-    millions of visits); a filter change then only selects rows.
+    millions of visits); the selection's rows are then shared by every session showing the same view.
     """
-    path, _ = ledger_source()
-    s = settings()
-    full = _status(
-        str(path),
-        _digest(path),
-        s.coords,
-        current_scope().key(),
-        view.as_of.isoformat(),
-        int(days if days is not None else s.overdue_days),
-    )
-    return metrics.select_cases(full, view.selection)
+    threshold = int(days if days is not None else view.settings.overdue_days)
+
+    def build() -> pd.DataFrame:
+        full = _status(*view.key, view.as_of.date().isoformat(), threshold)
+        return metrics.select_cases(full, view.selection)
+
+    return shared(view, "followup_status", build, threshold)
+
+
+# --- results shared between sessions ----------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=2048, ttl=dt.timedelta(hours=8), show_spinner=False)
+def _shared(name: str, key: tuple, depends: tuple, _build: Callable[[], object]) -> object:
+    # `_build` is not hashed (leading underscore): name + key + depends must say everything it reads
+    return _build()
+
+
+def shared(view: View, name: str, build: Callable[[], T], *depends) -> T:
+    """`build()` computed once for every session showing the same thing, then handed out as is (do not modify).
+
+    The cache key is the view's `result_key()` (ledger version, scope, selection incl. the as-of date, masking
+    mode), the call site's `name` (page-prefixed, like widget keys) and `depends`: any other plain value
+    `build` reads (a toggle, a threshold). `build` may read nothing else than the view and those values.
+    Views with full names (unmasked) are never shared: each such run computes its own.
+    """
+    if view.mode == "unmasked":
+        return build()
+    return _shared(name, view.result_key(), depends, build)
 
 
 # --- filters ----------------------------------------------------------------------------------------------------
@@ -283,10 +343,16 @@ class View:
     mode: str  # list | briefing | unmasked
     settings: Settings
     scope: access.Scope
+    key: tuple = ()  # the ledger key: (file, digest, coords, scope key), read once per run
+    warning: str = ""  # the store's warning about the ledger in use ("" when fine)
 
     @property
     def as_of(self) -> pd.Timestamp:
         return pd.Timestamp(self.selection.as_of)
+
+    def result_key(self) -> tuple:
+        """Everything a page's result may depend on: ledger version and scope, selection, mode, settings."""
+        return (self.key, astuple(self.selection), self.mode, astuple(self.settings))
 
 
 def _default_as_of(led: Ledger) -> dt.date:
@@ -299,16 +365,15 @@ def _default_as_of(led: Ledger) -> dt.date:
 
 def sidebar() -> View:
     """Render the shared sidebar (filters bound to the URL) and return the view every page uses."""
-    led = ledger()
+    # the ledger in use, its digest and the settings are read once per run; every cache below keys on them
+    path, warning = ledger_source()
+    conf = settings()
     scope = current_scope()
+    key = (str(path), _digest(path), conf.coords, scope.key())
+    led = _scoped(*key)
     with st.sidebar:
-        st.markdown(f"**{led.meta.get('district') or settings().district or '本区县'}控辍保学看板**")
-        default_day = _default_as_of(led)
-        first = (
-            metrics.data_range(led.cases)[0].date()
-            if len(led.cases)
-            else default_day - dt.timedelta(days=365)
-        )
+        st.markdown(f"**{led.meta.get('district') or conf.district or '本区县'}控辍保学看板**")
+        default_day, first = _date_span(*key)
         as_of = st.date_input(
             "统计日期",
             value=default_day,
@@ -318,9 +383,9 @@ def sidebar() -> View:
             bind="query-params",
             format="YYYY-MM-DD",
         )
-        towns = _options(*_ledger_key(), None)
+        towns = _options(*key, None)
         townships = st.multiselect("乡镇", towns, key="tsp", bind="query-params", placeholder="全部乡镇")
-        school_opts = _options(*_ledger_key(), tuple(t for t in townships if t in towns))
+        school_opts = _options(*key, tuple(t for t in townships if t in towns))
         schools = st.multiselect("学校", school_opts, key="sch", bind="query-params", placeholder="全部学校")
         stage = st.segmented_control(
             "学段", ["primary", "junior"], format_func=schema.STAGES.get, key="stage", bind="query-params"
@@ -362,9 +427,9 @@ def sidebar() -> View:
         st.session_state["_unmask_logged"] = True
     if mode != "unmasked":
         st.session_state["_unmask_logged"] = False
-    cases = metrics.select_cases(led.cases, sel)
+    cases = _selected(*key, (sel.townships, sel.schools, sel.stage, sel.case_types, sel.poor_only))
     dates = [d for d in led.report_dates if d <= pd.Timestamp(as_of)] or [pd.Timestamp(as_of)]
-    view = View(led, sel, cases, dates, mode, settings(), scope)
+    view = View(led, sel, cases, dates, mode, conf, scope, key, warning)
     st.session_state["_view"] = (view, _run_marker())
     return view
 
@@ -419,9 +484,8 @@ def caption(view: View) -> None:
     """The line under every page title: filters in words, the ledger file and date, the counting rule."""
     meta = view.ledger.meta
     stamp = meta.get("stat_date") or meta.get("mtime", "")[:10]
-    _, warning = ledger_source()
-    if warning:
-        st.warning(warning)
+    if view.warning:
+        st.warning(view.warning)
     st.caption(f"{view.selection.describe()}　｜　数据：{meta.get('source_name', '')}（统计日期 {stamp}）")
     with st.expander("统计口径", expanded=False):
         st.caption(metrics.counting_rule())

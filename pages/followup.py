@@ -24,9 +24,13 @@ c2.metric("超期个案", int(status["overdue"].sum()))
 c3.metric(
     "已到限期复学通知书及以上环节", int(status["step"].isin(["notice", "administrative", "judicial"]).sum())
 )
-st.plotly_chart(
-    figures.ladder_chart(metrics.ladder_counts(status), big=view.mode == "briefing"), key="fu_ladder"
+ladder = ui.shared(
+    view,
+    "fu_ladder",
+    lambda: figures.ladder_chart(metrics.ladder_counts(status), big=view.mode == "briefing"),
+    int(days),
 )
+st.plotly_chart(ladder, key="fu_ladder")
 
 only_overdue = st.toggle("只看超期个案", key="fu_overdue")
 rows = status[status["overdue"]] if only_overdue else status
@@ -50,17 +54,23 @@ ui.case_list(rows, view, columns, "未返校个案跟踪表", key="fu_list")
 left, right = st.columns(2)
 with left:
     st.subheader("政府线责任人")
-    gov = metrics.owners_table(status, "gov")
+    gov = ui.shared(view, "fu_gov", lambda: metrics.owners_table(status, "gov"), int(days))
     ui.table(gov)
     ui.downloads(gov, view, "政府线责任人", key="fu_gov")
 with right:
     st.subheader("教育线责任人")
-    edu = metrics.owners_table(status, "edu")
+    edu = ui.shared(view, "fu_edu", lambda: metrics.owners_table(status, "edu"), int(days))
     ui.table(edu)
     ui.downloads(edu, view, "教育线责任人", key="fu_edu")
 
 st.subheader("个案时间线")
-options = ui.public(rows.head(ui.SCREEN_ROWS), view).set_index("case_id")
+options = ui.shared(
+    view,
+    "fu_options",
+    lambda: ui.public(rows.head(ui.SCREEN_ROWS), view).set_index("case_id"),
+    int(days),
+    only_overdue,
+)
 pick = st.selectbox(
     "选择个案",
     options.index.tolist(),

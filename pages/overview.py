@@ -9,15 +9,20 @@ ui.caption(view)
 if ui.empty(view.cases):
     st.stop()
 
-kpi = metrics.summary(
-    view.cases,
-    view.ledger.schools,
-    view.dates,
-    view.as_of,
-    view.settings.targets,
-    view.selection.townships,
-    view.selection.schools,
+kpi = ui.shared(
+    view,
+    "ov_kpi",
+    lambda: metrics.summary(
+        view.cases,
+        view.ledger.schools,
+        view.dates,
+        view.as_of,
+        view.settings.targets,
+        view.selection.townships,
+        view.selection.schools,
+    ),
 )
+big = view.mode == "briefing"
 if kpi["open_poor"] > 0:
     st.error(f"红线预警：建档立卡家庭学生仍有 {kpi['open_poor']} 人未返校，必须清零。")
 else:
@@ -55,16 +60,20 @@ ui.pack_button(view)
 left, right = st.columns([3, 2])
 with left:
     st.subheader("辍学趋势")
-    trend = metrics.trend(view.cases, view.dates)
-    st.plotly_chart(figures.trend_chart(trend, height=330, big=view.mode == "briefing"), key="ov_trend")
+    trend = ui.shared(view, "ov_trend", lambda: metrics.trend(view.cases, view.dates))
+    chart = ui.shared(view, "ov_trend_chart", lambda: figures.trend_chart(trend, height=330, big=big))
+    st.plotly_chart(chart, key="ov_trend")
     ui.counting_rule()
 with right:
     st.subheader("各乡镇在册辍学人数")
-    towns = metrics.townships_table(view.cases, view.ledger.schools, view.as_of)
+    towns = ui.shared(
+        view, "ov_towns", lambda: metrics.townships_table(view.cases, view.ledger.schools, view.as_of)
+    )
     towns = towns[towns["open"] > 0]
     if not ui.empty(towns, "统计日期当天各乡镇均无在册辍学学生。"):
-        st.plotly_chart(
-            figures.bar_chart(towns, "township", "open", big=view.mode == "briefing"), key="ov_towns"
+        bars = ui.shared(
+            view, "ov_towns_chart", lambda: figures.bar_chart(towns, "township", "open", big=big)
         )
+        st.plotly_chart(bars, key="ov_towns")
         ui.table(towns[["township", "open", "open_poor", "returned_total", "dropout_rate"]])
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns")

@@ -10,16 +10,24 @@ if ui.empty(view.cases):
     st.stop()
 
 include_zero = st.toggle("列出所有学校（含已全部返校的学校）", key="schools_all")
-table = metrics.schools_table(view.cases, view.as_of, mode=view.mode, include_zero=include_zero)
+table = ui.shared(
+    view,
+    "schools_table",
+    lambda: metrics.schools_table(view.cases, view.as_of, mode=view.mode, include_zero=include_zero),
+    include_zero,
+)
 if ui.empty(table, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校学生。"):
     st.stop()
 st.metric("未返校学生合计", int(table["open"].sum()))
 ui.table(table)
 ui.downloads(table, view, "未返校学生分校统计表", key="schools", xlsx_sum=["open", "open_poor"])
-st.plotly_chart(
-    figures.bar_chart(table[table["open"] > 0], "school", "open", big=view.mode == "briefing"),
-    key="schools_bar",
+bars = ui.shared(
+    view,
+    "schools_bar",
+    lambda: figures.bar_chart(table[table["open"] > 0], "school", "open", big=view.mode == "briefing"),
+    include_zero,
 )
+st.plotly_chart(bars, key="schools_bar")
 
 st.subheader("查看一所学校的未返校学生")
 school = st.selectbox(

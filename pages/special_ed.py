@@ -6,11 +6,13 @@ from kongchuo_metrics import figures, metrics, privacy
 view = ui.current_view()
 st.title("特殊教育：残疾儿童少年安置")
 ui.caption(view)
-roster = metrics.select_special(view.ledger.special_ed, view.selection)
+roster = ui.shared(
+    view, "sped_roster", lambda: metrics.select_special(view.ledger.special_ed, view.selection)
+)
 if ui.empty(roster, "所选范围内没有残疾儿童少年花名册数据。"):
     st.stop()
 
-s = metrics.special_ed_summary(roster)
+s = ui.shared(view, "sped_summary", lambda: metrics.special_ed_summary(roster))
 cols = st.columns(6)
 cols[0].metric("6-15周岁残疾儿童", s["total"])
 for col, key in zip(
@@ -30,7 +32,7 @@ lessons = f"，累计送教 {s['home_lessons']} 次" if s["home_lessons"] is not
 st.info(f"送教上门 {s['home_teaching']} 人，其中建档立卡家庭 {s['home_teaching_poor']} 人{lessons}。")
 
 big = view.mode == "briefing"
-st.plotly_chart(figures.placements_chart(s, big=big), key="sped_chart")
+st.plotly_chart(ui.shared(view, "sped_chart", lambda: figures.placements_chart(s, big=big)), key="sped_chart")
 by = st.segmented_control(
     "分类",
     ["township", "disability_type", "poor"],
@@ -39,8 +41,9 @@ by = st.segmented_control(
     format_func={"township": "按乡镇", "disability_type": "按残疾类别", "poor": "按建档立卡"}.get,
     key="sped_by",
 )
-table = metrics.special_ed_by(roster, by)
-st.plotly_chart(figures.stacked_placements(table, by, big=big), key="sped_stack")
+table = ui.shared(view, "sped_by", lambda: metrics.special_ed_by(roster, by), by)
+stack = ui.shared(view, "sped_stack", lambda: figures.stacked_placements(table, by, big=big), by)
+st.plotly_chart(stack, key="sped_stack")
 ui.table(table)
 # a place finer than the county crossed with disability: counts 1-4 are suppressed in the download
 counts = ["mainstream", "special_school", "home_teaching", "exempt", "unplaced", "total"]

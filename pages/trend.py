@@ -26,8 +26,13 @@ split = c2.segmented_control(
     format_func={"none": "不分组", "township": "按乡镇", "stage": "按学段"}.get,
     required=True,
 )
-dates = metrics.report_dates(view.ledger.cases, view.ledger.report_dates, mode, end=view.as_of.date())
-trend = metrics.trend(view.cases, dates)
+dates = ui.shared(
+    view,
+    "trend_dates",
+    lambda: metrics.report_dates(view.ledger.cases, view.ledger.report_dates, mode, end=view.as_of.date()),
+    mode,
+)
+trend = ui.shared(view, "trend_table", lambda: metrics.trend(view.cases, dates), mode)
 ceiling = metrics.target_ceiling(
     view.ledger.schools,
     view.settings.targets,
@@ -36,14 +41,23 @@ ceiling = metrics.target_ceiling(
     view.selection.stage,
 )
 big = view.mode == "briefing"
-st.plotly_chart(
-    figures.trend_chart(trend, target=ceiling, target_label="辍学率目标对应人数上限", big=big),
-    key="trend_chart",
+chart = ui.shared(
+    view,
+    "trend_chart",
+    lambda: figures.trend_chart(trend, target=ceiling, target_label="辍学率目标对应人数上限", big=big),
+    mode,
 )
+st.plotly_chart(chart, key="trend_chart")
 ui.counting_rule()
 if split != "none":
-    by = metrics.trend(view.cases, dates, by=split)
-    st.plotly_chart(figures.split_trend_chart(by, split, big=big), key="trend_split_chart")
+    by_chart = ui.shared(
+        view,
+        "trend_split_chart",
+        lambda: figures.split_trend_chart(metrics.trend(view.cases, dates, by=split), split, big=big),
+        mode,
+        split,
+    )
+    st.plotly_chart(by_chart, key="trend_split_chart")
 
 st.subheader("表一　劝返进度")
 ui.table(trend)

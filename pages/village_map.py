@@ -10,7 +10,9 @@ status = ui.followup_status(view)
 if ui.empty(status, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校学生。"):
     st.stop()
 
-villages, missing = metrics.village_table(status, view.ledger.villages)
+villages, missing = ui.shared(
+    view, "map_villages", lambda: metrics.village_table(status, view.ledger.villages)
+)
 st.metric(
     "未返校学生", len(status), help="与其他页面同一筛选条件下的在册人数一致，含缺少坐标、未画在图上的个案"
 )
@@ -18,7 +20,12 @@ legend = "　".join(
     f"<span style='color:rgb({c[0]},{c[1]},{c[2]})'>●</span> {label}" for _, label, c in figures.MAP_LEGEND
 )
 st.markdown(f"图例：{legend}　（圆点越大，未返校人数越多；只显示到村，不显示住址）", unsafe_allow_html=True)
-deck = figures.village_deck(villages, figures.load_boundaries(ui.data_dir()), view.selection.townships)
+deck = ui.shared(
+    view,
+    "map_deck",
+    lambda: figures.village_deck(villages, figures.load_boundaries(ui.data_dir()), view.selection.townships),
+    ui.file_stamp(ui.data_dir() / "boundaries.geojson"),
+)
 event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map_deck", height=560)
 
 if len(missing):
