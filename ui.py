@@ -8,12 +8,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from kongchuo_metrics import access, audit, auth, exports, metrics, privacy, schema, storage
@@ -511,8 +515,14 @@ def public(frame: pd.DataFrame, view: View, detail: bool = False) -> pd.DataFram
 SCREEN_ROWS = 500
 
 
-def case_list(rows: pd.DataFrame, view: View, columns: list[str], title: str, key: str) -> None:
-    """A masked list of case rows: the first SCREEN_ROWS on screen, every row in the (audited) download."""
+def case_list(
+    rows: pd.DataFrame, view: View, columns: list[str], title: str, key: str, depends: tuple | None = None
+) -> None:
+    """A masked list of case rows: the first SCREEN_ROWS on screen, every row in the (audited) download.
+
+    With `depends` (every page value besides the view that chose `rows`, e.g. a toggle), the masked screen
+    rows are computed once for every session showing the same list (`shared`, keyed on `key` and `depends`).
+    """
 
     def masked(frame: pd.DataFrame) -> pd.DataFrame:
         shown = public(frame, view)
@@ -520,15 +530,49 @@ def case_list(rows: pd.DataFrame, view: View, columns: list[str], title: str, ke
 
     if len(rows) > SCREEN_ROWS:
         st.caption(f"共 {len(rows):,} 条，屏幕上显示前 {SCREEN_ROWS} 条；完整名单请下载。")
-    table(masked(rows.head(SCREEN_ROWS)))
-    downloads(rows, view, title, key=key, prepare=masked)
+    if depends is None:
+        table(masked(rows.head(SCREEN_ROWS)))
+        downloads(rows, view, title, key=key, prepare=masked)
+        return
+    screen, header = shared(
+        view, key, lambda: (masked(rows.head(SCREEN_ROWS)), masked(rows.head(0))), tuple(columns), *depends
+    )
+    table(screen)
+
+    def prepare(frame: pd.DataFrame) -> pd.DataFrame:
+        # the download's column list is read from an empty frame on every run: hand back the one made once
+        return header if len(frame) == 0 else masked(frame)
+
+    downloads(rows, view, title, key=key, prepare=prepare)
+
+
+# Display copies (Chinese headers and values, as Arrow) of frames passed to `table`, by identity: a shared
+# result is the same object in every run and every session, so its copy is made once. Bounded; an entry whose
+# frame is gone (id reused) is never returned.
+_DISPLAY: OrderedDict[int, tuple[weakref.ref, pa.Table]] = OrderedDict()
+_DISPLAY_LOCK = threading.Lock()
+_DISPLAY_MAX = 512
+
+
+def _display(frame: pd.DataFrame) -> pa.Table:
+    from kongchuo_metrics.labels import for_display
+
+    with _DISPLAY_LOCK:
+        hit = _DISPLAY.get(id(frame))
+        if hit is not None and hit[0]() is frame:
+            _DISPLAY.move_to_end(id(frame))
+            return hit[1]
+    shown = pa.Table.from_pandas(for_display(frame), preserve_index=False)
+    with _DISPLAY_LOCK:
+        _DISPLAY[id(frame)] = (weakref.ref(frame), shown)
+        while len(_DISPLAY) > _DISPLAY_MAX:
+            _DISPLAY.popitem(last=False)
+    return shown
 
 
 def table(frame: pd.DataFrame, **kwargs) -> None:
     """A read-only table with Chinese headers and values."""
-    from kongchuo_metrics.labels import for_display
-
-    st.dataframe(for_display(frame), hide_index=True, width="stretch", **kwargs)
+    st.dataframe(_display(frame), hide_index=True, width="stretch", **kwargs)
 
 
 # --- downloads ------------------------------------------------------------------------------------------------

@@ -33,7 +33,9 @@ ladder = ui.shared(
 st.plotly_chart(ladder, key="fu_ladder")
 
 only_overdue = st.toggle("只看超期个案", key="fu_overdue")
-rows = status[status["overdue"]] if only_overdue else status
+rows = ui.shared(
+    view, "fu_rows", lambda: status[status["overdue"]] if only_overdue else status, int(days), only_overdue
+)
 columns = [
     "case_id",
     "name",
@@ -49,7 +51,7 @@ columns = [
     "gov_owner",
     "edu_owner",
 ]
-ui.case_list(rows, view, columns, "未返校个案跟踪表", key="fu_list")
+ui.case_list(rows, view, columns, "未返校个案跟踪表", key="fu_list", depends=(int(days), only_overdue))
 
 left, right = st.columns(2)
 with left:
@@ -64,20 +66,26 @@ with right:
     ui.downloads(edu, view, "教育线责任人", key="fu_edu")
 
 st.subheader("个案时间线")
-options = ui.shared(
-    view,
-    "fu_options",
-    lambda: ui.public(rows.head(ui.SCREEN_ROWS), view).set_index("case_id"),
-    int(days),
-    only_overdue,
-)
+
+
+def case_choices() -> dict:
+    shown = ui.public(rows.head(ui.SCREEN_ROWS), view)
+    label = shown["case_id"] + "　" + shown["name"].fillna("") + "　" + shown["school"].fillna("")
+    return dict(zip(shown["case_id"], label, strict=True))
+
+
+choices = ui.shared(view, "fu_choices", case_choices, int(days), only_overdue)
 pick = st.selectbox(
     "选择个案",
-    options.index.tolist(),
+    list(choices),
     index=None,
     placeholder="选择个案编号",
     key="fu_case",
-    format_func=lambda cid: f"{cid}　{options.loc[cid, 'name']}　{options.loc[cid, 'school']}",
+    format_func=choices.get,
 )
 if pick:
-    ui.table(metrics.timeline(pick, view.cases, view.ledger.followups))
+    ui.table(
+        ui.shared(
+            view, "fu_timeline", lambda: metrics.timeline(pick, view.cases, view.ledger.followups), pick
+        )
+    )

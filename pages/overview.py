@@ -69,11 +69,12 @@ with right:
     towns = ui.shared(
         view, "ov_towns", lambda: metrics.townships_table(view.cases, view.ledger.schools, view.as_of)
     )
-    towns = towns[towns["open"] > 0]
+    towns = ui.shared(view, "ov_towns_open", lambda: towns[towns["open"] > 0])
     if not ui.empty(towns, "统计日期当天各乡镇均无在册辍学学生。"):
         bars = ui.shared(
             view, "ov_towns_chart", lambda: figures.bar_chart(towns, "township", "open", big=big)
         )
         st.plotly_chart(bars, key="ov_towns")
-        ui.table(towns[["township", "open", "open_poor", "returned_total", "dropout_rate"]])
+        columns = ["township", "open", "open_poor", "returned_total", "dropout_rate"]
+        ui.table(ui.shared(view, "ov_towns_shown", lambda: towns[columns]))
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns")

@@ -34,8 +34,14 @@ school = st.selectbox(
     "学校", table["school"].tolist(), key="schools_pick", index=None, placeholder="选择学校"
 )
 if school:
-    open_cases = metrics.open_at(view.cases[view.cases["school"] == school], view.as_of)
-    open_cases = open_cases.assign(open_days=(view.as_of - open_cases["registered"]).dt.days)
+    open_cases = ui.shared(
+        view,
+        "schools_open",
+        lambda: metrics.open_at(view.cases[view.cases["school"] == school], view.as_of).pipe(
+            lambda rows: rows.assign(open_days=(view.as_of - rows["registered"]).dt.days)
+        ),
+        school,
+    )
     columns = [
         "case_id",
         "name",
@@ -49,4 +55,4 @@ if school:
         "gov_owner",
         "edu_owner",
     ]
-    ui.case_list(open_cases, view, columns, f"{school}未返校学生", key="schools_cases")
+    ui.case_list(open_cases, view, columns, f"{school}未返校学生", key="schools_cases", depends=(school,))

@@ -47,10 +47,11 @@ st.plotly_chart(stack, key="sped_stack")
 ui.table(table)
 # a place finer than the county crossed with disability: counts 1-4 are suppressed in the download
 counts = ["mainstream", "special_school", "home_teaching", "exempt", "unplaced", "total"]
-ui.downloads(privacy.suppress_small(table, counts), view, "残疾儿童安置情况", key="sped")
+suppressed = ui.shared(view, "sped_suppressed", lambda: privacy.suppress_small(table, counts), by)
+ui.downloads(suppressed, view, "残疾儿童安置情况", key="sped")
 
 st.subheader("未入学/未安置儿童及原因")
-unplaced = roster[roster["placement_category"] == "unplaced"]
+unplaced = ui.shared(view, "sped_unplaced", lambda: roster[roster["placement_category"] == "unplaced"])
 if not ui.empty(unplaced, "所选范围内没有未安置儿童。"):
     ui.case_list(
         unplaced,
@@ -58,6 +59,17 @@ if not ui.empty(unplaced, "所选范围内没有未安置儿童。"):
         ["name", "sex", "township", "village", "disability_type", "unplaced_reason"],
         "未安置儿童名单",
         key="sped_unplaced",
+        depends=(),
     )
-    reasons = unplaced["unplaced_reason"].fillna("未填原因").value_counts().rename_axis("unplaced_reason")
-    ui.table(reasons.reset_index())
+    reasons = ui.shared(
+        view,
+        "sped_reasons",
+        lambda: (
+            unplaced["unplaced_reason"]
+            .fillna("未填原因")
+            .value_counts()
+            .rename_axis("unplaced_reason")
+            .reset_index()
+        ),
+    )
+    ui.table(reasons)

@@ -38,6 +38,7 @@ if len(missing):
         ["case_id", "name", "township", "village", "school", "open_days"],
         "缺少坐标的个案",
         key="map_missing",
+        depends=(),
     )
 
 picked = (event.selection.objects.get("villages") or []) if event and event.selection else []
@@ -51,6 +52,7 @@ if picked:
     )
 else:
     st.caption("点击地图上的村，可在下方查看该村未返校学生（已脱敏）。")
-table = villages[["township", "village", "open", "open_poor", "overdue", "oldest_days", "state"]]
+columns = ["township", "village", "open", "open_poor", "overdue", "oldest_days", "state"]
+table = ui.shared(view, "map_table", lambda: villages[columns])
 ui.table(table)
 ui.downloads(table, view, "各村未返校人数", key="map")
