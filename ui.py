@@ -315,22 +315,31 @@ def followup_status(view: View, days: int | None = None) -> pd.DataFrame:
 
 
 @st.cache_resource(max_entries=2048, ttl=dt.timedelta(hours=8), show_spinner=False)
-def _shared(name: str, key: tuple, depends: tuple, _build: Callable[[], object]) -> object:
-    # `_build` is not hashed (leading underscore): name + key + depends must say everything it reads
+def _shared(token: str, _build: Callable[[], object]) -> object:
+    # `_build` is not hashed (leading underscore): the token must say everything it reads
     return _build()
+
+
+def result_token(*parts) -> str:
+    """One short cache key for plain values (str, int, float, bool, None, dates, tuples of them).
+
+    Streamlit's own argument hashing walks nested tuples at about a millisecond a call; a page asks for a dozen
+    results per run, so the key is hashed here once (repr of plain values is exact and stable).
+    """
+    return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
 
 
 def shared(view: View, name: str, build: Callable[[], T], *depends) -> T:
     """`build()` computed once for every session showing the same thing, then handed out as is (do not modify).
 
     The cache key is the view's `result_key()` (ledger version, scope, selection incl. the as-of date, masking
-    mode), the call site's `name` (page-prefixed, like widget keys) and `depends`: any other plain value
-    `build` reads (a toggle, a threshold). `build` may read nothing else than the view and those values.
+    mode, settings), the call site's `name` (page-prefixed, like widget keys) and `depends`: any other plain
+    value `build` reads (a toggle, a threshold). `build` may read nothing else than the view and those values.
     Views with full names (unmasked) are never shared: each such run computes its own.
     """
     if view.mode == "unmasked":
         return build()
-    return _shared(name, view.result_key(), depends, build)
+    return _shared(result_token(name, view.result_key(), depends), build)
 
 
 # --- filters ----------------------------------------------------------------------------------------------------

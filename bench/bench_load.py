@@ -125,7 +125,9 @@ def main() -> None:
             load_after = os.getloadavg()
             # one session alone, the same steps again (warm): the server time of a rerun without queueing
             solo: list[float] = []
+            solo_cpu = server.cpu_times()
             session(url, [step for steps in plans[:12] for step in steps], solo, errors)
+            solo_cpu_after = server.cpu_times()
         finally:
             proc.terminate()
             proc.wait(10)
@@ -142,9 +144,10 @@ def main() -> None:
     distinct = len({step for steps in plans for step in steps})
     print(f"distinct (page, township) pairs: {distinct} of {len(lat)} reruns")
     if solo:
+        solo_s = (solo_cpu_after.user + solo_cpu_after.system) - (solo_cpu.user + solo_cpu.system)
         print(
             f"one session alone, warm: {len(solo)} reruns, median {statistics.median(solo) * 1000:.0f} ms, "
-            f"max {max(solo) * 1000:.0f} ms"
+            f"max {max(solo) * 1000:.0f} ms, server CPU {solo_s / len(solo) * 1000:.0f} ms per rerun"
         )
     print(
         "load average (1/5/15 min) before "
