@@ -1,6 +1,11 @@
 """The command line: python -m kongchuo_metrics COMMAND ... (validate, sample, trend, schools, special-ed,
 summary, overdue). JSON for machines, CSV with Chinese headers for people. Exit 2 with a one-line Chinese
-reason on stderr when the input cannot be used; never a traceback."""
+reason on stderr when the input cannot be used; never a traceback.
+
+Each command imports what it needs inside its own function, so a process pays only for its command: `trend`
+never loads plotly, kaleido, pydeck or Streamlit, `users` and `audit` not even pandas
+(tests/unit/test_cli.py checks the modules a command leaves in sys.modules).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,13 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from . import exports, metrics, privacy
-from .ingest import Ledger, LedgerError, load_ledger
-from .settings import load_settings
+    from . import metrics
+    from .ingest import Ledger
 
 
 class UsageError(Exception):
@@ -34,18 +40,28 @@ def _date(text: str) -> dt.date:
 
 
 def _load(path: str) -> tuple[Ledger, object]:
+    from .ingest import load_ledger
+    from .settings import load_settings
+
     settings = load_settings(path)
     return load_ledger(path, coords=settings.coords), settings
 
 
+def _known(ledger: Ledger, column: str) -> set[str]:
+    # distinct values first (a million cases hold a few hundred places): never a Python loop over cases
+    return set(ledger.cases[column].dropna().unique()) | set(ledger.schools[column].dropna().unique())
+
+
 def _selection(args, ledger: Ledger, as_of: dt.date | None = None) -> metrics.Selection:
+    from . import metrics
+
     towns = tuple(args.township or ())
     schools = tuple(args.school or ())
-    known_t = set(ledger.cases["township"].dropna()) | set(ledger.schools["township"].dropna())
-    known_s = set(ledger.cases["school"].dropna()) | set(ledger.schools["school"].dropna())
+    known_t = _known(ledger, "township") if towns else set()
     for t in towns:
         if t not in known_t:
             raise UsageError(f"台账中没有乡镇“{t}”。可选：{'、'.join(sorted(known_t))}")
+    known_s = _known(ledger, "school") if schools else set()
     for s in schools:
         if s not in known_s:
             raise UsageError(f"台账中没有学校“{s}”。")
@@ -54,6 +70,8 @@ def _selection(args, ledger: Ledger, as_of: dt.date | None = None) -> metrics.Se
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
+    import pandas as pd
+
     out = frame.copy()
     for col in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[col].dtype):
@@ -63,6 +81,8 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 def _emit(frame: pd.DataFrame, fmt: str, payload: object | None = None) -> None:
     if fmt == "csv":
+        from . import exports
+
         sys.stdout.buffer.write(exports.csv_bytes(frame))
     else:
         print(json.dumps(payload if payload is not None else _records(frame), ensure_ascii=False, indent=2))
@@ -105,6 +125,10 @@ def cmd_sample(args) -> int:
 
 
 def cmd_trend(args) -> int:
+    import pandas as pd
+
+    from . import metrics
+
     ledger, _ = _load(args.path)
     sel = _selection(args, ledger)
     cases = metrics.select_cases(ledger.cases, sel)
@@ -118,6 +142,8 @@ def cmd_trend(args) -> int:
 
 
 def cmd_schools(args) -> int:
+    from . import metrics
+
     ledger, _ = _load(args.path)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
@@ -127,6 +153,10 @@ def cmd_schools(args) -> int:
 
 
 def cmd_special_ed(args) -> int:
+    import pandas as pd
+
+    from . import metrics
+
     ledger, _ = _load(args.path)
     sel = _selection(args, ledger)
     special = metrics.select_special(ledger.special_ed, sel)
@@ -141,6 +171,10 @@ def cmd_special_ed(args) -> int:
 
 
 def cmd_summary(args) -> int:
+    import pandas as pd
+
+    from . import metrics
+
     ledger, settings = _load(args.path)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
@@ -204,6 +238,8 @@ OVERDUE_COLUMNS = [
 
 
 def cmd_overdue(args) -> int:
+    from . import metrics, privacy
+
     ledger, settings = _load(args.path)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
@@ -372,14 +408,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (LedgerError, UsageError) as exc:
+    except UsageError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     except MemoryError:
         print("错误：文件过大，内存不足。", file=sys.stderr)
         return 2
     except Exception as exc:  # the last line of defence: one Chinese line, never a traceback
-        print(
-            f"错误：处理时出现意外问题（{type(exc).__name__}），请把文件交给技术人员检查。", file=sys.stderr
-        )
+        from .ingest import LedgerError  # imported here: a command that never reads a ledger does not pay
+
+        if isinstance(exc, LedgerError):
+            print(f"错误：{exc}", file=sys.stderr)
+        else:
+            print(
+                f"错误：处理时出现意外问题（{type(exc).__name__}），请把文件交给技术人员检查。",
+                file=sys.stderr,
+            )
         return 2
