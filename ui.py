@@ -78,8 +78,33 @@ def _digest(path: Path) -> str:
 
 def ledger_source() -> tuple[Path, str]:
     """The ledger file in use (the current accepted upload, else the shipped sample) and a warning."""
-    version, warning = storage.current(store_dir())
+    store = store_dir()
+    version, warning = _current_version(str(store), result_token(_store_stamp(store)))
     return (version.path, warning) if version else (data_dir(), warning)
+
+
+def _store_stamp(store: Path) -> tuple:
+    """What the store's answer depends on: the CURRENT pointer and the files of every version (names, sizes,
+    mtimes). Any upload, switch, damage or repair changes it; a plain rerun reads a few directory entries."""
+    stamp: list = [file_stamp(store / "CURRENT")]
+    root = store / "versions"
+    try:
+        with os.scandir(root) as versions:
+            for folder in sorted(versions, key=lambda e: e.name):
+                if folder.is_dir():
+                    stamp += [
+                        file_stamp(Path(f.path))
+                        for f in sorted(os.scandir(folder.path), key=lambda e: e.name)
+                    ]
+    except OSError:
+        pass
+    return tuple(stamp)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _current_version(store: str, stamp: str) -> tuple[storage.Version | None, str]:
+    # the checksum of the version in use is verified once per state of the store, not on every rerun
+    return storage.current(store)
 
 
 def file_stamp(path: Path) -> tuple:
