@@ -33,6 +33,7 @@ PY = sys.executable
 DUCK_TREND = """
 import json, sys, duckdb
 path, dates, raw = sys.argv[1], sys.argv[2].split(","), sys.argv[3] == "raw"
+duckdb.execute("SET enable_progress_bar = false")  # a slow query would print a progress bar into stdout
 cases = (
     '''SELECT strptime("辍学时间", '%Y.%-m.%-d')::DATE AS r,
               CASE WHEN "返校时间" <> '' THEN strptime("返校时间", '%Y/%-m/%-d')::DATE END AS cl,
@@ -53,6 +54,36 @@ rows = duckdb.execute(f'''
     FROM dd, c GROUP BY date ORDER BY date''', [path, dates]).fetchall()
 keys = ["date", "open", "open_poor", "returned", "returned_total"]
 print(json.dumps([dict(zip(keys, r)) for r in rows]))
+"""
+
+PREPARE = """
+import sys
+from kongchuo_metrics import metrics
+from kongchuo_metrics.ingest import load_ledger
+raw, canonical, dates_file = sys.argv[1:4]
+ledger = load_ledger(raw)
+ledger.cases[["registered", "closed", "outcome_category", "poor"]].to_parquet(canonical)
+end = metrics.data_range(ledger.cases)[1]
+dates = metrics.report_dates(ledger.cases, (), "weekly", end=end.date(), periods=52)
+open(dates_file, "w", encoding="utf-8").write(",".join(d.strftime("%Y-%m-%d") for d in dates))
+"""
+
+WRITE_XLSX = """
+import sys
+import pandas as pd
+from bench.gen import generate
+path, rows = sys.argv[1], int(sys.argv[2])
+cases, *_ = generate(rows, 0)
+with pd.ExcelWriter(path, engine="xlsxwriter") as xw:
+    pd.DataFrame([["XX区控辍保学台账（基准测试数据）"]]).to_excel(xw, sheet_name="台账", header=False, index=False)
+    cases.to_excel(xw, sheet_name="台账", startrow=2, index=False)
+"""
+
+WRITE_PARQUET = """
+import sys
+from bench.gen import generate
+cases, *_ = generate(int(sys.argv[2]), 0)
+cases.to_parquet(sys.argv[1])
 """
 
 BARE_CALAMINE = (
@@ -86,24 +117,16 @@ def load() -> str:
 
 
 def bench_trend(folder: Path, n: int, repeat: int) -> None:
-    import pandas as pd
-
-    from bench.gen import generate
-    from kongchuo_metrics import metrics
-    from kongchuo_metrics.ingest import load_ledger
-
     raw = folder / "台账.parquet"
-    if not raw.exists():
-        cases, *_ = generate(n, 0)
-        cases.to_parquet(raw)
-        del cases
     canonical = folder / "cases_loaded.parquet"
-    ledger = load_ledger(raw)
-    ledger.cases[["registered", "closed", "outcome_category", "poor"]].to_parquet(canonical)
-    end = metrics.data_range(ledger.cases)[1]
-    dates = metrics.report_dates(ledger.cases, (), "weekly", end=end.date(), periods=52)
-    del ledger
-    text = ",".join(pd.Timestamp(d).strftime("%Y-%m-%d") for d in dates)
+    dates_file = folder / "dates.txt"
+    if not raw.exists():  # children, so that this process stays small (see PREPARE)
+        subprocess.run([PY, "-c", WRITE_PARQUET, str(raw), str(n)], cwd=ROOT, check=True)
+    if not canonical.exists() or not dates_file.exists():
+        # in a child process: a parent holding the loaded ledger would inflate every child's peak RSS (fork)
+        subprocess.run([PY, "-c", PREPARE, str(raw), str(canonical), str(dates_file)], cwd=ROOT, check=True)
+    text = dates_file.read_text(encoding="utf-8")
+    dates = text.split(",")
     print(f"\n== trend at {len(dates)} weekly dates, {n:,} cases (load average {load()})")
     ours_cmd = [PY, "-m", "kongchuo_metrics", "trend", str(raw), "--dates", text]
     duck_cmd = [PY, "-c", DUCK_TREND, str(canonical), text, "loaded"]
@@ -127,18 +150,10 @@ def bench_trend(folder: Path, n: int, repeat: int) -> None:
 
 
 def bench_validate(folder: Path, rows: int, repeat: int) -> None:
-    import pandas as pd
-
-    from bench.gen import generate
-
     path = folder / "台账.xlsx"
     if not path.exists():
-        cases, *_ = generate(rows, 0)
-        with pd.ExcelWriter(path, engine="xlsxwriter") as xw:
-            pd.DataFrame([["XX区控辍保学台账（基准测试数据）"]]).to_excel(
-                xw, sheet_name="台账", header=False, index=False
-            )
-            cases.to_excel(xw, sheet_name="台账", startrow=2, index=False)
+        # in a child process, for the same reason as above
+        subprocess.run([PY, "-c", WRITE_XLSX, str(path), str(rows)], cwd=ROOT, check=True)
     print(f"\n== validate, {rows:,}-row xlsx ({path.stat().st_size / 1e6:.1f} MB; load average {load()})")
     ours_cmd = [PY, "-m", "kongchuo_metrics", "validate", str(path)]
     bare_cmd = [PY, "-c", BARE_CALAMINE, str(path)]
