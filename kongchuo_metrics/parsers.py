@@ -546,6 +546,45 @@ def categorize(text: pd.Series, patterns: tuple[tuple[str, str], ...]) -> pd.Ser
     return out
 
 
+# a negation or refusal before a verb of returning, or work still under way: the case is open, whatever
+# else the text says (未返校 contains 返校, 拒不返校 and 正在劝返 contain 劝返)
+NEGATED_RETURN = (
+    "(?:未|没有?|不|拒不?|拒绝|尚未|暂未|仍未|无法|不愿|不肯|不想)[能愿肯曾再想]?"
+    "(?:返校|复学|入学|到校|回校|就读|上学|读书|返回|劝返成功|返)"
+    "|正在|继续|劝返中|动员中|做工作|在做工作|跟进中|待返校|待核实|待定|拒绝"
+)
+
+
+def _outcome_key(text: pd.Series) -> pd.Series:
+    """A resolution text reduced for matching: NFKC, no white space or punctuation."""
+    return text.str.normalize("NFKC").str.replace(r"[\s,，。.;；、:：!！()（）]", "", regex=True)
+
+
+@per_unique
+def classify_outcomes(text: pd.Series, overrides: dict[str, str]) -> pd.Series:
+    """returned / vocational / special / verified / other / open from a resolution text; NA when unknown.
+
+    The bureau's own classification ([outcomes] in settings.toml) wins; then a negated or unfinished return is
+    open whatever else the text says; then the schema's patterns in order.
+    """
+    text = as_text(text)
+    key = _outcome_key(text)
+    out = categorize(text, schema_outcome_patterns())
+    negated = key.str.contains(NEGATED_RETURN, regex=True).fillna(False).astype(bool)
+    out = out.mask(negated, "open")
+    if overrides:
+        table = {_outcome_key(pd.Series([k])).iloc[0]: v for k, v in overrides.items()}
+        chosen = key.map(table)
+        out = out.mask(chosen.notna(), chosen)
+    return out
+
+
+def schema_outcome_patterns() -> tuple[tuple[str, str], ...]:
+    from .schema import OUTCOME_PATTERNS
+
+    return OUTCOME_PATTERNS
+
+
 _CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _DIGITS = {**_CN_NUM, **{str(d): d for d in range(1, 10)}}
 

@@ -39,21 +39,49 @@ TABLE_NAME_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 @dataclass(frozen=True)
 class Field:
-    """One canonical field: its Chinese label, header aliases, and value kind."""
+    """One canonical field, declared once: the standard header (label), exact aliases, the value kind, whether
+    it is personal, the words that identify it by meaning, and whether a wrong column changes the figures."""
 
     name: str
-    label: str
+    label: str  # the standard Chinese header of the blank template
     aliases: tuple[str, ...]
     kind: str = "text"  # text | date | flag | id | number | int
     personal: bool = False
+    # words that identify the field in a header nobody listed; "a+b" means both must appear
+    words: tuple[str, ...] = ()
+    counts: bool = False  # a wrong or missing column changes a figure: a guess must be confirmed
 
 
-def _f(name: str, label: str, *aliases: str, kind: str = "text", personal: bool = False) -> Field:
-    return Field(name, label, (label, *aliases), kind, personal)
+def _f(
+    name: str,
+    label: str,
+    *aliases: str,
+    kind: str = "text",
+    personal: bool = False,
+    words: tuple[str, ...] = (),
+    counts: bool = False,
+) -> Field:
+    return Field(name, label, (label, *aliases), kind, personal, words, counts)
 
+
+_TOWNSHIP_WORDS = ("乡镇", "乡(镇)", "街道", "镇", "乡")
+_VILLAGE_WORDS = ("村", "社区", "屯", "居委")
+_ID_WORDS = ("身份证", "身份号", "证件号")
+_SCHOOL_WORDS = ("学校", "就读", "校名")
+_POOR_WORDS = ("建档立卡", "脱贫", "贫困")
 
 CASE_FIELDS: tuple[Field, ...] = (
-    _f("seq", "序号", "编号", "序"),
+    _f("seq", "序号", "序", words=("序号",)),
+    _f(
+        "case_no",
+        "台账编号",
+        "个案编号",
+        "编号",
+        "案件编号",
+        "辍学编号",
+        "登记编号",
+        words=("编号", "案号"),
+    ),
     _f(
         "township",
         "乡镇",
@@ -65,6 +93,8 @@ CASE_FIELDS: tuple[Field, ...] = (
         "乡镇/街道",
         "镇(乡)",
         "街道",
+        words=_TOWNSHIP_WORDS,
+        counts=True,
     ),
     _f(
         "village",
@@ -80,10 +110,11 @@ CASE_FIELDS: tuple[Field, ...] = (
         "行政村",
         "村(屯)",
         "村/社区",
+        words=_VILLAGE_WORDS,
     ),
-    _f("name", "姓名", "学生姓名", "儿童姓名", "辍学学生姓名", "学生名字", personal=True),
-    _f("sex", "性别"),
-    _f("ethnicity", "民族"),
+    _f("name", "姓名", "学生姓名", "儿童姓名", "辍学学生姓名", "学生名字", personal=True, words=("姓名",)),
+    _f("sex", "性别", words=("性别",)),
+    _f("ethnicity", "民族", words=("民族",)),
     _f(
         "id_number",
         "身份证号",
@@ -95,12 +126,32 @@ CASE_FIELDS: tuple[Field, ...] = (
         "身份证件号码",
         kind="id",
         personal=True,
+        words=_ID_WORDS,
     ),
-    _f("birth_date", "出生日期", "出生年月", "出生年月日", kind="date", personal=True),
-    _f("student_no", "学籍号", "全国学籍号", "学籍号码", "学籍编号", personal=True),
-    _f("school", "就读学校", "学校名称", "学校", "原就读学校", "所在学校", "应就读学校", "辍学学校"),
-    _f("grade", "年级", "就读年级", "辍学时年级", "原就读年级", "所在年级"),
-    _f("stage", "学段", "学段(小学/初中)"),
+    _f("birth_date", "出生日期", "出生年月", "出生年月日", kind="date", personal=True, words=("出生",)),
+    _f(
+        "student_no",
+        "学籍号",
+        "全国学籍号",
+        "学籍号码",
+        "学籍编号",
+        personal=True,
+        words=("学籍+号", "学籍"),
+    ),
+    _f(
+        "school",
+        "就读学校",
+        "学校名称",
+        "学校",
+        "原就读学校",
+        "所在学校",
+        "应就读学校",
+        "辍学学校",
+        words=_SCHOOL_WORDS,
+        counts=True,
+    ),
+    _f("grade", "年级", "就读年级", "辍学时年级", "原就读年级", "所在年级", words=("年级",)),
+    _f("stage", "学段", "学段(小学/初中)", words=("学段",)),
     _f(
         "poor",
         "建档立卡",
@@ -112,13 +163,22 @@ CASE_FIELDS: tuple[Field, ...] = (
         "是否建档立卡贫困户",
         "建档立卡贫困户",
         kind="flag",
+        words=_POOR_WORDS,
+        counts=True,
     ),
-    _f("disabled", "是否残疾", "残疾", kind="flag"),
-    _f("disability_type", "残疾类别", "残疾类型"),
-    _f("left_behind", "留守儿童", "是否留守儿童", kind="flag"),
-    _f("orphan", "孤儿", "是否孤儿", kind="flag"),
-    _f("unsupported", "事实无人抚养", "是否事实无人抚养儿童", "事实无人抚养儿童", kind="flag"),
-    _f("case_type", "类型", "辍学类型", "台账类型", "类别", "学生类型"),
+    _f("disabled", "是否残疾", "残疾", kind="flag", words=("残疾",)),
+    _f("disability_type", "残疾类别", "残疾类型", words=("残疾+类",)),
+    _f("left_behind", "留守儿童", "是否留守儿童", kind="flag", words=("留守",)),
+    _f("orphan", "孤儿", "是否孤儿", kind="flag", words=("孤儿",)),
+    _f(
+        "unsupported",
+        "事实无人抚养",
+        "是否事实无人抚养儿童",
+        "事实无人抚养儿童",
+        kind="flag",
+        words=("无人抚养",),
+    ),
+    _f("case_type", "类型", "辍学类型", "台账类型", "类别", "学生类型", words=("类型", "类别"), counts=True),
     _f(
         "registered",
         "辍学时间",
@@ -129,9 +189,21 @@ CASE_FIELDS: tuple[Field, ...] = (
         "发现日期",
         "辍学时间(年月日)",
         kind="date",
+        words=("辍学", "失学", "登记", "发现", "离校", "流失"),
+        counts=True,
     ),
-    _f("reason", "辍学原因", "原因", "辍学主要原因"),
-    _f("returned", "是否返校", "是否劝返", "是否复学", "是否劝返成功", "是否已返校", kind="flag"),
+    _f("reason", "辍学原因", "原因", "辍学主要原因", words=("原因",)),
+    _f(
+        "returned",
+        "是否返校",
+        "是否劝返",
+        "是否复学",
+        "是否劝返成功",
+        "是否已返校",
+        kind="flag",
+        words=("返校", "复学", "劝返", "回校"),
+        counts=True,
+    ),
     _f(
         "closed",
         "返校时间",
@@ -142,8 +214,33 @@ CASE_FIELDS: tuple[Field, ...] = (
         "销号时间",
         "销号日期",
         kind="date",
+        words=("返校", "复学", "销号", "结案", "回校", "入学", "劝返", "办结", "销案"),
+        counts=True,
     ),
-    _f("outcome", "处置情况", "去向", "处置情况/去向", "目前去向", "劝返情况", "处置结果", "现状"),
+    _f(
+        "outcome",
+        "处置情况",
+        "去向",
+        "处置情况/去向",
+        "目前去向",
+        "劝返情况",
+        "处置结果",
+        "现状",
+        words=(
+            "处置",
+            "去向",
+            "现状",
+            "状态",
+            "结果",
+            "进展",
+            "返校+情况",
+            "劝返+情况",
+            "复学+情况",
+            "就学+情况",
+            "销号+情况",
+        ),
+        counts=True,
+    ),
     _f(
         "gov_owner",
         "劝返责任人(政府线)",
@@ -153,6 +250,7 @@ CASE_FIELDS: tuple[Field, ...] = (
         "村级责任人",
         "劝返责任人政府线",
         "责任人(政府线)",
+        words=("政府", "乡镇+责任", "镇+责任", "村+责任", "乡镇+包保", "村+包保", "干部"),
     ),
     _f(
         "edu_owner",
@@ -162,68 +260,188 @@ CASE_FIELDS: tuple[Field, ...] = (
         "班主任",
         "劝返责任人教育线",
         "责任人(教育线)",
+        words=("教育线", "教育+责任", "学校+责任", "校+责任", "教师+责任", "老师", "教师", "班主任"),
     ),
-    _f("guardian_name", "监护人姓名", "监护人", "家长姓名", "父母姓名", personal=True),
-    _f("guardian_phone", "联系电话", "监护人电话", "监护人联系电话", "家长电话", "联系方式", personal=True),
-    _f("note", "备注", "情况说明", personal=True),
+    _f(
+        "guardian_name",
+        "监护人姓名",
+        "监护人",
+        "家长姓名",
+        "父母姓名",
+        personal=True,
+        words=("监护人+姓名", "家长+姓名", "父亲+姓名", "母亲+姓名", "监护人", "家长"),
+    ),
+    _f(
+        "guardian_phone",
+        "联系电话",
+        "监护人电话",
+        "监护人联系电话",
+        "家长电话",
+        "联系方式",
+        personal=True,
+        words=("电话", "手机", "联系方式"),
+    ),
+    _f("note", "备注", "情况说明", personal=True, words=("备注", "说明")),
 )
 
 SPECIAL_ED_FIELDS: tuple[Field, ...] = (
-    _f("seq", "序号", "编号"),
-    _f("township", "乡镇", "乡镇(街道)", "乡镇街道", "所在乡镇", "乡镇名称"),
-    _f("village", "村(社区)", "村", "村屯", "所在村", "村委"),
-    _f("name", "姓名", "学生姓名", "儿童姓名", "残疾儿童姓名", personal=True),
-    _f("sex", "性别"),
-    _f("id_number", "身份证号", "身份证号码", "公民身份号码", "残疾证号", kind="id", personal=True),
-    _f("birth_date", "出生日期", "出生年月", kind="date", personal=True),
-    _f("disability_type", "残疾类别", "残疾类型"),
-    _f("disability_grade", "残疾等级", "残疾级别"),
-    _f("poor", "建档立卡", "是否建档立卡", "是否建档立卡户", "建档立卡户", "是否脱贫户", kind="flag"),
-    _f("placement", "安置方式", "安置情况", "就学方式", "安置形式", "教育安置方式"),
-    _f("school", "就读学校", "学校", "安置学校", "送教学校"),
-    _f("unplaced_reason", "未安置原因", "未入学原因", "未安置/未入学原因"),
-    _f("home_lessons", "送教次数", "送教上门次数", "累计送教次数", kind="int"),
-    _f("note", "备注", personal=True),
+    _f("seq", "序号", "编号", words=("序号",)),
+    _f(
+        "township",
+        "乡镇",
+        "乡镇(街道)",
+        "乡镇街道",
+        "所在乡镇",
+        "乡镇名称",
+        words=_TOWNSHIP_WORDS,
+        counts=True,
+    ),
+    _f("village", "村(社区)", "村", "村屯", "所在村", "村委", words=_VILLAGE_WORDS),
+    _f("name", "姓名", "学生姓名", "儿童姓名", "残疾儿童姓名", personal=True, words=("姓名",)),
+    _f("sex", "性别", words=("性别",)),
+    _f(
+        "id_number",
+        "身份证号",
+        "身份证号码",
+        "公民身份号码",
+        "残疾证号",
+        kind="id",
+        personal=True,
+        words=_ID_WORDS,
+    ),
+    _f("birth_date", "出生日期", "出生年月", kind="date", personal=True, words=("出生",)),
+    _f("disability_type", "残疾类别", "残疾类型", words=("残疾+类", "残疾+种类")),
+    _f("disability_grade", "残疾等级", "残疾级别", words=("等级", "级别")),
+    _f(
+        "poor",
+        "建档立卡",
+        "是否建档立卡",
+        "是否建档立卡户",
+        "建档立卡户",
+        "是否脱贫户",
+        kind="flag",
+        words=_POOR_WORDS,
+        counts=True,
+    ),
+    _f(
+        "placement",
+        "安置方式",
+        "安置情况",
+        "就学方式",
+        "安置形式",
+        "教育安置方式",
+        words=("安置", "就读情况", "就读方式", "就学", "入学情况", "就读形式"),
+        counts=True,
+    ),
+    _f("school", "就读学校", "学校", "安置学校", "送教学校", words=_SCHOOL_WORDS),
+    _f(
+        "unplaced_reason",
+        "未安置原因",
+        "未入学原因",
+        "未安置/未入学原因",
+        words=("原因",),
+    ),
+    _f(
+        "home_lessons",
+        "送教次数",
+        "送教上门次数",
+        "累计送教次数",
+        kind="int",
+        words=("送教+次",),
+    ),
+    _f("note", "备注", personal=True, words=("备注", "说明")),
 )
 
+_ENROL = ("在校生", "在籍", "学生数", "学生人数", "在校人数", "学生总数")
 SCHOOL_FIELDS: tuple[Field, ...] = (
-    _f("seq", "序号"),
-    _f("school", "学校名称", "学校", "校名"),
-    _f("township", "乡镇", "乡镇(街道)", "所在乡镇"),
-    _f("school_stage", "学段", "办学类型", "学校类型"),
-    _f("enrol_primary", "小学在校生数", "小学在校生", "小学学生数", kind="int"),
-    _f("enrol_junior", "初中在校生数", "初中在校生", "初中学生数", kind="int"),
-    _f("cohort_intake", "入学年级人数", "起始年级入学人数", "三年前入学人数", kind="int"),
-    _f("transfers_in", "转入人数", "转入", kind="int"),
-    _f("transfers_out", "转出人数", "转出", kind="int"),
-    _f("graduates", "毕业生数", "毕业人数", "本年毕业生数", kind="int"),
-    _f("lon", "经度", "longitude", "lng", "lon", kind="number"),
-    _f("lat", "纬度", "latitude", "lat", kind="number"),
+    _f("seq", "序号", words=("序号",)),
+    _f("school", "学校名称", "学校", "校名", words=("学校", "校名", "单位")),
+    _f("township", "乡镇", "乡镇(街道)", "所在乡镇", words=_TOWNSHIP_WORDS),
+    _f("school_stage", "学段", "办学类型", "学校类型", words=("学段", "办学类型", "学校类型", "类型")),
+    _f(
+        "enrol_primary",
+        "小学在校生数",
+        "小学在校生",
+        "小学学生数",
+        kind="int",
+        words=tuple(f"小学+{w}" for w in (*_ENROL, "人数")),
+        counts=True,
+    ),
+    _f(
+        "enrol_junior",
+        "初中在校生数",
+        "初中在校生",
+        "初中学生数",
+        kind="int",
+        words=tuple(f"初中+{w}" for w in (*_ENROL, "人数")),
+        counts=True,
+    ),
+    # long format: one enrolment column, the stage in the 学段 column of the same row
+    _f("enrolment", "在校生数", "在校学生数", "学生数", kind="int", words=_ENROL, counts=True),
+    _f(
+        "cohort_intake",
+        "入学年级人数",
+        "起始年级入学人数",
+        "三年前入学人数",
+        kind="int",
+        words=("入学+人数", "起始年级", "入学+年级"),
+    ),
+    _f("transfers_in", "转入人数", "转入", kind="int", words=("转入",)),
+    _f("transfers_out", "转出人数", "转出", kind="int", words=("转出",)),
+    _f("graduates", "毕业生数", "毕业人数", "本年毕业生数", kind="int", words=("毕业",)),
+    _f("lon", "经度", "longitude", "lng", "lon", kind="number", words=("经度",)),
+    _f("lat", "纬度", "latitude", "lat", kind="number", words=("纬度",)),
 )
 
 VILLAGE_FIELDS: tuple[Field, ...] = (
-    _f("seq", "序号"),
-    _f("township", "乡镇", "乡镇(街道)", "所在乡镇"),
-    _f("village", "村(社区)", "村", "村屯", "村名", "行政村", "村委"),
-    _f("lon", "经度", "longitude", "lng", "lon", kind="number"),
-    _f("lat", "纬度", "latitude", "lat", kind="number"),
+    _f("seq", "序号", words=("序号",)),
+    _f("township", "乡镇", "乡镇(街道)", "所在乡镇", words=_TOWNSHIP_WORDS),
+    _f("village", "村(社区)", "村", "村屯", "村名", "行政村", "村委", words=_VILLAGE_WORDS),
+    _f("lon", "经度", "longitude", "lng", "lon", kind="number", words=("经度",)),
+    _f("lat", "纬度", "latitude", "lat", kind="number", words=("纬度",)),
 )
 
 FOLLOWUP_FIELDS: tuple[Field, ...] = (
-    _f("seq", "序号"),
-    _f("id_number", "身份证号", "身份证号码", "公民身份号码", kind="id", personal=True),
-    _f("name", "姓名", "学生姓名", personal=True),
-    _f("school", "就读学校", "学校", "学校名称"),
-    _f("visit_date", "劝返日期", "走访日期", "日期", "劝返时间", "家访日期", "跟进日期", kind="date"),
-    _f("step", "劝返环节", "环节", "措施", "督促环节", "劝返步骤"),
-    _f("method", "劝返方式", "方式", "工作方式"),
-    _f("person", "劝返人员", "参与人员", "责任人", "走访人员"),
-    _f("result", "劝返结果", "结果", "效果", "情况"),
-    _f("deadline", "复学期限", "限期复学日期", "期限", "限期", kind="date"),
+    _f("seq", "序号", words=("序号",)),
+    _f(
+        "id_number",
+        "身份证号",
+        "身份证号码",
+        "公民身份号码",
+        kind="id",
+        personal=True,
+        words=_ID_WORDS,
+    ),
+    _f("name", "姓名", "学生姓名", personal=True, words=("姓名",)),
+    _f("school", "就读学校", "学校", "学校名称", words=_SCHOOL_WORDS),
+    _f(
+        "visit_date",
+        "劝返日期",
+        "走访日期",
+        "日期",
+        "劝返时间",
+        "家访日期",
+        "跟进日期",
+        kind="date",
+        words=("劝返", "走访", "家访", "跟进", "入户", "工作"),
+    ),
+    _f("step", "劝返环节", "环节", "措施", "督促环节", "劝返步骤", words=("环节", "措施", "步骤")),
+    _f("method", "劝返方式", "方式", "工作方式", words=("方式",)),
+    _f("person", "劝返人员", "参与人员", "责任人", "走访人员", words=("人员", "责任人")),
+    _f("result", "劝返结果", "结果", "效果", "情况", words=("结果", "效果")),
+    _f("deadline", "复学期限", "限期复学日期", "期限", "限期", kind="date", words=("期限", "限期")),
 )
 
 REPORT_FIELDS: tuple[Field, ...] = (
-    _f("report_date", "统计日期", "报告日期", "报送日期", "统计节点", kind="date"),
+    _f(
+        "report_date",
+        "统计日期",
+        "报告日期",
+        "报送日期",
+        "统计节点",
+        kind="date",
+        words=("统计", "报送", "报告"),
+    ),
 )
 
 FIELDS: dict[str, tuple[Field, ...]] = {
@@ -234,6 +452,17 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     "followups": FOLLOWUP_FIELDS,
     "reports": REPORT_FIELDS,
 }
+
+
+def field_of(table: str, name: str) -> Field | None:
+    """The declared field `name` of `table`, or None."""
+    return next((f for f in FIELDS[table] if f.name == name), None)
+
+
+def fields_of_kind(table: str, *kinds: str) -> tuple[str, ...]:
+    """The names of the fields of `table` whose kind is one of `kinds` (what ingest parses how)."""
+    return tuple(f.name for f in FIELDS[table] if f.kind in kinds)
+
 
 # Fields a table must have to be recognised by its header alone, and to be usable at all.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -254,7 +483,7 @@ SIGNATURE: dict[str, tuple[tuple[str, ...], ...]] = {
         ("visit_date", "name"),
     ),
     "villages": (("village", "lon", "lat"),),
-    "schools": (("school", "enrol_primary"), ("school", "enrol_junior")),
+    "schools": (("school", "enrol_primary"), ("school", "enrol_junior"), ("school", "enrolment")),
     "cases": (("registered", "name"), ("registered", "id_number"), ("registered", "school")),
     "reports": (("report_date",),),
 }
@@ -397,7 +626,8 @@ def normalize_header(value: object) -> str:
     if value is None:
         return ""
     text = normalize_text(str(value))
-    text = text.replace("（", "(").replace("）", ")").replace("【", "(").replace("】", ")")
+    for left, right in ("（）", "【】", "〔〕", "[]", "<>", "《》"):
+        text = text.replace(left, "(").replace(right, ")")
     text = _SPACE.sub("", text)
     text = _HINT.sub("", text)
     return text.lower()
@@ -416,20 +646,121 @@ def _alias_index() -> dict[str, dict[str, str]]:
 
 ALIASES: dict[str, dict[str, str]] = _alias_index()
 
+# Qualifiers that do not change what a header names: 现就读学校 is 就读学校, 户籍所在村 is 村, 学校名称 is 学校.
+QUALIFIER_PREFIXES = ("户籍", "户口", "现", "原", "所在", "所属", "目前", "当前", "居住")
+QUALIFIER_SUFFIXES = ("名称", "情况", "信息", "名单")
+DATE_MARKERS = ("时间", "日期", "年月", "时点", "年份", "日子")
+COUNT_MARKERS = ("数", "人", "次")
 
-def match_header(table: str, header: object) -> str | None:
-    """The canonical field a header cell names in `table`, or None."""
+CERTAIN = 0.9  # a guess at or above this needs no confirmation
+
+
+@dataclass(frozen=True)
+class Guess:
+    """What a header names: the field, how sure (1.0 listed, 0.9 listed after qualifiers, lower by meaning)."""
+
+    field: str
+    confidence: float
+    how: str  # 标准表头/别名 | 去掉修饰词 | 按含义 | 设置
+
+
+def _strip_brackets(key: str) -> str:
+    return re.sub(r"\(.*?\)", "", key)
+
+
+def _unqualified(key: str) -> list[str]:
+    """`key` with leading and trailing qualifiers removed one at a time (each step kept)."""
+    out, cur, changed = [], key, True
+    while changed:
+        changed = False
+        for q in QUALIFIER_PREFIXES:
+            if cur.startswith(q) and len(cur) > len(q):
+                cur, changed = cur[len(q) :], True
+                out.append(cur)
+        for q in QUALIFIER_SUFFIXES:
+            if cur.endswith(q) and len(cur) > len(q):
+                cur, changed = cur[: -len(q)], True
+                out.append(cur)
+    return out
+
+
+def _meaning_score(f: Field, text: str) -> tuple[int, int]:
+    """(matched characters, position of the match's end) of the field's best identifying word in `text`."""
+    best = (0, -1)
+    for word in f.words:
+        parts = word.split("+")
+        if all(p in text for p in parts):
+            best = max(best, (sum(len(p) for p in parts), max(text.rfind(p) + len(p) for p in parts)))
+    return best
+
+
+def guess_by_meaning(table: str, key: str) -> tuple[Guess | None, list[str]]:
+    """The field a normalised header means by its words and value kind, and the tied candidates if unsure."""
+    text = key.replace("(", "").replace(")", "")
+    dated = any(m in text for m in DATE_MARKERS)
+    counted = any(m in text for m in COUNT_MARKERS)
+    question = text.startswith("是否")
+    scored = []
+    for f in FIELDS[table]:
+        score = _meaning_score(f, text)
+        if score[0] == 0:
+            continue
+        if f.kind == "date" and not (dated or f.name == "birth_date"):
+            continue
+        if f.kind != "date" and dated and f.name not in ("birth_date",):
+            continue
+        if f.kind == "int" and not counted:
+            continue
+        if question and f.kind != "flag":
+            continue
+        if f.kind == "flag" and not question and f.name in ("returned",):
+            continue
+        scored.append((score, f.name))
+    if not scored:
+        return None, []
+    scored.sort(reverse=True)
+    top = [name for score, name in scored if score == scored[0][0]]
+    if len(top) > 1:
+        return None, top
+    runner_up = scored[1][0][0] if len(scored) > 1 else 0
+    confidence = 0.8 if scored[0][0][0] >= 3 and runner_up < scored[0][0][0] else 0.6
+    return Guess(top[0], confidence, "按含义"), []
+
+
+def guess_field(table: str, header: object) -> Guess | None:
+    """The canonical field a header cell names in `table`, with a confidence; None when nothing fits."""
     key = normalize_header(header)
     if not key:
         return None
     idx = ALIASES[table]
     if key in idx:
-        return idx[key]
-    # 乡镇（街道）名称 / 学生姓名（必填）… : drop any remaining bracketed part and try again
-    bare = re.sub(r"\(.*?\)", "", key)
-    if bare and bare in idx:
-        return idx[bare]
-    return None
+        return Guess(idx[key], 1.0, "标准表头/别名")
+    bare = _strip_brackets(key)
+    if bare and bare in idx and bare != key:
+        # 乡镇（街道）名称 / 学生姓名（必填）: a bracket of hints around a listed header
+        inner = key[len(bare) :] if key.startswith(bare) else ""
+        guess = guess_by_meaning(table, inner.strip("()"))[0] if inner else None
+        if guess is None or guess.field == idx[bare]:
+            return Guess(idx[bare], 0.95, "标准表头/别名")
+    for variant in (*_unqualified(key), *_unqualified(bare)):
+        if variant in idx:
+            return Guess(idx[variant], CERTAIN, "去掉修饰词")
+    return guess_by_meaning(table, key)[0]
+
+
+def match_header(table: str, header: object) -> str | None:
+    """The canonical field a header cell names in `table`, or None."""
+    guess = guess_field(table, header)
+    return guess.field if guess else None
+
+
+def label_to_field(table: str, label: str) -> str | None:
+    """The field of `table` whose standard header (or alias, or English name) is `label`."""
+    key = normalize_header(label)
+    for f in FIELDS[table]:
+        if normalize_header(f.label) == key or f.name == label:
+            return f.name
+    return ALIASES[table].get(key)
 
 
 def table_from_name(name: str) -> str | None:

@@ -1,10 +1,37 @@
-"""Bureau settings (targets, overdue days, coordinate system) read from settings.toml beside the ledger."""
+"""Bureau settings (targets, overdue days, coordinate system, column and outcome mappings, accepted problems)
+read from settings.toml beside the ledger; the mappings are also written back there by the upload page."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import tempfile
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+OUTCOME_CHOICES = ("returned", "vocational", "special", "verified", "open")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """What the bureau told us about its own ledger: [columns] "原表头" = "标准表头" ("" = not used),
+    [outcomes] "原文" = returned|vocational|special|verified|open, and [accepted] "问题代码" = "说明" for a
+    blocking problem whose consequence the bureau explicitly accepted."""
+
+    columns: tuple[tuple[str, str], ...] = ()
+    outcomes: tuple[tuple[str, str], ...] = ()
+    accepted: tuple[tuple[str, str], ...] = ()
+
+    def columns_dict(self) -> dict[str, str]:
+        return dict(self.columns)
+
+    def outcomes_dict(self) -> dict[str, str]:
+        return dict(self.outcomes)
+
+    def accepted_dict(self) -> dict[str, str]:
+        return dict(self.accepted)
 
 
 @dataclass(frozen=True)
@@ -30,17 +57,40 @@ class Settings:
         ""  # st.login through the bureau's OIDC provider: "default" or an [auth.NAME] in secrets
     )
     oidc_claim: str = "email"  # the identity claim matched against the users file
+    issuer: str = ""  # 发文机关 signing Word reports ([document] issuer); empty: the district's 教育局
+    document_date: str = (
+        ""  # 成文日期 of Word reports, YYYY-MM-DD ([document] date); empty: the day of writing
+    )
+    mapping: Mapping = field(default_factory=Mapping)
+
+
+def settings_path(folder: str | Path) -> Path:
+    """The settings.toml that belongs to a ledger folder, a ledger file or the file itself."""
+    path = Path(folder)
+    if path.is_dir():
+        return path / "settings.toml"
+    if path.suffix != ".toml":
+        return path.parent / "settings.toml"
+    return path
+
+
+def _pairs(table: object, allowed: tuple[str, ...] | None = None) -> tuple[tuple[str, str], ...]:
+    if not isinstance(table, dict):
+        return ()
+    out = []
+    for k, v in table.items():
+        value = str(v).strip()
+        if allowed is not None and value not in allowed:
+            continue
+        out.append((str(k), value))
+    return tuple(out)
 
 
 def load_settings(folder: str | Path | None) -> Settings:
     """Settings from `folder/settings.toml` (or the file itself); defaults for anything missing."""
     if folder is None:
         return Settings()
-    path = Path(folder)
-    if path.is_dir():
-        path = path / "settings.toml"
-    elif path.suffix != ".toml":
-        path = path.parent / "settings.toml"
+    path = settings_path(folder)
     if not path.exists():
         return Settings()
     try:
@@ -63,4 +113,59 @@ def load_settings(folder: str | Path | None) -> Settings:
         proxy_header=str(data.get("auth", {}).get("proxy_header", "")),
         oidc_provider=str(data.get("auth", {}).get("oidc_provider", "")),
         oidc_claim=str(data.get("auth", {}).get("oidc_claim", "email")) or "email",
+        issuer=str(data.get("document", {}).get("issuer", "")),
+        document_date=str(data.get("document", {}).get("date", "")),
+        mapping=Mapping(
+            columns=_pairs(data.get("columns")),
+            outcomes=_pairs(data.get("outcomes"), OUTCOME_CHOICES),
+            accepted=_pairs(data.get("accepted")),
+        ),
     )
+
+
+_SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*(#.*)?$")
+
+
+def _toml_table(name: str, values: dict[str, str]) -> str:
+    lines = [f"[{name}]"]
+    lines += [
+        f"{json.dumps(k, ensure_ascii=False)} = {json.dumps(v, ensure_ascii=False)}"
+        for k, v in values.items()
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def save_mapping(
+    folder: str | Path,
+    columns: dict[str, str] | None = None,
+    outcomes: dict[str, str] | None = None,
+    accepted: dict[str, str] | None = None,
+) -> Path:
+    """Write the given [columns]/[outcomes]/[accepted] tables into settings.toml, keeping every other line and
+    comment as it is (a table given replaces the one in the file; one not given stays). Atomic replace."""
+    path = settings_path(folder)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    new = {"columns": columns, "outcomes": outcomes, "accepted": accepted}
+    for name, values in new.items():
+        if values is not None and name == "outcomes":
+            bad = [v for v in values.values() if v not in OUTCOME_CHOICES]
+            if bad:
+                raise ValueError(f"unknown outcome category {bad[0]!r}")
+    kept, skipping = [], False
+    for line in text.splitlines():
+        m = _SECTION.match(line)
+        if m:
+            skipping = new.get(m.group(1).strip()) is not None
+        if not skipping:
+            kept.append(line)
+    body = "\n".join(kept).rstrip() + "\n"
+    for name, values in new.items():
+        if values is not None and values:
+            body += "\n" + _toml_table(name, values)
+    tomllib.loads(body)  # never write a file the loader cannot read
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".toml")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(body)
+    os.replace(tmp, path)
+    return path

@@ -89,3 +89,4 @@ if pick:
             view, "fu_timeline", lambda: metrics.timeline(pick, view.cases, view.ledger.followups), pick
         )
     )
+    ui.case_file_button(view, pick)

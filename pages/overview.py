@@ -1,7 +1,7 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, labels, metrics
+from kongchuo_metrics import compare, figures, labels, metrics
 
 view = ui.current_view()
 st.title("总览")
@@ -28,6 +28,8 @@ if kpi["open_poor"] > 0:
 else:
     st.success("建档立卡家庭学生辍学人数为 0，红线守住。")
 
+start = ui.shared(view, "ov_start", lambda: compare.history_start(view.ledger.cases))
+cmp = ui.shared(view, "ov_compare", lambda: compare.compare(view.cases, view.dates, view.as_of, start))
 c1, c2, c3 = st.columns(3)
 since = f"较 {metrics.cn_date(kpi['previous_date'])}" if kpi["previous_date"] is not None else None
 c1.metric(
@@ -37,8 +39,22 @@ c1.metric(
     delta_color="inverse",
     delta_description=since,
 )
-c2.metric("累计劝返人数", labels.cn_number(kpi["returned_total"]))
-c3.metric("建档立卡在册", labels.cn_number(kpi["open_poor"]))
+c2.metric(
+    "累计劝返人数",
+    labels.cn_number(kpi["returned_total"]),
+    delta=cmp.change("returned_total"),
+    delta_description=since,
+    help="本学年（9月1日起）返校复学与进入职业学校的人数",
+)
+c3.metric(
+    "建档立卡在册",
+    labels.cn_number(kpi["open_poor"]),
+    delta=cmp.change("open_poor"),
+    delta_color="inverse",
+    delta_description=since,
+)
+for col, field in zip((c1, c2, c3), compare.FIELDS, strict=True):
+    col.caption(compare.last_year_caption(cmp, field))
 rate_cols = st.columns(len(kpi["rates"]) - 1)
 for col, rate in zip(rate_cols, [r for r in kpi["rates"] if r.key != "poor_open"], strict=True):
     sign = "≤" if rate.kind == "max" else "≥"
@@ -55,26 +71,44 @@ for col, rate in zip(rate_cols, [r for r in kpi["rates"] if r.key != "poor_open"
             delta_arrow="off",
         )
 
-ui.pack_button(view)
+pack_col, report_col = st.columns(2)
+with pack_col:
+    ui.pack_button(view)
+with report_col:
+    ui.report_button(view)
 
 left, right = st.columns([3, 2])
 with left:
     st.subheader("辍学趋势")
     trend = ui.shared(view, "ov_trend", lambda: metrics.trend(view.cases, view.dates))
-    chart = ui.shared(view, "ov_trend_chart", lambda: figures.trend_chart(trend, height=330, big=big))
+    last_year = ui.shared(view, "ov_last_year", lambda: compare.last_year_line(view.cases, view.dates, start))
+    chart = ui.shared(
+        view, "ov_trend_chart", lambda: figures.trend_chart(trend, height=330, big=big, last_year=last_year)
+    )
     st.plotly_chart(chart, key="ov_trend")
     ui.counting_rule()
 with right:
     st.subheader("各乡镇在册辍学人数")
     towns = ui.shared(
-        view, "ov_towns", lambda: metrics.townships_table(view.cases, view.ledger.schools, view.as_of)
+        view,
+        "ov_towns",
+        lambda: compare.township_changes(view.cases, view.ledger.schools, view.as_of, cmp).pipe(
+            lambda t: t[t["open"] > 0]
+        ),
     )
-    towns = ui.shared(view, "ov_towns_open", lambda: towns[towns["open"] > 0])
     if not ui.empty(towns, "统计日期当天各乡镇均无在册辍学学生。"):
         bars = ui.shared(
             view, "ov_towns_chart", lambda: figures.bar_chart(towns, "township", "open", big=big)
         )
         st.plotly_chart(bars, key="ov_towns")
-        columns = ["township", "open", "open_poor", "returned_total", "dropout_rate"]
+        columns = [
+            "township",
+            "open",
+            "change_prev",
+            "change_last_year",
+            "open_poor",
+            "returned_total",
+            "dropout_rate",
+        ]
         ui.table(ui.shared(view, "ov_towns_shown", lambda: towns[columns]))
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns")

@@ -1,7 +1,7 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, metrics
+from kongchuo_metrics import compare, figures, metrics
 
 view = ui.current_view()
 st.title("学校明细（表二）")
@@ -10,10 +10,15 @@ if ui.empty(view.cases):
     st.stop()
 
 include_zero = st.toggle("列出所有学校（含已全部返校的学校）", key="schools_all")
+cmp = ui.shared(
+    view,
+    "schools_compare",
+    lambda: compare.compare(view.cases, view.dates, view.as_of, compare.history_start(view.ledger.cases)),
+)
 table = ui.shared(
     view,
     "schools_table",
-    lambda: metrics.schools_table(view.cases, view.as_of, mode=view.mode, include_zero=include_zero),
+    lambda: compare.school_changes(view.cases, view.as_of, cmp, mode=view.mode, include_zero=include_zero),
     include_zero,
 )
 if ui.empty(table, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校学生。"):

@@ -1,7 +1,7 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, metrics
+from kongchuo_metrics import compare, figures, metrics
 
 view = ui.current_view()
 st.title("辍学趋势（表一）")
@@ -33,6 +33,12 @@ dates = ui.shared(
     mode,
 )
 trend = ui.shared(view, "trend_table", lambda: metrics.trend(view.cases, dates), mode)
+last_year = ui.shared(
+    view,
+    "trend_last_year",
+    lambda: compare.last_year_line(view.cases, dates, compare.history_start(view.ledger.cases)),
+    mode,
+)
 ceiling = metrics.target_ceiling(
     view.ledger.schools,
     view.settings.targets,
@@ -44,7 +50,9 @@ big = view.mode == "briefing"
 chart = ui.shared(
     view,
     "trend_chart",
-    lambda: figures.trend_chart(trend, target=ceiling, target_label="辍学率目标对应人数上限", big=big),
+    lambda: figures.trend_chart(
+        trend, target=ceiling, target_label="辍学率目标对应人数上限", big=big, last_year=last_year
+    ),
     mode,
 )
 st.plotly_chart(chart, key="trend_chart")
@@ -60,5 +68,6 @@ if split != "none":
     st.plotly_chart(by_chart, key="trend_split_chart")
 
 st.subheader("表一　劝返进度")
+trend = ui.shared(view, "trend_shown", lambda: trend.merge(last_year, on="date", how="left"), mode)
 ui.table(trend)
 ui.downloads(trend, view, "控辍保学劝返进度表", key="trend", xlsx_sum=["returned"])

@@ -2,6 +2,7 @@ import datetime as dt
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -344,7 +345,9 @@ def test_quarantine_rules_and_warnings(tmp_path):
     assert len(_problems(ledger, "无法识别的处置情况")) == 1
     c = ledger.cases.set_index("name")
     assert bool(c.loc["庚", "poor"]) is True
-    assert c.loc["癸", "outcome"] == "去了火星" and c.loc["癸", "outcome_category"] == "other"
+    assert (
+        c.loc["癸", "outcome"] == "去了火星" and c.loc["癸", "outcome_category"] == "open"
+    )  # unknown texts stay open (issue 11)
     assert c.loc["辛", "registered_precision"] == "month"
 
 
@@ -469,6 +472,6 @@ def test_visits_link_to_the_right_episode_by_id_or_by_name_and_school(tmp_path):
 
 
 def test_loaded_tables_carry_no_working_columns():
-    ledger = load_ledger(ingest.Path(__file__).resolve().parents[2] / "data")
+    ledger = load_ledger(Path(__file__).resolve().parents[2] / "data")
     for table in ("cases", "followups", "special_ed", "schools", "villages"):
         assert not [c for c in getattr(ledger, table).columns if c.startswith("_")], table

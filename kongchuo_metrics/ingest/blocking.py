@@ -1,0 +1,135 @@
+"""Blocking problems: what would change a figure for more than 1% of a table's rows, or a guessed column
+for a field that changes the counts. The import waits until each is fixed or its consequence accepted."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import schema
+from .ledger import Blocking, ColumnInfo
+
+SHARE = 0.01  # more than this share of a table's rows affected is blocking
+
+
+def _pct(rows: int, total: int) -> str:
+    return f"{rows / total * 100:.1f}%" if total else "0%"
+
+
+def _over(rows: int, total: int) -> bool:
+    return rows > 0 and rows > SHARE * total
+
+
+def find_blocking(
+    columns: list[ColumnInfo],
+    cases: pd.DataFrame,
+    case_rows: int,
+    case_quarantined: int,
+    schools: pd.DataFrame,
+    ignored_data_sheets: list[tuple[str, int]],
+    school_stage_rows: int,
+    accepted: dict[str, str],
+) -> list[Blocking]:
+    """Every blocking problem of one load, accepted ones marked."""
+    out: list[Blocking] = []
+    rows_of = {"cases": case_rows, "schools": len(schools)}
+    for c in columns:
+        if c.field and c.counts and c.confidence < schema.CERTAIN:
+            label = schema.field_label(c.field)
+            out.append(
+                Blocking(
+                    f"guess:{c.table}:{c.field}",
+                    c.table,
+                    label,
+                    f"{c.sheet} 的“{c.header}”列被猜测为“{label}”（把握 {c.confidence:.0%}），这一列决定统计数字，"
+                    "请在列对应表中确认或改正",
+                    rows_of.get(c.table, 0),
+                    rows_of.get(c.table, 0),
+                    "map",
+                )
+            )
+    total = len(cases)
+    if total:
+        undated = int(cases["_closed_undated"].sum()) if "_closed_undated" in cases else 0
+        if _over(undated, total):
+            has_closed = any(c.field == "closed" and c.table == "cases" for c in columns)
+            out.append(
+                Blocking(
+                    "cases:closed:undated",
+                    "cases",
+                    "返校时间",
+                    f"{undated} 个个案（{_pct(undated, total)}）处置情况为已返校/已销号，但没有返校（销号）日期，"
+                    "将按未销号统计，返校人数会偏少"
+                    + ("" if has_closed else "；台账中没有识别出返校时间列，请把对应的列指定为“返校时间”"),
+                    undated,
+                    total,
+                    "accept" if has_closed else "map",
+                )
+            )
+        unknown = int(cases["_outcome_unknown"].sum()) if "_outcome_unknown" in cases else 0
+        if _over(unknown, total):
+            out.append(
+                Blocking(
+                    "cases:outcome:unknown",
+                    "cases",
+                    "处置情况",
+                    f"{unknown} 个个案（{_pct(unknown, total)}）的处置情况无法识别，将按未销号统计；"
+                    "请逐条归类（返校复学/进入职业学校/特殊教育安置/核实在外就读/未销号）",
+                    unknown,
+                    total,
+                    "classify",
+                )
+            )
+    if _over(case_quarantined, case_rows):
+        out.append(
+            Blocking(
+                "cases:quarantined",
+                "cases",
+                "",
+                f"辍学台账有 {case_quarantined} 行（{_pct(case_quarantined, case_rows)}）因缺少必要信息被隔离，"
+                "不计入任何统计；请看问题清单修改原表，或确认接受",
+                case_quarantined,
+                case_rows,
+                "accept",
+            )
+        )
+    enrol = [c for c in ("enrol_primary", "enrol_junior") if c in schools]
+    if schools.empty or not enrol or not schools[enrol].notna().any().any():
+        out.append(
+            Blocking(
+                "schools:enrolment:missing",
+                "schools",
+                "在校生数",
+                "没有载入学校在校生数，辍学率、巩固率无法计算（页面显示“无法计算”）；"
+                "请上传含学校在校生数的工作表，或确认接受",
+                0,
+                0,
+                "accept",
+            )
+        )
+    if school_stage_rows:
+        out.append(
+            Blocking(
+                "schools:enrolment:stage",
+                "schools",
+                "在校生数",
+                f"{school_stage_rows} 所学校只有一个在校生数而学段不是小学或初中（如九年一贯制），"
+                "无法分到小学和初中，未计入在校生；请按学段分行填写",
+                school_stage_rows,
+                len(schools),
+                "accept",
+            )
+        )
+    for name, rows in ignored_data_sheets:
+        out.append(
+            Blocking(
+                f"sheet:{name}:unrecognised",
+                "",
+                "",
+                f"工作表“{name}”像是数据表（{rows} 行），但找不到可识别的表头，这些行没有导入；"
+                "请检查表头，或确认这张表不需要导入",
+                rows,
+                rows,
+                "accept",
+            )
+        )
+    return [Blocking(**(b.__dict__ | {"accepted": b.code in accepted})) for b in out]

@@ -1,0 +1,68 @@
+"""Typed columns from raw cells (text, dates, flags, numbers), each recording its own problems."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import parsers
+from ..parsers import as_text
+from .problems import ERROR, Problems
+
+MAX_CELL_CHARS = 500
+
+
+def _text_col(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name in frame:
+        return as_text(frame[name])
+    return pd.Series(pd.NA, index=frame.index, dtype="str")
+
+
+def _check_text_cells(df: pd.DataFrame, table: str, names: list[str], probs: Problems) -> pd.DataFrame:
+    """Warn about formula-like and very long cells; cut cells at MAX_CELL_CHARS."""
+    out = df.copy()
+    for name in names:
+        if name not in out:
+            continue
+        col = out[name]
+        formula = col.str.match(r"^[=+\-@]").fillna(False).astype(bool)
+        long = col.str.len().gt(MAX_CELL_CHARS).fillna(False).astype(bool)
+        if not (formula.any() or long.any()):
+            continue
+        probs.where(df, table, name, formula, "以 = + - @ 开头的内容，导出时会加 ' 前缀防止被当作公式")
+        probs.where(df, table, name, long, f"内容过长，已截取前 {MAX_CELL_CHARS} 个字")
+        out[name] = col.where(~long, col.str[:MAX_CELL_CHARS])
+    return out
+
+
+def _parse_date_col(df: pd.DataFrame, table: str, name: str, probs: Problems, error_severity: str = ERROR):
+    parsed = parsers.parse_dates(df[name]) if name in df else None
+    if parsed is None:
+        empty = pd.Series(pd.NaT, index=df.index, dtype="datetime64[s]")
+        return empty, pd.Series("", index=df.index, dtype="str"), pd.Series("", index=df.index, dtype="str")
+    probs.add(df, table, name, parsed.warnings)
+    return parsed.values, parsed.extra["precision"], parsed.errors
+
+
+def _flag_col(df: pd.DataFrame, table: str, name: str, probs: Problems) -> pd.Series:
+    if name not in df:
+        return pd.Series(pd.NA, index=df.index, dtype="boolean")
+    parsed = parsers.parse_flags(df[name])
+    probs.add(df, table, name, parsed.warnings)
+    return parsed.values
+
+
+def _int_col(df: pd.DataFrame, table: str, name: str, probs: Problems) -> pd.Series:
+    if name not in df:
+        return pd.Series(pd.NA, index=df.index, dtype="Int64")
+    parsed = parsers.parse_numbers(df[name])
+    probs.add(df, table, name, parsed.warnings)
+    return parsed.values.round().astype("Int64")
+
+
+def _num_col(df: pd.DataFrame, table: str, name: str, probs: Problems) -> pd.Series:
+    if name not in df:
+        return pd.Series(np.nan, index=df.index, dtype="float")
+    parsed = parsers.parse_numbers(df[name])
+    probs.add(df, table, name, parsed.warnings)
+    return parsed.values

@@ -1,0 +1,232 @@
+"""The entry point: a ledger file or folder to a Ledger, every row accounted for."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..settings import Mapping
+from .blocking import find_blocking
+from .cases import CASE_COLUMNS, _build_cases
+from .files import _input_files, file_digest, read_grids
+from .ledger import IngestReport, Ledger, LedgerError, SheetReport
+from .linking import _child_key, _dedupe_cases, _fill_township_from_school, _link_followups
+from .problems import Problems
+from .sheets import RawTable, _raw_from_frame, _raw_from_grid, find_header
+from .tables import (
+    FOLLOWUP_TEXT_COLUMNS,
+    _build_followups,
+    _build_reports,
+    _build_schools,
+    _build_special_ed,
+    _build_villages,
+    _empty_table,
+)
+
+_NOTES_SHEET = ("说明", "填表说明", "注意事项", "下拉", "选项", "字典", "目录", "封面", "参数", "代码表")
+
+
+def _ignored_sheet(grid) -> tuple[str, int, bool]:
+    """(reason, non-empty rows, looks like data) for a sheet without a recognisable header."""
+    rows = [r for r in grid.rows if any(str(c).strip() for c in r if c is not None)] if grid.rows else []
+    if not rows:
+        return "空表", 0, False
+    if any(w in grid.sheet for w in _NOTES_SHEET):
+        return "说明，不是数据表", len(rows), False
+    filled = [sum(1 for c in r if c is not None and str(c).strip()) for r in rows]
+    if sum(1 for f in filled if f >= 3) < 3:
+        return "说明，不是数据表", len(rows), False
+    return "前 15 行中找不到可识别的表头，各行已隔离、未导入", len(rows), True
+
+
+def load_ledger(path: str | Path, coords: str = "wgs84", mapping: Mapping | None = None) -> Ledger:
+    """Load a ledger file or folder into typed tables; raise LedgerError (Chinese) when it is unusable.
+
+    `mapping` is the bureau's [columns]/[outcomes]/[accepted] from settings.toml (see settings.Mapping).
+    """
+    path = Path(path)
+    mapping = mapping or Mapping()
+    user = {schema.normalize_header(k): v for k, v in mapping.columns}
+    outcomes = mapping.outcomes_dict()
+    ignored_data: list[tuple[str, int]] = []
+    report = IngestReport()
+    probs = Problems()
+    raws: dict[str, list[RawTable]] = {t: [] for t in schema.TABLES}
+    files = _input_files(path)
+    meta: dict = {"source_name": "、".join(f.name for f in files)}
+    for file in files:
+        grids = read_grids(file)
+        file_hint = schema.table_from_name(file.stem)
+        for grid in grids:
+            if grid.hidden:
+                report.sheets.append(SheetReport(grid.source, grid.sheet, None, "隐藏（已忽略）"))
+                continue
+            hint = schema.table_from_name(grid.sheet) or (file_hint if len(grids) == 1 else None)
+            if grid.frame is not None:
+                raw = _raw_from_frame(grid, hint, user)
+            else:
+                match = find_header(grid.rows, hint, user)
+                raw = _raw_from_grid(grid, match) if match else None
+            if raw is None:
+                note, nonempty, data_like = _ignored_sheet(grid)
+                status = "已忽略"
+                if data_like:
+                    # rows of a sheet that looks like data count as read and quarantined, never vanish
+                    report.rows_read += nonempty
+                    report.rows_quarantined += nonempty
+                    ignored_data.append((f"{grid.source}/{grid.sheet}", nonempty))
+                    status = "未导入（已隔离）"
+                report.sheets.append(SheetReport(grid.source, grid.sheet, None, status, None, nonempty, note))
+                continue
+            report.columns.extend(raw.columns)
+            raw.frame["_source"], raw.frame["_sheet"] = grid.source, grid.sheet
+            raws[raw.table].append(raw)
+            for k, v in raw.excluded.items():
+                report.excluded[k] += v
+            report.rows_read += raw.rows_read
+            report.merged_filled += raw.merged_filled
+            if raw.unmapped:
+                report.unmapped_columns[f"{grid.source}/{grid.sheet}"] = raw.unmapped
+            report.sheets.append(
+                SheetReport(
+                    grid.source,
+                    grid.sheet,
+                    raw.table,
+                    "已读取",
+                    raw.header_row,
+                    raw.rows_read,
+                    f"合并单元格补全 {raw.merged_filled} 处" if raw.merged_filled else "",
+                )
+            )
+            for k, v in raw.meta.items():
+                meta.setdefault(k, v)
+    if not raws["cases"]:
+        seen = "、".join(f"{s.sheet}" for s in report.sheets) or "无"
+        raise LedgerError(
+            "没有找到辍学台账：前 15 行中没有识别出包含“姓名/身份证号”和“辍学时间/登记日期”等列的表头"
+            f"（已检查的工作表：{seen}）。如果文件是 CSV，请确认编码为 UTF-8 或 GBK（不支持繁体 Big5、日文 Shift-JIS）。"
+        )
+
+    if sum(r.rows_read for r in raws["cases"]) == 0:
+        raise LedgerError("辍学台账只有表头，没有任何数据行。")
+
+    def combined(table: str) -> pd.DataFrame:
+        parts = [r.frame for r in raws[table]]
+        if not parts:
+            return pd.DataFrame(columns=["_row", "_sheet", "_source"])
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+    builders = {
+        "cases": lambda d, p: _build_cases(d, p, outcomes),
+        "followups": _build_followups,
+        "special_ed": _build_special_ed,
+        "schools": _build_schools,
+        "reports": _build_reports,
+        "villages": lambda d, p: _build_villages(d, p, coords),
+    }
+    built: dict[str, pd.DataFrame] = {}
+    for table, build in builders.items():
+        raw = combined(table)
+        if raw.empty:
+            built[table] = _empty_table(table)
+            continue
+        frame, keep = build(raw, probs)
+        report.rows_quarantined += int((~keep).sum())
+        if table == "cases":
+            case_rows, case_quarantined = len(raw), int((~keep).sum())
+        if table == "cases":
+            # cases stay whole until the duplicate checks are done: one take at the end, not a copy per step
+            frame = frame.reset_index(drop=True)
+            frame["_sheet"] = raw["_sheet"].to_numpy()
+            built[table], case_keep = frame, keep.to_numpy()
+        else:
+            built[table] = frame[keep].copy()
+
+    cases = built["cases"]
+    if "_sheet" not in cases:  # every case row was blank or a total row
+        cases["_sheet"], case_keep = pd.Series(dtype="str"), np.ones(len(cases), dtype=bool)
+    cases["child_key"] = _child_key(cases)
+    before = report.rows_quarantined
+    case_keep = _dedupe_cases(cases, case_keep, probs, report)
+    case_quarantined += report.rows_quarantined - before
+    # the kept rows by registration date, then file/sheet and row: integer keys, one lexsort (NaT sorts last)
+    rows = np.flatnonzero(case_keep)
+    source_code = pd.factorize(cases["source"].to_numpy()[rows], sort=True)[0]
+    registered = cases["registered"].to_numpy()[rows]
+    registered_key = np.where(
+        np.isnat(registered), np.iinfo("int64").max, registered.astype("datetime64[s]").astype("int64")
+    )
+    order = np.lexsort((cases["source_row"].to_numpy()[rows], source_code, registered_key))
+    cases = cases.take(rows[order]).reset_index(drop=True)
+    cases = _fill_township_from_school(cases, built["schools"], probs)
+    cases["case_id"] = "C" + pd.Series(np.arange(1, len(cases) + 1), index=cases.index).astype(
+        "str"
+    ).str.zfill(6)
+    if built["followups"].empty:
+        followups = pd.DataFrame(
+            {
+                **{c: pd.Series(dtype="str") for c in FOLLOWUP_TEXT_COLUMNS},
+                "visit_date": pd.Series(dtype="datetime64[s]"),
+                "deadline": pd.Series(dtype="datetime64[s]"),
+                "source_row": pd.Series(dtype="int64"),
+            }
+        )
+    else:
+        followups = _link_followups(built["followups"], cases, probs, report)
+    unknown = cases["_outcome_unknown"].fillna(False).astype(bool) if "_outcome_unknown" in cases else None
+    if unknown is not None and unknown.any():
+        report.unknown_outcomes = {
+            str(k): int(v) for k, v in cases.loc[unknown, "outcome"].value_counts().items()
+        }
+    schools = built["schools"]
+    stage_rows = int(schools["_stage_unassigned"].sum()) if "_stage_unassigned" in schools else 0
+    report.blocking = find_blocking(
+        report.columns,
+        cases,
+        case_rows,
+        case_quarantined,
+        schools,
+        ignored_data,
+        stage_rows,
+        mapping.accepted_dict(),
+    )
+    built["schools"] = schools.drop(columns=[c for c in ("_stage_unassigned", "enrolment") if c in schools])
+    cases = cases[CASE_COLUMNS]
+    followups = followups.drop(columns=[c for c in ("_sheet", "child_key", "_id_ok") if c in followups])
+    report_dates = tuple(
+        sorted(pd.Timestamp(d) for d in built["reports"].get("report_date", pd.Series()).dropna().unique())
+    )
+
+    report.tables = {
+        "cases": len(cases),
+        "followups": len(followups),
+        "special_ed": len(built["special_ed"]),
+        "schools": len(built["schools"]),
+        "villages": len(built["villages"]),
+        "reports": len(built["reports"]),
+    }
+    report.rows_loaded = sum(report.tables.values())
+    report.rows_excluded = sum(report.excluded.values())
+    report.problems = probs.frame()
+    if report.rows_read != report.rows_loaded + report.rows_quarantined + report.rows_excluded:
+        raise AssertionError(
+            f"row accounting broken: read {report.rows_read} != loaded {report.rows_loaded} + quarantined "
+            f"{report.rows_quarantined} + excluded {report.rows_excluded}"
+        )
+    meta["sha256"] = file_digest(path)
+    meta["mtime"] = dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(timespec="seconds")
+    meta.setdefault("district", "")
+    return Ledger(
+        cases,
+        followups,
+        built["special_ed"].reset_index(drop=True),
+        built["schools"].reset_index(drop=True),
+        built["villages"].reset_index(drop=True),
+        report_dates,
+        report,
+        meta,
+    )
