@@ -91,8 +91,8 @@ BARE_CALAMINE = (
 )
 
 
-def run(cmd: list[str]) -> tuple[float, float, bytes]:
-    """Wall seconds, peak RSS (MB) and stdout of one whole process."""
+def run(cmd: list[str]) -> tuple[float, float, bytes, float]:
+    """Wall seconds, peak RSS (MB), stdout and CPU seconds (user + system, all threads) of one whole process."""
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = proc.stdout.read()
@@ -102,14 +102,15 @@ def run(cmd: list[str]) -> tuple[float, float, bytes]:
     wall = time.perf_counter() - t
     if proc.returncode not in (0,):
         raise RuntimeError(f"{cmd[:4]} exited {proc.returncode}")
-    return wall, usage.ru_maxrss / 1024, out
+    return wall, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime
 
 
-def best(label: str, results: list[tuple[float, float, bytes]]) -> tuple[float, float, bytes]:
+def best(label: str, results: list) -> tuple[float, float, bytes, float]:
     wall = min(r[0] for r in results)
     rss = max(r[1] for r in results)
-    print(f"  {label:<58} {wall:6.2f} s   peak {rss:6.0f} MB")
-    return wall, rss, results[0][2]
+    cpu = min(r[3] for r in results)
+    print(f"  {label:<58} {wall:6.2f} s   CPU {cpu:6.2f} s   peak {rss:6.0f} MB")
+    return wall, rss, results[0][2], cpu
 
 
 def load() -> str:
@@ -144,7 +145,9 @@ def bench_trend(folder: Path, n: int, repeat: int) -> None:
     same = mine == [[r[k] for k in fields] for r in json.loads(duck[2])]
     same_raw = mine == [[r[k] for k in fields] for r in json.loads(duck_raw[2])]
     print(f"  identical numbers: loaded-cases peer {same}, raw peer {same_raw}")
-    print(f"  ratio ours / DuckDB on the loaded cases (target <= 2): {ours[0] / duck[0]:.2f}")
+    print(
+        f"  ratio ours / DuckDB on the loaded cases (target <= 2): {ours[0] / duck[0]:.2f}  (CPU {ours[3] / duck[3]:.2f})"
+    )
     print(f"  ratio ours / DuckDB on the raw Parquet: {ours[0] / duck_raw[0]:.2f}")
     print(f"  load average after: {load()}")
 
@@ -164,7 +167,9 @@ def bench_validate(folder: Path, rows: int, repeat: int) -> None:
     ours = best("python -m kongchuo_metrics validate (text report)", ours_runs)
     bare = best("python -c pandas.read_excel(engine='calamine')", bare_runs)
     print("  " + ours[2].decode("utf-8").splitlines()[0])
-    print(f"  ratio ours / bare calamine read (target <= 1.3): {ours[0] / bare[0]:.2f}")
+    print(
+        f"  ratio ours / bare calamine read (target <= 1.3): {ours[0] / bare[0]:.2f}  (CPU {ours[3] / bare[3]:.2f})"
+    )
     print(f"  load average after: {load()}")
 
 

@@ -9,17 +9,12 @@ ui.caption(view)
 if ui.empty(view.cases):
     st.stop()
 
+places = (view.selection.townships, view.selection.schools)
 kpi = ui.shared(
     view,
     "ov_kpi",
     lambda: metrics.summary(
-        view.cases,
-        view.ledger.schools,
-        view.dates,
-        view.as_of,
-        view.settings.targets,
-        view.selection.townships,
-        view.selection.schools,
+        view.cases, view.ledger.schools, view.dates, view.as_of, view.settings.targets, *places
     ),
 )
 big = view.mode == "briefing"
