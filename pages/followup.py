@@ -84,9 +84,9 @@ pick = st.selectbox(
     format_func=choices.get,
 )
 if pick:
-    ui.table(
-        ui.shared(
-            view, "fu_timeline", lambda: metrics.timeline(pick, view.cases, view.ledger.followups), pick
-        )
-    )
+    # not shared: the timeline includes notices from the records database, read fresh every run
+    ui.table(metrics.timeline(pick, view.cases, ui.followups_with_notices(view)))
     ui.case_file_button(view, pick)
+    ui.check_history(view, pick)
+
+ui.notices_panel(view, status, pick)
