@@ -594,12 +594,12 @@ def case_list(
 # Display copies (Chinese headers and values, as Arrow) of frames passed to `table`, by identity: a shared
 # result is the same object in every run and every session, so its copy is made once. Bounded; an entry whose
 # frame is gone (id reused) is never returned.
-_DISPLAY: OrderedDict[int, tuple[weakref.ref, pa.Table]] = OrderedDict()
+_DISPLAY: OrderedDict[int, tuple[weakref.ref, pa.Table | pd.DataFrame]] = OrderedDict()
 _DISPLAY_LOCK = threading.Lock()
 _DISPLAY_MAX = 512
 
 
-def _display(frame: pd.DataFrame) -> pa.Table:
+def _display(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
     from kongchuo_metrics.labels import for_display
 
     with _DISPLAY_LOCK:
@@ -607,7 +607,11 @@ def _display(frame: pd.DataFrame) -> pa.Table:
         if hit is not None and hit[0]() is frame:
             _DISPLAY.move_to_end(id(frame))
             return hit[1]
-    shown = pa.Table.from_pandas(for_display(frame), preserve_index=False)
+    display = for_display(frame)
+    try:
+        shown = pa.Table.from_pandas(display, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        shown = display  # a column of mixed types: Streamlit's own conversion repairs it (on every run)
     with _DISPLAY_LOCK:
         _DISPLAY[id(frame)] = (weakref.ref(frame), shown)
         while len(_DISPLAY) > _DISPLAY_MAX:
