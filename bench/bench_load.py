@@ -1,9 +1,14 @@
-"""Issue 6: a bounded loopback load test. N websocket sessions x M reruns against `streamlit run app.py`.
+"""Issues 6 and 16: a bounded loopback load test. N websocket sessions x M reruns against `streamlit run app.py`.
 
-Targets only 127.0.0.1 (the server is started here on a free loopback port). Prints errors, p50/p95 latency
-per rerun and the server's memory before and after.
+Each rerun of a session goes to another page and another township (session i, rerun j: page (i + j) mod 6,
+township (i + 2j) mod 11 of the sample's ten townships and "all"), the way a joint meeting and the townships
+watching the same dashboard click through it. Targets only 127.0.0.1 (the server is started here on a free
+loopback port). Prints errors, p50/p95 latency per rerun, the server's memory before and after, the machine's
+load average (the machine may be shared) and, from one session alone afterwards, the server time per warm
+rerun (no queueing).
 
-Run: .venv/bin/python bench/bench_load.py [--sessions 30] [--reruns 3]
+Run: .venv/bin/python bench/bench_load.py [--sessions 30] [--reruns 3] [--same-page]
+(--same-page is the issue-6 pattern: every rerun of a session on one page, township alternating.)
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,9 +34,29 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 from tests.browser.conftest import start_server  # noqa: E402
 
 PAGES = ["", "trend", "schools", "village_map", "special_ed", "followup"]
+TOWNSHIPS = [
+    "",
+    "三里镇",
+    "樟木乡",
+    "东龙镇",
+    "五里镇",
+    "蒙公乡",
+    "黄练镇",
+    "石卡镇",
+    "山北乡",
+    "覃塘镇",
+    "大岭乡",
+]
 
 
-def session(url: str, reruns: int, page: str, latencies: list, errors: list, timeout: float = 120) -> None:
+def plan(i: int, reruns: int, same_page: bool) -> list[tuple[str, str]]:
+    """(page, township) of each rerun of session i."""
+    if same_page:
+        return [(PAGES[i % len(PAGES)], "" if j % 2 == 0 else "三里镇") for j in range(reruns)]
+    return [(PAGES[(i + j) % len(PAGES)], TOWNSHIPS[(i + 2 * j) % len(TOWNSHIPS)]) for j in range(reruns)]
+
+
+def session(url: str, steps: list, latencies: list, errors: list, timeout: float = 120) -> None:
     host = url.replace("http://", "")
     try:
         ws = websocket.create_connection(
@@ -40,9 +66,9 @@ def session(url: str, reruns: int, page: str, latencies: list, errors: list, tim
         errors.append(f"connect: {exc}")
         return
     try:
-        for i in range(reruns):
+        for page, township in steps:
             msg = BackMsg()
-            msg.rerun_script.query_string = "" if i % 2 == 0 else "tsp=%E4%B8%89%E9%87%8C%E9%95%87"
+            msg.rerun_script.query_string = urllib.parse.urlencode({"tsp": township}) if township else ""
             msg.rerun_script.page_name = page
             t = time.perf_counter()
             ws.send_binary(msg.SerializeToString())
@@ -70,22 +96,23 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sessions", type=int, default=30)
     ap.add_argument("--reruns", type=int, default=3)
+    ap.add_argument("--same-page", action="store_true", help="issue 6's pattern: one page per session")
     args = ap.parse_args()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         env = {"KONGCHUO_STORE": f"{tmp}/store", "KONGCHUO_AUDIT": f"{tmp}/audit.jsonl"}
         proc, url = start_server(env, Path(tmp))
         try:
             server = psutil.Process(proc.pid)
             warm: list = []
-            session(url, 1, "", warm, [])
+            session(url, [("", "")], warm, [])
             before = server.memory_info().rss
+            cpu_before = server.cpu_times()
             latencies: list[float] = []
             errors: list[str] = []
+            plans = [plan(i, args.reruns, args.same_page) for i in range(args.sessions)]
             threads = [
-                threading.Thread(
-                    target=session, args=(url, args.reruns, PAGES[i % len(PAGES)], latencies, errors)
-                )
-                for i in range(args.sessions)
+                threading.Thread(target=session, args=(url, steps, latencies, errors)) for steps in plans
             ]
             t = time.perf_counter()
             for th in threads:
@@ -94,6 +121,13 @@ def main() -> None:
                 th.join()
             wall = time.perf_counter() - t
             after = server.memory_info().rss
+            cpu_after = server.cpu_times()
+            load_after = os.getloadavg()
+            # one session alone, the same steps again (warm): the server time of a rerun without queueing
+            solo: list[float] = []
+            solo_cpu = server.cpu_times()
+            session(url, [step for steps in plans[:12] for step in steps], solo, errors)
+            solo_cpu_after = server.cpu_times()
         finally:
             proc.terminate()
             proc.wait(10)
@@ -105,6 +139,23 @@ def main() -> None:
     if lat:
         print(f"latency p50 {statistics.median(lat):.2f}s  p95 {p95:.2f}s  max {lat[-1]:.2f}s")
     print(f"server memory before {before / 1e6:.0f} MB, after {after / 1e6:.0f} MB")
+    cpu = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
+    print(f"server CPU during the load {cpu:.1f} s = {cpu / max(1, len(lat)) * 1000:.0f} ms per rerun")
+    distinct = len({step for steps in plans for step in steps})
+    print(f"distinct (page, township) pairs: {distinct} of {len(lat)} reruns")
+    if solo:
+        solo_s = (solo_cpu_after.user + solo_cpu_after.system) - (solo_cpu.user + solo_cpu.system)
+        print(
+            f"one session alone, warm: {len(solo)} reruns, median {statistics.median(solo) * 1000:.0f} ms, "
+            f"max {max(solo) * 1000:.0f} ms, server CPU {solo_s / len(solo) * 1000:.0f} ms per rerun"
+        )
+    print(
+        "load average (1/5/15 min) before "
+        + "/".join(f"{x:.2f}" for x in load_before)
+        + ", after "
+        + "/".join(f"{x:.2f}" for x in load_after)
+        + f" on {os.cpu_count()} CPUs"
+    )
     if os.environ.get("CI"):
         sys.exit(1 if errors else 0)
 

@@ -1,6 +1,11 @@
 """The command line: python -m kongchuo_metrics COMMAND ... (validate, sample, trend, schools, special-ed,
-summary, overdue, pack, report, case-file, reconcile). JSON for machines, CSV with Chinese headers for people. Exit 2 with a one-line Chinese
-reason on stderr when the input cannot be used; never a traceback."""
+summary, overdue, pack, report, case-file, reconcile). JSON for machines, CSV with Chinese headers for people.
+Exit 2 with a one-line Chinese reason on stderr when the input cannot be used; never a traceback.
+
+Each command imports what it needs inside its own function, so a process pays only for its command: `trend`
+never loads plotly, kaleido, pydeck or Streamlit (tests/unit/test_cli_imports.py checks the modules a command
+leaves in sys.modules). New commands: import inside the command function too.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,13 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from . import exports, metrics, privacy
-from .ingest import Ledger, LedgerError, load_ledger
-from .reconcile import command as reconcile_command
-from .settings import load_settings
+    from . import metrics
+    from .ingest import Ledger
 
 
 class UsageError(Exception):
@@ -48,6 +53,9 @@ def _data_dir() -> Path:
 
 def _load(path: str | None, store: str | None = None) -> tuple[Ledger, object]:
     """The ledger of a file or folder, or the current version of a store (`--store`)."""
+    from .ingest import load_ledger
+    from .settings import load_settings
+
     if store:
         from . import storage
 
@@ -64,14 +72,21 @@ def _load(path: str | None, store: str | None = None) -> tuple[Ledger, object]:
     return load_ledger(path, coords=settings.coords, mapping=settings.mapping), settings
 
 
+def _known(ledger: Ledger, column: str) -> set[str]:
+    # distinct values first (a million cases hold a few hundred places): never a Python loop over cases
+    return set(ledger.cases[column].dropna().unique()) | set(ledger.schools[column].dropna().unique())
+
+
 def _selection(args, ledger: Ledger, as_of: dt.date | None = None) -> metrics.Selection:
+    from . import metrics
+
     towns = tuple(args.township or ())
     schools = tuple(args.school or ())
-    known_t = set(ledger.cases["township"].dropna()) | set(ledger.schools["township"].dropna())
-    known_s = set(ledger.cases["school"].dropna()) | set(ledger.schools["school"].dropna())
+    known_t = _known(ledger, "township") if towns else set()
     for t in towns:
         if t not in known_t:
             raise UsageError(f"台账中没有乡镇“{t}”。可选：{'、'.join(sorted(known_t))}")
+    known_s = _known(ledger, "school") if schools else set()
     for s in schools:
         if s not in known_s:
             raise UsageError(f"台账中没有学校“{s}”。")
@@ -80,6 +95,8 @@ def _selection(args, ledger: Ledger, as_of: dt.date | None = None) -> metrics.Se
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
+    import pandas as pd
+
     out = frame.copy()
     for col in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[col].dtype):
@@ -89,6 +106,8 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 def _emit(frame: pd.DataFrame, fmt: str, payload: object | None = None) -> None:
     if fmt == "csv":
+        from . import exports
+
         sys.stdout.buffer.write(exports.csv_bytes(frame))
     else:
         print(json.dumps(payload if payload is not None else _records(frame), ensure_ascii=False, indent=2))
@@ -144,6 +163,10 @@ def cmd_sample(args) -> int:
 
 
 def cmd_trend(args) -> int:
+    import pandas as pd
+
+    from . import metrics
+
     ledger, _ = _load(args.path, args.store)
     sel = _selection(args, ledger)
     cases = metrics.select_cases(ledger.cases, sel)
@@ -157,6 +180,8 @@ def cmd_trend(args) -> int:
 
 
 def cmd_schools(args) -> int:
+    from . import metrics
+
     ledger, _ = _load(args.path, args.store)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
@@ -166,6 +191,10 @@ def cmd_schools(args) -> int:
 
 
 def cmd_special_ed(args) -> int:
+    import pandas as pd
+
+    from . import metrics
+
     ledger, _ = _load(args.path, args.store)
     sel = _selection(args, ledger)
     special = metrics.select_special(ledger.special_ed, sel)
@@ -188,6 +217,10 @@ def _comparisons(ledger: Ledger, cases: pd.DataFrame, as_of: dt.date) -> dict:
 
 
 def cmd_summary(args) -> int:
+    import pandas as pd
+
+    from . import metrics
+
     ledger, settings = _load(args.path, args.store)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
@@ -252,6 +285,8 @@ OVERDUE_COLUMNS = [
 
 
 def cmd_overdue(args) -> int:
+    from . import metrics, privacy
+
     ledger, settings = _load(args.path, args.store)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
@@ -472,6 +507,8 @@ def cmd_import(args) -> int:
     import getpass
 
     from . import merge, storage
+    from .ingest import LedgerError
+    from .settings import load_settings
 
     store = _store_dir(args)
     settings = load_settings(_data_dir())
@@ -568,6 +605,7 @@ def cmd_restore(args) -> int:
     import getpass
 
     from . import storage
+    from .settings import load_settings
 
     store = _store_dir(args)
     coords = load_settings(_data_dir()).coords
@@ -633,6 +671,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--as-of", help="填表日期（默认今天）")
     sp.add_argument("--out", required=True, help="输出的 .docx 文件")
     sp.add_argument("--full-names", action="store_true", help="显示完整姓名、身份证号和联系电话（记入审计）")
+    from .reconcile import command as reconcile_command  # its arguments are declared there
+
     sp = sub.add_parser("reconcile", help="三比对：台账与学籍、脱贫户、推送、户籍、特教名单比对")
     reconcile_command.add_arguments(sp)
     sp.set_defaults(func=lambda a: reconcile_command.run(a, _date))
@@ -677,14 +717,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (LedgerError, UsageError) as exc:
+    except UsageError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
     except MemoryError:
         print("错误：文件过大，内存不足。", file=sys.stderr)
         return 2
     except Exception as exc:  # the last line of defence: one Chinese line, never a traceback
-        print(
-            f"错误：处理时出现意外问题（{type(exc).__name__}），请把文件交给技术人员检查。", file=sys.stderr
-        )
+        from .ingest import LedgerError  # imported here: a command that never reads a ledger does not pay
+
+        if isinstance(exc, LedgerError):
+            print(f"错误：{exc}", file=sys.stderr)
+        else:
+            print(
+                f"错误：处理时出现意外问题（{type(exc).__name__}），请把文件交给技术人员检查。",
+                file=sys.stderr,
+            )
         return 2

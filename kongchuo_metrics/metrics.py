@@ -234,11 +234,13 @@ def schools_table(cases: pd.DataFrame, as_of, mode: str = "list", include_zero: 
     latest_entry is the last registration or closure date recorded for the school on or before as_of (freshness).
     """
     day = pd.Timestamp(as_of)
-    upto = cases[cases["registered"] <= day]
+    # only the columns this table reads, before any row selection: every row take then moves 7 columns, not 37
+    needed = cases[["case_id", "school", "township", "name", "poor", "registered", "closed"]]
+    upto = needed[needed["registered"] <= day]
     cols = ["school", "township", "open", "open_poor", "names", "oldest_days", "latest_entry"]
     if upto.empty:
         return pd.DataFrame(columns=cols)
-    open_ = open_at(upto, day).copy()
+    open_ = open_at(upto, day)
     open_["masked"] = privacy.mask_names(open_["name"], mode)
     open_["days"] = _days_open(open_, day)
     open_["is_poor"] = open_["poor"].eq(True).fillna(False).astype(int)
@@ -293,7 +295,8 @@ def townships_table(cases: pd.DataFrame, schools: pd.DataFrame, as_of) -> pd.Dat
     dropout_rate is open 辍学-type cases ÷ enrolment of both stages, NA where enrolment is missing.
     """
     day = pd.Timestamp(as_of)
-    upto = cases[cases["registered"] <= day]
+    needed = cases[["township", "registered", "closed", "outcome_category", "poor", "case_type"]]
+    upto = needed[needed["registered"] <= day]
     cols = [
         "township",
         "open",
@@ -376,7 +379,7 @@ def rates(
 ) -> list[Rate]:
     """Dropout rate per stage, consolidation rate and the 建档立卡 red line, each against its target."""
     day = pd.Timestamp(as_of)
-    open_ = open_at(cases, day)
+    open_ = open_at(cases[["registered", "closed", "stage", "case_type", "poor"]], day)
     enrol = enrolment(schools, townships, school_names)
     out = []
     for stage, target in (
