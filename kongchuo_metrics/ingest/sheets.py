@@ -113,6 +113,8 @@ def find_header(rows: list[list], hint: str | None, user: dict[str, str] | None 
     if hint:
         tables += [t for t in schema.FIELDS if t != hint]
     for r in range(min(HEADER_SCAN_ROWS, len(rows))):
+        if best is not None and r > best[2].row + 2:
+            break  # rows below a found header are data: a header is never three rows under another
         if sum(1 for c in rows[r] if isinstance(c, str) and c.strip()) < 1:
             continue
         candidates = [(rows[r], 1)]
