@@ -638,6 +638,77 @@ def pack_button(view: View) -> None:
         st.caption(f"共 {result.pages} 页，用时 {result.seconds:.1f} 秒。学生姓名只显示姓氏。")
 
 
+def report_button(view: View) -> None:
+    """Generate the Word 情况通报/工作总结/简报 for the current filters; the download is audited like any other.
+
+    A county admin may add the full-name annex: generating it writes an unmask line, downloading a download line.
+    """
+    from kongchuo_metrics.documents import report
+
+    if not audit_writable():
+        st.error("审计日志无法写入，Word 材料生成已停用。")
+        return
+    scope = current_scope()
+    c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
+    kind = c1.selectbox("材料类型", list(report.KINDS), format_func=report.KINDS.get, key="ov_report_kind")
+    annex = False
+    if scope.can_unmask:
+        annex = c2.checkbox("附完整姓名名单（将记入审计）", key="ov_report_annex")
+    key = (view.selection, scope.key(), kind, annex)
+    if st.button("生成 Word 通报", key="ov_report_make", icon=":material/description:"):
+        with st.spinner("正在生成 Word 材料…"):
+            try:
+                result = report.build(view.ledger, view.selection, view.settings, kind, annex=annex)
+            except report.ReportError as exc:
+                st.error(str(exc))
+                return
+        if annex:
+            _audit("unmask", filters=view.selection.describe(), document="report_annex")
+        st.session_state["ov_report"] = (key, result)
+    stored = st.session_state.get("ov_report")
+    if stored and stored[0] == key:
+        result = stored[1]
+        name = result.file_name(view.selection)
+        st.download_button(
+            f"下载 {report.KINDS[result.kind]}（Word）",
+            data=_audited(lambda: result.docx, view, name, result.headline.open, ["report", result.kind]),
+            file_name=name,
+            mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            key="ov_report_docx",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+        st.caption(
+            f"已生成（用时 {result.seconds:.1f} 秒）：在册 {result.headline.open} 人，"
+            f"累计劝返 {result.headline.returned_total} 人。黄色底纹处请撰稿人补充；"
+            + ("含完整姓名附件，请妥善保管。" if result.annex else "学生姓名只显示姓氏。")
+        )
+
+
+def case_file_button(view: View, case_id: str) -> None:
+    """Download the 一人一案 file of one case (Word), audited; full names only in the unmasked (admin) mode."""
+    from kongchuo_metrics.documents import case_file
+
+    if not audit_writable():
+        st.error("审计日志无法写入，下载已停用。")
+        return
+    unmasked = view.mode == "unmasked" and current_scope().can_unmask
+    name = f"一人一案_{case_id}.docx"
+
+    def build() -> bytes:
+        return case_file.build_case_file(view.ledger, case_id, view.settings, view.as_of, unmasked=unmasked)
+
+    st.download_button(
+        "下载一人一案档案（Word）" + ("，含完整个人信息" if unmasked else ""),
+        data=_audited(build, view, name, 1, ["case_file", "full_names" if unmasked else "masked"]),
+        file_name=name,
+        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        key="fu_case_file",
+        on_click="ignore",
+        icon=":material/folder_shared:",
+    )
+
+
 __all__ = ["LedgerError", "View", "sidebar", "caption", "downloads", "empty", "public", "table", "ledger"]
 
 

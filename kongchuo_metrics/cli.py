@@ -1,5 +1,5 @@
 """The command line: python -m kongchuo_metrics COMMAND ... (validate, sample, trend, schools, special-ed,
-summary, overdue). JSON for machines, CSV with Chinese headers for people. Exit 2 with a one-line Chinese
+summary, overdue, pack, report, case-file). JSON for machines, CSV with Chinese headers for people. Exit 2 with a one-line Chinese
 reason on stderr when the input cannot be used; never a traceback."""
 
 from __future__ import annotations
@@ -153,6 +153,14 @@ def cmd_special_ed(args) -> int:
     return 0
 
 
+def _comparisons(ledger: Ledger, cases: pd.DataFrame, as_of: dt.date) -> dict:
+    """previous and last_year objects ({date, open, returned_total, open_poor}, null values when unknown)."""
+    from . import compare
+
+    c = compare.compare(cases, list(ledger.report_dates), as_of, compare.history_start(ledger.cases))
+    return {"previous": c.previous.as_dict(), "last_year": c.last_year.as_dict()}
+
+
 def cmd_summary(args) -> int:
     ledger, settings = _load(args.path)
     as_of = _date(args.as_of)
@@ -169,6 +177,7 @@ def cmd_summary(args) -> int:
         "returned_total": s["returned_total"],
         "previous_date": s["previous_date"].date().isoformat() if s["previous_date"] is not None else None,
         "change": s["change"],
+        **_comparisons(ledger, cases, as_of),
         "dropout_rate": {"primary": rates["dropout_primary"].value, "junior": rates["dropout_junior"].value},
         "consolidation_rate": rates["consolidation"].value,
         "targets": {
@@ -327,6 +336,86 @@ def cmd_pack(args) -> int:
     return 0
 
 
+def _audit_cli(event: str, sel_text: str, payload: bytes, **fields) -> None:
+    import getpass
+    import hashlib
+    import os
+
+    from . import audit
+
+    log = Path(os.environ.get("KONGCHUO_AUDIT", "var/audit/audit.jsonl"))
+    try:
+        audit.record(
+            log,
+            event,
+            getpass.getuser(),
+            "cli",
+            "全区县",
+            filters=sel_text,
+            sha256=hashlib.sha256(payload).hexdigest(),
+            **fields,
+        )
+    except audit.AuditError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def cmd_report(args) -> int:
+    from .documents import report
+
+    ledger, settings = _load(args.path)
+    as_of = _date(args.as_of)
+    sel = _selection(args, ledger, as_of)
+    try:
+        result = report.build(ledger, sel, settings, args.kind, annex=args.annex)
+    except report.ReportError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.annex:
+        _audit_cli("unmask", sel.describe(), result.docx, file=Path(args.out).name, document="report_annex")
+    _audit_cli(
+        "download",
+        sel.describe(),
+        result.docx,
+        file=Path(args.out).name,
+        document="report",
+        kind=args.kind,
+        full_names=bool(args.annex),
+    )
+    Path(args.out).write_bytes(result.docx)
+    h = result.headline
+    print(
+        f"已生成 {args.out}（{report.KINDS[args.kind]}，在册 {h.open} 人，累计劝返 {h.returned_total} 人，"
+        f"用时 {result.seconds:.1f} 秒）" + ("，含完整姓名附件（已记入审计）" if args.annex else "")
+    )
+    return 0
+
+
+def cmd_case_file(args) -> int:
+    from .documents import case_file
+
+    ledger, settings = _load(args.path)
+    as_of = _date(args.as_of) if args.as_of else None
+    try:
+        data = case_file.build_case_file(ledger, args.case, settings, as_of, unmasked=args.full_names)
+    except case_file.CaseFileError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.full_names:
+        _audit_cli("unmask", f"个案：{args.case}", data, file=Path(args.out).name, document="case_file")
+    _audit_cli(
+        "download",
+        f"个案：{args.case}",
+        data,
+        file=Path(args.out).name,
+        document="case_file",
+        full_names=bool(args.full_names),
+    )
+    Path(args.out).write_bytes(data)
+    print(
+        f"已生成 {args.out}（个案 {args.case}"
+        + ("，含完整个人信息，已记入审计）" if args.full_names else "，已脱敏）")
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m kongchuo_metrics", description="控辍保学台账：校验与统计")
     sub = p.add_subparsers(dest="command", required=True)
@@ -363,6 +452,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--as-of", required=True)
     sp.add_argument("--out", required=True, help="输出的 PDF 文件")
     sp.add_argument("--pptx", help="同时输出 PPTX 幻灯片")
+    sp = add("report", cmd_report, "生成 Word 情况通报/工作总结/简报（公文格式，可编辑）", fmt=None)
+    sp.add_argument("--as-of", required=True)
+    sp.add_argument("--kind", choices=("通报", "总结", "简报"), default="通报")
+    sp.add_argument("--out", required=True, help="输出的 .docx 文件")
+    sp.add_argument("--annex", action="store_true", help="附完整姓名名单（记入审计）")
+    sp = add("case-file", cmd_case_file, "生成一人一案档案（Word）", fmt=None, filters=False)
+    sp.add_argument("--case", required=True, help="个案编号，如 C000195")
+    sp.add_argument("--as-of", help="填表日期（默认今天）")
+    sp.add_argument("--out", required=True, help="输出的 .docx 文件")
+    sp.add_argument("--full-names", action="store_true", help="显示完整姓名、身份证号和联系电话（记入审计）")
     sp = sub.add_parser("users", help="管理本地登录用户")
     sp.add_argument("action", choices=("add", "disable", "set-password", "list"))
     sp.add_argument("name", nargs="?")

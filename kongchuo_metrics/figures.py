@@ -56,8 +56,12 @@ def trend_chart(
     target_label: str = "目标上限",
     height: int = 420,
     big: bool = False,
+    last_year: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Open cases (line), returns per period (bars), 建档立卡 open (line) and an optional target line.
+
+    `last_year` (compare.last_year_line: date, open_last_year) adds the open cases a year earlier as a dashed
+    line; slots without history stay empty rather than dropping to 0.
 
     The x axis is categorical (one slot per report date): report dates are irregular, and a time axis would
     squeeze 3月25日 and 3月27日 onto one another.
@@ -99,6 +103,20 @@ def trend_chart(
     top = max(
         int(trend["open"].max()) if len(trend) else 0, int(trend["returned"].max()) if len(trend) else 0, 1
     )
+    if last_year is not None and last_year["open_last_year"].notna().any():
+        ly = trend[["date"]].merge(last_year, on="date", how="left")["open_last_year"]
+        fig.add_scatter(
+            x=x,
+            y=ly.astype("float"),
+            name="上年同期在册",
+            mode="lines+markers",
+            line={"color": COLORS["open"], "width": 2, "dash": "dot"},
+            marker={"symbol": "circle-open"},
+            opacity=0.6,
+            connectgaps=False,
+            hovertemplate="%{x}<br>上年同期在册：%{y:,d} 人<extra></extra>",
+        )
+        top = max(top, int(ly.max()))
     if target is not None:
         if target <= top * 3:
             fig.add_hline(

@@ -87,7 +87,8 @@ def counting_rule() -> str:
     """The counting rule, as the sentence shown under every chart."""
     return (
         "统计口径：某统计日的在册人数＝辍学（登记）日期不晚于该日、且到该日（含）尚未销号的个案数；"
-        "劝返人数＝上一统计日（不含）至本统计日（含）之间返校复学或进入职业学校的个案数，第一个统计日计入该日及以前的全部劝返；"
+        "劝返人数＝上一统计日（不含）至本统计日（含）之间返校复学或进入职业学校的个案数，第一个统计日计入本学年（9月1日起）"
+        "该日及以前的全部劝返，累计劝返按学年（9月1日起）累计；"
         "核实在外地就读、特殊教育安置等销号不计入劝返。只有年月的登记日期按当月1日计，只有年月的返校日期按当月最后一天计。"
     )
 
@@ -169,8 +170,21 @@ def trend(cases: pd.DataFrame, dates: list, by: str | None = None) -> pd.DataFra
     closed = cum(close_bin)
     open_ = opened - closed
     open_poor = cum(reg_bin, poor.astype(float)) - cum(close_bin, poor.astype(float))
-    ret_total = cum(close_bin, is_return.astype(float))
-    ret = np.diff(ret_total, axis=1, prepend=0)
+    # returns count within the school year (from 1 September): a ledger that keeps last year's closed cases
+    # reports this year's 累计劝返, as the bureaus do; R(x) = returns closed on or before x
+    ends = np.unique(np.concatenate([d, school_year_eve(d)]))
+    at = np.searchsorted(ends, d)
+    eve = np.searchsorted(ends, school_year_eve(d))
+    flat = np.bincount(
+        codes * (len(ends) + 1) + _bins(cases["closed"], ends),
+        weights=is_return.astype(float),
+        minlength=g * (len(ends) + 1),
+    )
+    upto = flat.reshape(g, len(ends) + 1)[:, : len(ends)].cumsum(axis=1)
+    ret_total = upto[:, at] - upto[:, eve]
+    prev = np.concatenate([[-1], at[:-1]])
+    since = np.where(prev > eve, prev, eve)  # the later of the previous report date and the year's eve
+    ret = upto[:, at] - np.where(since >= 0, upto[:, np.maximum(since, 0)], 0)
     out = pd.DataFrame(
         {
             "date": np.tile(d, g).astype("datetime64[s]"),
@@ -183,6 +197,16 @@ def trend(cases: pd.DataFrame, dates: list, by: str | None = None) -> pd.DataFra
     if by:
         out.insert(1, by, np.repeat(np.asarray(groups, dtype=object), n))
     return out[cols]
+
+
+def school_year_eve(days: np.ndarray) -> np.ndarray:
+    """The 31 August before each day's school year (a school year runs from 1 September), as datetime64[s]."""
+    d = np.asarray(days, dtype="datetime64[D]")
+    years = d.astype("datetime64[Y]").astype(int) + 1970
+    months = d.astype("datetime64[M]").astype(int) % 12 + 1
+    start_year = np.where(months >= 9, years, years - 1)
+    starts = (start_year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + np.timedelta64(8, "M")
+    return (starts.astype("datetime64[D]") - np.timedelta64(1, "D")).astype("datetime64[s]")
 
 
 def open_at(cases: pd.DataFrame, as_of) -> pd.DataFrame:
@@ -285,7 +309,11 @@ def townships_table(cases: pd.DataFrame, schools: pd.DataFrame, as_of) -> pd.Dat
     t = upto.assign(
         township=upto["township"].fillna("（未填乡镇）"),
         is_open=((upto["closed"] > day) | upto["closed"].isna()).astype(int),
-        is_ret=(upto["outcome_category"].isin(schema.RETURN_OUTCOMES) & (upto["closed"] <= day)).astype(int),
+        is_ret=(
+            upto["outcome_category"].isin(schema.RETURN_OUTCOMES)
+            & (upto["closed"] <= day)
+            & (upto["closed"] > pd.Timestamp(school_year_eve(np.array([_day(day)]))[0]))
+        ).astype(int),
     )
     t["is_poor_open"] = t["is_open"] * t["poor"].eq(True).fillna(False).astype(int)
     t["is_dropout_open"] = t["is_open"] * (t["case_type"] == "dropout").astype(int)

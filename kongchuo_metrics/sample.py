@@ -43,6 +43,17 @@ UNPLACED_REASONS = (
     + ["自闭症", "住院治疗", "小学毕业后未升入初中", "聋哑", "超龄"]
 )
 
+# One school year of history before 2019 (2017–18), so that 同比 (against the same date a year earlier) shows.
+# Every history case is closed before 1 September 2018, the start of the 2018–19 school year, so no 2019 figure
+# moves: open cases at the 2019 dates and the school year's cumulative returns (表一) stay exactly as reported.
+HISTORY_REPORT_DATES = ["2018-03-12", "2018-03-25", "2018-03-27", "2018-04-12", "2018-05-23", "2018-06-25"]
+HISTORY_OPEN = [118, 64, 57, 49, 38, 31]  # open at each history date
+HISTORY_RETURNS = [46, 7, 6, 9, 5]  # returns in each history period (the rest of the drop is 核实在外地就读)
+HISTORY_VERIFIED = [8, 0, 2, 2, 2]  # closures as 核实在外地就读 in each history period
+HISTORY_EARLY_CLOSED = (15, 3)  # returned and verified before 2018-03-12
+HISTORY_POOR_OPEN = [3, 2, 2, 1, 1, 1]
+HISTORY_SEED_OFFSET = 2018  # history draws from its own random stream: the 2019 rows stay byte-identical
+
 TOWNSHIPS = {  # name: (lon, lat) of the township seat — invented positions in a plausible area
     "覃塘镇": (109.44, 23.13),
     "东龙镇": (109.31, 23.04),
@@ -363,6 +374,70 @@ def _cases(rng: np.random.Generator, schools: pd.DataFrame, villages: pd.DataFra
     return df.sort_values(["township", "school", "registered"]).reset_index(drop=True)
 
 
+def _history(rng: np.random.Generator, schools: pd.DataFrame, villages: pd.DataFrame) -> pd.DataFrame:
+    """The 2017–18 school year's cases, all closed by 31 August 2018, with the same columns as `_cases`."""
+    dates = [dt.date.fromisoformat(d) for d in HISTORY_REPORT_DATES]
+    year_start = dt.date(2017, 9, 1)
+    windows = [(year_start, dates[0], *HISTORY_EARLY_CLOSED)]
+    windows += [
+        (a, b, r, v)
+        for a, b, r, v in zip(dates[:-1], dates[1:], HISTORY_RETURNS, HISTORY_VERIFIED, strict=True)
+    ]
+    windows.append((dt.date(2018, 6, 30), dt.date(2018, 8, 31), HISTORY_OPEN[-1], 0))  # summer: all back
+    recs = []
+    for period, (start, end, n_ret, n_ver) in enumerate(windows):
+        span = (end - start).days
+        for k in range(n_ret + n_ver):
+            close = start + dt.timedelta(days=int(rng.integers(1, span + 1)))
+            outcome = "returned" if k < n_ret else "verified"
+            recs.append({"close": close, "outcome": outcome, "period": period})
+    df = pd.DataFrame(recs)
+    assert len(df) - sum(HISTORY_EARLY_CLOSED) == HISTORY_OPEN[0]
+    junior = df.index[rng.random(len(df)) < 0.75]
+    df["stage"] = "primary"
+    df.loc[junior, "stage"] = "junior"
+    by_stage = schools.groupby("学段")["学校名称"].apply(list)
+    df["school"] = [str(rng.choice(by_stage["初中" if st == "junior" else "小学"])) for st in df["stage"]]
+    older = df.index[(df["stage"] == "junior") & (df["outcome"] == "returned")]
+    df.loc[rng.choice(older, 6, replace=False), "outcome"] = "vocational"
+    df["township"] = df["school"].map(schools.set_index("学校名称")["乡镇"])
+    # registration: on or before the first history date and before the closure
+    latest = [min(dates[0], c - dt.timedelta(days=1)) for c in df["close"]]
+    df["registered"] = [
+        max(year_start, d - dt.timedelta(days=int(x)))
+        for d, x in zip(latest, rng.integers(0, 180, len(df)), strict=True)
+    ]
+    df["month_only"] = False
+    df["grade"] = np.where(df["stage"] == "junior", rng.integers(7, 10, len(df)), rng.integers(3, 7, len(df)))
+    age = df["grade"] + 5 + rng.integers(0, 2, len(df))
+    df["birth"] = pd.to_datetime(
+        [
+            pd.Timestamp(r) - pd.DateOffset(years=int(a)) - pd.Timedelta(days=int(rng.integers(10, 300)))
+            for r, a in zip(df["registered"], age, strict=True)
+        ]
+    )
+    df["male"] = rng.random(len(df)) < 0.55
+    df["id"] = _ids(rng, df["birth"], df["male"].to_numpy())
+    df["name"] = _names(rng, len(df))
+    # 建档立卡 open at the history dates: 3, then one back in the first period, one in the third, one in summer
+    df["poor"] = False
+    for period in (1, 3, len(windows) - 1):
+        pick = df.index[(df["period"] == period) & (df["outcome"] == "returned") & ~df["poor"]]
+        df.loc[rng.choice(pick, 1), "poor"] = True
+    df["type"] = np.where(rng.random(len(df)) < 0.2, "疑似辍学", "辍学")
+    df["reason"] = rng.choice(REASONS, len(df), p=[0.22, 0.2, 0.15, 0.08, 0.08, 0.1, 0.05, 0.05, 0.04, 0.03])
+    vil = villages.groupby("乡镇")["村（社区）"].apply(list)
+    df["village"] = [str(rng.choice(vil[t])) for t in df["township"]]
+    gov = {t: n for t, n in zip(TOWNSHIPS, _names(rng, len(TOWNSHIPS), OFFICIAL_GIVEN), strict=True)}
+    df["gov_owner"] = [f"{gov[t]}（{t}）" for t in df["township"]]
+    edu_names = dict(zip(schools["学校名称"], _names(rng, len(schools), OFFICIAL_GIVEN), strict=True))
+    df["edu_owner"] = [f"{edu_names[s]}（{s}）" for s in df["school"]]
+    df["guardian"] = _names(rng, len(df))
+    df["phone"] = _phones(rng, len(df))
+    df["ethnicity"] = rng.choice(["汉族", "壮族", "瑶族"], len(df), p=[0.55, 0.4, 0.05])
+    return df.drop(columns="period").sort_values(["township", "school", "registered"]).reset_index(drop=True)
+
+
 def _followups(rng: np.random.Generator, cases: pd.DataFrame) -> pd.DataFrame:
     """Visits along the ladder; for the children still out, some overdue and some past a notice deadline."""
     last = dt.date.fromisoformat(REPORT_DATES[-1])
@@ -379,7 +454,7 @@ def _followups(rng: np.random.Generator, cases: pd.DataFrame) -> pd.DataFrame:
     depth = pd.Series(1, index=cases.index)
     depth.loc[open_ix] = rng.choice([2, 3, 3, 4, 5], len(open_ix))
     # the last visit for some open cases is long ago (overdue), for others recent
-    stale = set(rng.choice(open_ix, 9, replace=False))
+    stale = set(rng.choice(open_ix, min(9, len(open_ix)), replace=False)) if len(open_ix) else set()
     for i, row in cases.iterrows():  # builds synthetic data, not a metric
         reg = row["registered"]
         end = row["close"] if row["close"] is not None else last
@@ -405,7 +480,7 @@ def _followups(rng: np.random.Generator, cases: pd.DataFrame) -> pd.DataFrame:
                     "劝返人员": row["edu_owner"].split("（")[0]
                     if step == "学校劝返"
                     else row["gov_owner"].split("（")[0],
-                    "劝返结果": "同意返校"
+                    "劝返结果": ("核实在外地就读" if row["outcome"] == "verified" else "同意返校")
                     if (row["outcome"] != "open" and step == steps[-1])
                     else "暂未返校",
                     "复学期限": deadline,
@@ -504,6 +579,11 @@ def write_sample(out_dir: str | Path, seed: int = 2019) -> Path:
     cases = _cases(rng, schools, villages)
     followups = _followups(rng, cases)
     special = _special_ed(rng, villages, schools)
+    history_rng = np.random.default_rng([seed, HISTORY_SEED_OFFSET])
+    history = _history(history_rng, schools, villages)
+    followups = pd.concat([followups, _followups(history_rng, history)], ignore_index=True)
+    # last school year's closed cases sit below this year's, as bureaus keep them in the same sheet
+    rows = pd.concat([cases, history], ignore_index=True)
 
     path = out / "sample_ledger.xlsx"
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False})
@@ -565,8 +645,9 @@ def write_sample(out_dir: str | Path, seed: int = 2019) -> Path:
             ws.merge_range(2, c, 3, c, h, head)
     grade_cn = {3: "三年级", 4: "四年级", 5: "五年级", 6: "六年级", 7: "七年级", 8: "初二", 9: "九年级"}
     first = 4
-    for i, row in cases.iterrows():
+    for i, row in rows.iterrows():
         r = first + i
+        rng_i = rng if i < len(cases) else history_rng
         ws.write_number(r, 0, i + 1)
         ws.write_string(r, 2, row["village"])
         ws.write_string(r, 3, row["name"])
@@ -583,7 +664,7 @@ def write_sample(out_dir: str | Path, seed: int = 2019) -> Path:
         ws.write_string(r, 10, ("√" if i % 2 else "是") if row["poor"] else ("" if i % 7 == 0 else "否"))
         ws.write_string(r, 11, row["type"])
         reg = (
-            _date_text(rng, row["registered"])
+            _date_text(rng_i, row["registered"])
             if not row["month_only"]
             else f"{row['registered'].year}年{row['registered'].month}月"
         )
@@ -596,27 +677,29 @@ def write_sample(out_dir: str | Path, seed: int = 2019) -> Path:
             ws.write_string(r, 14, "否")
             ws.write_string(r, 16, "未返校，继续劝返")
         else:
-            ws.write_string(r, 14, "是")
-            close = _date_text(rng, row["close"])
+            ws.write_string(r, 14, "否" if row["outcome"] == "verified" else "是")
+            close = _date_text(rng_i, row["close"])
             if isinstance(close, dt.date):
                 ws.write_datetime(r, 15, dt.datetime(close.year, close.month, close.day), date_fmt)
             else:
                 ws.write_string(r, 15, close)
-            ws.write_string(r, 16, "进入中职学校就读" if row["outcome"] == "vocational" else "已返校就读")
+            done = {"vocational": "进入中职学校就读", "verified": "核实在外地就读"}
+            ws.write_string(r, 16, done.get(row["outcome"], "已返校就读"))
         ws.write_string(r, 17, row["gov_owner"])
         ws.write_string(r, 18, row["edu_owner"])
         ws.write_string(r, 19, row["guardian"])
         ws.write_string(r, 20, row["phone"], text_fmt)
     # township cells merged over each township's rows, as townships fill them in
-    for township, grp in cases.groupby("township", sort=False):
+    blocks = rows.assign(block=(rows.index >= len(cases)).astype(int))
+    for (_, township), grp in blocks.groupby(["block", "township"], sort=False):
         top, bottom = first + grp.index.min(), first + grp.index.max()
         if bottom > top:
             ws.merge_range(top, 1, bottom, 1, township, cell)
         else:
             ws.write_string(top, 1, township)
-    total_row = first + len(cases)
+    total_row = first + len(rows)
     ws.write_string(total_row, 0, "合计")
-    ws.write_string(total_row, 3, f"{len(cases)}人")
+    ws.write_string(total_row, 3, f"{len(rows)}人")
     ws.write_string(total_row + 2, 0, "填表人：                审核人：                联系电话：")
     ws.set_column(0, ncols, 12)
     ws.freeze_panes(4, 0)
@@ -665,4 +748,13 @@ overdue_days = 14
 [auth]
 # 由可信的反向代理（统一身份认证）传入用户名的请求头，例如 "X-Remote-User"；留空表示使用本地账号登录
 proxy_header = ""
+# 单位有 OIDC 统一身份认证（st.login）时填写："default" 使用 .streamlit/secrets.toml 的 [auth]，
+# 或填 [auth.名称] 中的名称；留空表示不用。登录后按 oidc_claim（默认 email）在用户文件中查找角色和范围
+oidc_provider = ""
+oidc_claim = "email"
+
+[document]
+# Word 通报/总结/简报的发文机关（落款）与成文日期（如 2019-06-28；留空为生成当天）
+issuer = "{district}教育局"
+date = ""
 """

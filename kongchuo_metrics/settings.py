@@ -57,6 +57,10 @@ class Settings:
         ""  # st.login through the bureau's OIDC provider: "default" or an [auth.NAME] in secrets
     )
     oidc_claim: str = "email"  # the identity claim matched against the users file
+    issuer: str = ""  # 发文机关 signing Word reports ([document] issuer); empty: the district's 教育局
+    document_date: str = (
+        ""  # 成文日期 of Word reports, YYYY-MM-DD ([document] date); empty: the day of writing
+    )
     mapping: Mapping = field(default_factory=Mapping)
 
 
@@ -109,6 +113,8 @@ def load_settings(folder: str | Path | None) -> Settings:
         proxy_header=str(data.get("auth", {}).get("proxy_header", "")),
         oidc_provider=str(data.get("auth", {}).get("oidc_provider", "")),
         oidc_claim=str(data.get("auth", {}).get("oidc_claim", "email")) or "email",
+        issuer=str(data.get("document", {}).get("issuer", "")),
+        document_date=str(data.get("document", {}).get("date", "")),
         mapping=Mapping(
             columns=_pairs(data.get("columns")),
             outcomes=_pairs(data.get("outcomes"), OUTCOME_CHOICES),

@@ -71,3 +71,4 @@ pick = st.selectbox(
 )
 if pick:
     ui.table(metrics.timeline(pick, view.cases, view.ledger.followups))
+    ui.case_file_button(view, pick)

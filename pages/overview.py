@@ -1,7 +1,7 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, labels, metrics
+from kongchuo_metrics import compare, figures, labels, metrics
 
 view = ui.current_view()
 st.title("总览")
@@ -23,6 +23,8 @@ if kpi["open_poor"] > 0:
 else:
     st.success("建档立卡家庭学生辍学人数为 0，红线守住。")
 
+start = compare.history_start(view.ledger.cases)
+cmp = compare.compare(view.cases, view.dates, view.as_of, start)
 c1, c2, c3 = st.columns(3)
 since = f"较 {metrics.cn_date(kpi['previous_date'])}" if kpi["previous_date"] is not None else None
 c1.metric(
@@ -32,8 +34,22 @@ c1.metric(
     delta_color="inverse",
     delta_description=since,
 )
-c2.metric("累计劝返人数", labels.cn_number(kpi["returned_total"]))
-c3.metric("建档立卡在册", labels.cn_number(kpi["open_poor"]))
+c2.metric(
+    "累计劝返人数",
+    labels.cn_number(kpi["returned_total"]),
+    delta=cmp.change("returned_total"),
+    delta_description=since,
+    help="本学年（9月1日起）返校复学与进入职业学校的人数",
+)
+c3.metric(
+    "建档立卡在册",
+    labels.cn_number(kpi["open_poor"]),
+    delta=cmp.change("open_poor"),
+    delta_color="inverse",
+    delta_description=since,
+)
+for col, field in zip((c1, c2, c3), compare.FIELDS, strict=True):
+    col.caption(compare.last_year_caption(cmp, field))
 rate_cols = st.columns(len(kpi["rates"]) - 1)
 for col, rate in zip(rate_cols, [r for r in kpi["rates"] if r.key != "poor_open"], strict=True):
     sign = "≤" if rate.kind == "max" else "≥"
@@ -50,21 +66,41 @@ for col, rate in zip(rate_cols, [r for r in kpi["rates"] if r.key != "poor_open"
             delta_arrow="off",
         )
 
-ui.pack_button(view)
+pack_col, report_col = st.columns(2)
+with pack_col:
+    ui.pack_button(view)
+with report_col:
+    ui.report_button(view)
 
 left, right = st.columns([3, 2])
 with left:
     st.subheader("辍学趋势")
     trend = metrics.trend(view.cases, view.dates)
-    st.plotly_chart(figures.trend_chart(trend, height=330, big=view.mode == "briefing"), key="ov_trend")
+    last_year = compare.last_year_line(view.cases, view.dates, start)
+    st.plotly_chart(
+        figures.trend_chart(trend, height=330, big=view.mode == "briefing", last_year=last_year),
+        key="ov_trend",
+    )
     ui.counting_rule()
 with right:
     st.subheader("各乡镇在册辍学人数")
-    towns = metrics.townships_table(view.cases, view.ledger.schools, view.as_of)
+    towns = compare.township_changes(view.cases, view.ledger.schools, view.as_of, cmp)
     towns = towns[towns["open"] > 0]
     if not ui.empty(towns, "统计日期当天各乡镇均无在册辍学学生。"):
         st.plotly_chart(
             figures.bar_chart(towns, "township", "open", big=view.mode == "briefing"), key="ov_towns"
         )
-        ui.table(towns[["township", "open", "open_poor", "returned_total", "dropout_rate"]])
+        ui.table(
+            towns[
+                [
+                    "township",
+                    "open",
+                    "change_prev",
+                    "change_last_year",
+                    "open_poor",
+                    "returned_total",
+                    "dropout_rate",
+                ]
+            ]
+        )
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns")

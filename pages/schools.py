@@ -1,7 +1,7 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, metrics
+from kongchuo_metrics import compare, figures, metrics
 
 view = ui.current_view()
 st.title("学校明细（表二）")
@@ -10,7 +10,8 @@ if ui.empty(view.cases):
     st.stop()
 
 include_zero = st.toggle("列出所有学校（含已全部返校的学校）", key="schools_all")
-table = metrics.schools_table(view.cases, view.as_of, mode=view.mode, include_zero=include_zero)
+cmp = compare.compare(view.cases, view.dates, view.as_of, compare.history_start(view.ledger.cases))
+table = compare.school_changes(view.cases, view.as_of, cmp, mode=view.mode, include_zero=include_zero)
 if ui.empty(table, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校学生。"):
     st.stop()
 st.metric("未返校学生合计", int(table["open"].sum()))

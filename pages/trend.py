@@ -1,7 +1,7 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, metrics
+from kongchuo_metrics import compare, figures, metrics
 
 view = ui.current_view()
 st.title("辍学趋势（表一）")
@@ -28,6 +28,7 @@ split = c2.segmented_control(
 )
 dates = metrics.report_dates(view.ledger.cases, view.ledger.report_dates, mode, end=view.as_of.date())
 trend = metrics.trend(view.cases, dates)
+last_year = compare.last_year_line(view.cases, dates, compare.history_start(view.ledger.cases))
 ceiling = metrics.target_ceiling(
     view.ledger.schools,
     view.settings.targets,
@@ -37,7 +38,9 @@ ceiling = metrics.target_ceiling(
 )
 big = view.mode == "briefing"
 st.plotly_chart(
-    figures.trend_chart(trend, target=ceiling, target_label="辍学率目标对应人数上限", big=big),
+    figures.trend_chart(
+        trend, target=ceiling, target_label="辍学率目标对应人数上限", big=big, last_year=last_year
+    ),
     key="trend_chart",
 )
 ui.counting_rule()
@@ -46,5 +49,6 @@ if split != "none":
     st.plotly_chart(figures.split_trend_chart(by, split, big=big), key="trend_split_chart")
 
 st.subheader("表一　劝返进度")
+trend = trend.merge(last_year, on="date", how="left")
 ui.table(trend)
 ui.downloads(trend, view, "控辍保学劝返进度表", key="trend", xlsx_sum=["returned"])

@@ -269,3 +269,19 @@ def test_trend_is_vectorised_at_scale():
     t = M.trend(cases, dates)
     brute = [int(((cases["registered"] <= d) & ~(cases["closed"] <= d)).sum()) for d in dates[:5]]
     assert t["open"].tolist()[:5] == brute
+
+
+def test_cumulative_returns_restart_each_school_year(tmp_path):
+    rows = [
+        case_row(name="甲", registered="2018.3.1", returned="是", closed="2018.6.1", outcome="已返校"),
+        case_row(name="乙", registered="2018.5.1", returned="是", closed="2018.8.20", outcome="已返校"),
+        case_row(name="丙", registered="2018.10.1", returned="是", closed="2019.3.20", outcome="已返校"),
+    ]
+    write_csv(tmp_path / "台账.csv", rows)
+    cases = load_ledger(tmp_path).cases
+    t = M.trend(cases, ["2018-06-25", "2018-08-25", "2018-09-30", "2019-03-31"])
+    # 8-20 belongs to the 2017-18 school year; a new year starts on 9-01 from zero
+    assert t["returned_total"].tolist() == [1, 2, 0, 1]
+    assert t["returned"].tolist() == [1, 1, 0, 1]
+    first = M.trend(cases, ["2019-03-31"])
+    assert first["returned"].tolist() == [1] and first["returned_total"].tolist() == [1]

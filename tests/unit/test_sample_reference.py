@@ -81,3 +81,18 @@ def test_sample_ids_are_all_valid(sample_ledger):
 
     for table in (sample_ledger.cases, sample_ledger.special_ed):
         assert parse_ids(table["id_number"].astype(object)).extra["valid"].all()
+
+
+def test_last_school_year_history_gives_same_date_last_year_figures(sample_ledger):
+    last_year = [d.replace("2019", "2018") for d in REFERENCE_DATES]
+    t = M.trend(sample_ledger.cases, last_year)
+    assert t["open"].tolist() == [118, 64, 57, 49, 38, 31]
+    assert t["open_poor"].tolist() == [3, 2, 2, 1, 1, 1]
+    assert t["returned_total"].tolist() == [15, 61, 68, 74, 83, 88]
+    # every history case is closed before the 2018-19 school year, so none is open or counted this year
+    assert M.trend(sample_ledger.cases, ["2018-08-31"])["open"].tolist() == [0]
+    assert M.trend(sample_ledger.cases, REFERENCE_DATES)["returned"].iloc[0] == 0
+    assert (
+        M.townships_table(sample_ledger.cases, sample_ledger.schools, "2019-06-25")["returned_total"].sum()
+        == 77
+    )
