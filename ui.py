@@ -17,6 +17,7 @@ import streamlit as st
 from kongchuo_metrics import access, audit, auth, exports, metrics, privacy, schema, storage
 from kongchuo_metrics.ingest import Ledger, LedgerError, load_ledger
 from kongchuo_metrics.ingest import mapping as column_mapping
+from kongchuo_metrics.records import notices, workflows
 from kongchuo_metrics.settings import Settings, load_settings, save_mapping, settings_path
 
 ROOT = Path(__file__).resolve().parent
@@ -251,9 +252,17 @@ def _options(path: str, digest: str, coords: str, scope_key: tuple, townships: t
 
 
 @st.cache_resource(max_entries=16)
-def _status(path: str, digest: str, coords: str, scope_key: tuple, as_of: str, days: int) -> pd.DataFrame:
+def _status(
+    path: str, digest: str, coords: str, scope_key: tuple, as_of: str, days: int, deliveries: str = ""
+) -> pd.DataFrame:
     led = _scoped(path, digest, coords, scope_key)
-    return metrics.followup_status(led.cases, led.followups, as_of, days)
+    # `deliveries` changes with every 送达回证 recorded: delivered notices move the ladder and set deadlines
+    delivered = (
+        workflows.delivered_followups(records_engine(), access.Scope("", *scope_key), led.cases)
+        if deliveries
+        else None
+    )
+    return metrics.followup_status(led.cases, led.followups, as_of, days, delivered)
 
 
 def followup_status(view: View, days: int | None = None) -> pd.DataFrame:
@@ -271,6 +280,7 @@ def followup_status(view: View, days: int | None = None) -> pd.DataFrame:
         current_scope().key(),
         view.as_of.isoformat(),
         int(days if days is not None else s.overdue_days),
+        notices.delivery_token(records_engine()),
     )
     return metrics.select_cases(full, view.selection)
 
@@ -823,3 +833,335 @@ def mapping_step(candidate: Ledger, settings_dir: Path) -> bool:
     if not ready:
         st.warning("还有会改变统计数字的问题没有处理：请在上面指定列、归类处置情况或确认接受，并点“保存”。")
     return ready
+
+
+# --- 数据比对 (三比对): uploaded lists -------------------------------------------------------------------------
+
+
+LIST_TYPES = ["xlsx", "xlsm", "xls", "csv"]
+
+
+def list_upload(kind: str, key: str):
+    """An uploader for one list of `kind`; the list read through the ingest (audited upload), or None.
+
+    The bytes are written to a staging file only while they are read, then deleted: the uploaded list lives
+    in this session's memory, never on disk. A list that cannot be used shows its Chinese reason.
+    """
+    from kongchuo_metrics.reconcile import read_list
+
+    upload = st.file_uploader(schema.LIST_LABELS[kind], type=LIST_TYPES, key=key)
+    if upload is None:
+        st.session_state.pop(f"{key}_read", None)
+        return None
+    data = upload.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    stored = st.session_state.get(f"{key}_read")
+    if stored and stored[0] == digest:
+        return stored[1]
+    incoming = store_dir() / "incoming" / "lists"
+    incoming.mkdir(parents=True, exist_ok=True)
+    staged = incoming / (digest[:32] + Path(upload.name).suffix.lower())
+    _audit("upload", file=upload.name, bytes=upload.size, list=kind, sha256=digest)
+    try:
+        staged.write_bytes(data)
+        table = read_list(staged, kind, name=upload.name)
+    except LedgerError as exc:
+        st.error(f"{schema.LIST_LABELS[kind]}无法使用：{exc}")
+        return None
+    finally:
+        staged.unlink(missing_ok=True)
+    table.digest = digest
+    st.session_state[f"{key}_read"] = (digest, table)
+    return table
+
+
+def list_report(listed) -> None:
+    """One line per uploaded list: rows read, loaded, excluded, without a valid ID; its problems on demand."""
+    excluded = sum(listed.excluded.values())
+    st.caption(
+        f"{listed.label}（{listed.source}）：读取 {listed.rows_read:,} 行，比对 {listed.rows_loaded:,} 行，"
+        f"排除 {excluded:,} 行（空行/合计/表尾/重复表头），无有效身份证号 {listed.unmatchable:,} 行"
+    )
+    if len(listed.problems):
+        with st.expander(f"{listed.label}的问题清单（{len(listed.problems)} 条）"):
+            table(listed.problems.head(SCREEN_ROWS))
+
+
+def reconcile_places(view: View) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The townships, or schools, a check's results are narrowed to: the scope's, within it the sidebar's."""
+    sel, scope = view.selection, view.scope
+    nowhere = ("\0",)  # matches no place: default deny
+    if scope.county_wide:
+        return ((), sel.schools) if sel.schools else (sel.townships, ())
+    if scope.role == "township" and scope.townships:
+        return tuple(t for t in (sel.townships or scope.townships) if t in scope.townships) or nowhere, ()
+    if scope.role == "school" and scope.schools:
+        return (), tuple(s for s in (sel.schools or scope.schools) if s in scope.schools) or nowhere
+    return nowhere, ()
+
+
+def feedback_download(view: View, pushed, result, key: str) -> None:
+    """The feedback sheet (unmasked, for the sender): county admins only, every download audited."""
+    from kongchuo_metrics.reconcile.feedback import feedback_xlsx
+
+    if not view.scope.can_unmask:
+        st.info("反馈表含完整姓名和身份证号，只有区县管理员可以下载。")
+        return
+    if not audit_writable():
+        st.error("审计日志无法写入，下载已停用。请联系管理员检查 var/audit 文件夹的权限。")
+        return
+    name = f"{Path(pushed.source).stem}_核查反馈.xlsx"
+
+    def data() -> bytes:
+        payload = feedback_xlsx(pushed, result, checker=view.scope.user)
+        _audit(
+            "download",
+            file=name,
+            rows=len(result.pushed),
+            columns=["原表各列", "核查结果", "核查日期", "核查人"],
+            sha256=hashlib.sha256(payload).hexdigest(),
+            mode="unmasked",
+        )
+        return payload
+
+    st.download_button(
+        "下载反馈表（推送名单原样 + 核查结果）",
+        data=data,
+        file_name=name,
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=key,
+        on_click="ignore",
+        icon=":material/assignment_return:",
+    )
+
+
+def check_run_section(view: View, lists: dict, full, places: tuple) -> None:
+    """Saving a check run (county admins, audited) and what was resolved since the previous stored run."""
+    from kongchuo_metrics.reconcile import store, within
+
+    engine = records_engine()
+    previous = store.previous_run(engine, view.as_of)
+    if previous is not None:
+        since = store.resolved_since(engine, previous, full)
+        since = within(since, *places) if (places[0] or places[1]) else since
+        st.subheader("与上次比对相比")
+        c1, c2, _ = st.columns([1, 1, 2])
+        c1.metric("上次需入户核查", len(since))
+        c2.metric("已化解", int(since["resolved"].sum()))
+        table(since)
+    if view.scope.can_upload and view.scope.county_wide:
+        if st.button("保存本次比对结果", key="rc_save", icon=":material/save:"):
+            if not audit_writable():
+                st.error("审计日志无法写入，不能保存比对结果。")
+                st.stop()
+            run_id = store.save_run(
+                engine,
+                full,
+                lists,
+                view.ledger.meta.get("sha256", ""),
+                view.scope.user,
+                view.scope.describe(),
+            )
+            _audit(
+                "check_run",
+                run_id=run_id,
+                as_of=view.as_of.strftime("%Y-%m-%d"),
+                inputs={k: t.digest for k, t in lists.items()},
+            )
+            st.success(f"已保存为第 {run_id} 次比对（下月比对时可查看哪些儿童已化解）。")
+    with st.expander("历次比对"):
+        table(store.runs(engine))
+
+
+def check_history(view: View, case_id: str) -> None:
+    """The 数据比对 history of one case's child (stored check runs), under the case timeline."""
+    from kongchuo_metrics.reconcile import store
+
+    case = view.cases[view.cases["case_id"] == case_id]
+    if case.empty or not _valid_id(case["id_number"].iloc[0]):
+        return
+    history = store.history(records_engine(), store.child_key_of(case["id_number"].iloc[0]))
+    if len(history):
+        st.caption("数据比对记录")
+        table(history)
+
+
+def _valid_id(id_number) -> bool:
+    """True for a valid ID number (only those are kept in check runs)."""
+    from kongchuo_metrics import parsers
+
+    return isinstance(id_number, str) and bool(parsers.valid_ids(pd.Series([id_number])).iloc[0])
+
+
+# --- records database (督办单, notices, ranking) -----------------------------------------------------------------
+
+
+def records_engine():
+    """The records database ($KONGCHUO_DB, settings.toml [records] url, else var/records.sqlite), migrated on first
+    use; the page stops with the reason when it cannot be opened."""
+    from kongchuo_metrics import records
+
+    try:
+        return records.open_db(records.database_url(data_dir(), ROOT))
+    except records.RecordsError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def paper_settings():
+    """督办单 文号 prefix, notice number template and deadlines (settings.toml [duban], [notices])."""
+    from kongchuo_metrics.records.config import load_paper_settings
+
+    return load_paper_settings(data_dir())
+
+
+def ranking_rules():
+    """The 考核 scoring rules (settings.toml [ranking])."""
+    from kongchuo_metrics import ranking
+
+    return ranking.load_rules(data_dir())
+
+
+def delivered_notices(view: View) -> pd.DataFrame:
+    """Delivered notices of the view's scope as follow-up rows (for figures that take notices into account)."""
+    return workflows.delivered_followups(records_engine(), view.scope, view.ledger.cases)
+
+
+def followups_with_notices(view: View) -> pd.DataFrame:
+    """The ledger's follow-up log plus the delivered notices (for one child's timeline)."""
+    return pd.concat([view.ledger.followups, delivered_notices(view)], ignore_index=True)
+
+
+def document_download(label: str, build, view: View, name: str, key: str, mime: str, rows: int = 1) -> None:
+    """A download button for a generated file (Word, xlsx), built on click and audited like every download."""
+    if not audit_writable():
+        st.error("审计日志无法写入，下载已停用。请联系管理员检查 var/audit 文件夹的权限。")
+        return
+    st.download_button(
+        label,
+        data=_audited(build, view, name, rows, []),
+        file_name=name,
+        mime=mime,
+        key=key,
+        on_click="ignore",
+        icon=":material/download:",
+    )
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def notices_panel(view: View, status: pd.DataFrame, pick: str | None) -> None:
+    """通知书与送达回证 on the case-tracking page: counts per township, issue for the picked case, the Word
+    notice with its 送达回证, and recording the delivery (township users and county admins)."""
+    from kongchuo_metrics.records import notices, workflows
+
+    st.subheader("通知书与送达回证")
+    engine = records_engine()
+    paper = paper_settings()
+    listing = workflows.notice_listing(engine, view.scope, view.ledger.cases, view.as_of)
+    counts = workflows.notice_counts(listing)
+    if not empty(counts, "所选范围内尚未发出通知书。"):
+        table(counts)
+    may_act = view.scope.role in ("county_admin", "township")
+    if pick and may_act:
+        kind = st.radio("为所选个案发出", list(notices.KINDS), key="fu_nt_kind", horizontal=True)
+        if st.button("发出通知书", key="fu_nt_issue", icon=":material/mail:"):
+            try:
+                made = notices.issue(
+                    engine,
+                    view.scope,
+                    kind=kind,
+                    child=workflows.notice_child(status, view.ledger.cases, pick),
+                    as_of=view.as_of.date(),
+                    template=paper.notice_template,
+                    deadline_days=paper.notice_days[kind],
+                    audit=audit_event,
+                )
+                st.success(f"已发出《{kind}》{made['number']}。送达后请在下方登记送达回证。")
+                listing = workflows.notice_listing(engine, view.scope, view.ledger.cases, view.as_of)
+            except notices.NoticeError as exc:
+                st.error(str(exc))
+    elif may_act:
+        st.caption("在上方“个案时间线”中选择个案后，可为其发出劝学通知书或限期复学通知书。")
+    if len(listing):
+        table(workflows.notice_table(listing))
+        by_id = listing.set_index("id")
+        chosen = st.selectbox(
+            "选择通知书",
+            by_id.index.tolist(),
+            format_func=lambda i: (
+                f"{by_id.loc[i, 'number']}　{by_id.loc[i, 'kind']}　{by_id.loc[i, 'label']}"
+            ),
+            key="fu_nt_pick",
+        )
+        document_download(
+            "下载通知书及送达回证（Word）",
+            lambda: workflows.notice_docx(
+                engine, view.scope, chosen, view.ledger.cases, view.mode == "unmasked"
+            ),
+            view,
+            f"{by_id.loc[chosen, 'kind']}_{by_id.loc[chosen, 'number']}.docx",
+            key="fu_nt_docx",
+            mime=DOCX,
+        )
+        if may_act and not isinstance(by_id.loc[chosen, "delivered_on"], str):
+            with st.form("fu_nt_deliver", clear_on_submit=True):
+                st.markdown(f"**登记送达回证：{by_id.loc[chosen, 'number']}**")
+                day = st.date_input(
+                    "送达日期", value=view.as_of.date(), key="fu_nt_date", format="YYYY-MM-DD"
+                )
+                recipient = st.text_input("受送达人（监护人）", key="fu_nt_to")
+                place = st.text_input("送达地点", key="fu_nt_place")
+                if st.form_submit_button("登记送达"):
+                    try:
+                        notices.deliver(
+                            engine, view.scope, int(chosen), day, recipient, place, audit=audit_event
+                        )
+                        st.rerun()
+                    except notices.NoticeError as exc:
+                        st.error(str(exc))
+
+
+def duban_form(view: View, engine, paper) -> None:
+    """手工新建督办单 (a decision of the joint meeting), for the county admin: the form and its audited save."""
+    from kongchuo_metrics.records import duban
+
+    scope, as_of = view.scope, view.as_of.date()
+    with st.expander("手工新建督办单（联席会议决定事项）"):
+        towns_all = sorted(
+            set(view.ledger.cases["township"].dropna()) | set(view.ledger.schools["township"].dropna())
+        )
+        with st.form("db_new", clear_on_submit=True):
+            township = st.selectbox("承办乡镇", towns_all, key="db_new_town")
+            item = st.text_input("督办事项", key="db_new_item")
+            content = st.text_area("督办内容", key="db_new_content")
+            c1, c2 = st.columns(2)
+            lead_unit = c1.text_input("牵头单位", key="db_new_lead")
+            lead_person = c2.text_input("牵头领导/责任人", key="db_new_person")
+            partners = c1.text_input("配合单位", key="db_new_partners")
+            contact = c2.text_input("督办联系人", key="db_new_contact")
+            due = c1.date_input("交办时限", value=as_of + dt.timedelta(days=10), key="db_new_due")
+            cycle = c2.number_input("反馈周期（每 N 天，0 为办结后一次性反馈）", 0, 90, 0, key="db_new_cycle")
+            if st.form_submit_button("交办"):
+                try:
+                    made = duban.add(
+                        engine,
+                        scope,
+                        township=township or "",
+                        item=item,
+                        due=due,
+                        lead_unit=lead_unit,
+                        lead_person=lead_person,
+                        partners=partners,
+                        contact=contact,
+                        content=content,
+                        cycle_days=int(cycle) or None,
+                        as_of=as_of,
+                        template=paper.duban_template,
+                        audit=audit_event,
+                    )
+                    st.success(f"已交办 {made['number']}")
+                except duban.DubanError as exc:
+                    st.error(str(exc))

@@ -482,11 +482,21 @@ def case_steps(cases: pd.DataFrame, followups: pd.DataFrame, as_of) -> pd.DataFr
     return out.drop(columns="level")
 
 
-def followup_status(cases: pd.DataFrame, followups: pd.DataFrame, as_of, days: int = 14) -> pd.DataFrame:
+def followup_status(
+    cases: pd.DataFrame, followups: pd.DataFrame, as_of, days: int = 14, notices: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The open cases at as_of with: open_days, last_visit, days_since (last visit or registration), step,
-    deadline, overdue (bool) and overdue_reason (Chinese), sorted most overdue first."""
+    deadline, overdue (bool) and overdue_reason (Chinese), sorted most overdue first.
+
+    `notices`: delivered notices from the records database as follow-up rows (records.notices.as_followups);
+    a delivery is a visit on the ladder and its return deadline counts like a ledger 复学期限.
+    """
     day = pd.Timestamp(as_of)
     open_ = open_at(cases, day)
+    if notices is not None and len(notices):
+        followups = pd.concat(
+            [followups, notices[notices["case_id"].isin(open_["case_id"])]], ignore_index=True
+        )
     steps = case_steps(open_, followups, day)
     out = open_.join(steps, on="case_id")
     out["visits"] = out["visits"].fillna(0).astype("int64")
@@ -497,11 +507,14 @@ def followup_status(cases: pd.DataFrame, followups: pd.DataFrame, as_of, days: i
     stale = (out["days_since"] > days).fillna(False).astype(bool)
     # a notice whose deadline has passed is overdue unless the case has since gone up the ladder
     past = ((out["deadline"] < day) & (out["step"] == "notice")).fillna(False).astype(bool)
+    # a delivered 劝学通知书 (school step) gives a 7-day deadline too
+    school_past = ((out["deadline"] < day) & (out["step"] == "school_visit")).fillna(False).astype(bool)
     reason = pd.Series("", index=out.index, dtype="str")
     reason = reason.mask(stale, f"超过{days}天未跟进")
+    reason = reason.mask(school_past, "劝学通知书已到期仍未返校")
     reason = reason.mask(past, "限期复学通知书已到期仍未返校")
     reason = reason.mask(stale & past, f"超过{days}天未跟进；限期复学通知书已到期")
-    out["overdue"] = stale | past
+    out["overdue"] = stale | past | school_past
     out["overdue_reason"] = reason
     return out.sort_values(["overdue", "days_since"], ascending=[False, False]).reset_index(drop=True)
 

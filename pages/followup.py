@@ -70,5 +70,8 @@ pick = st.selectbox(
     format_func=lambda cid: f"{cid}　{options.loc[cid, 'name']}　{options.loc[cid, 'school']}",
 )
 if pick:
-    ui.table(metrics.timeline(pick, view.cases, view.ledger.followups))
+    ui.table(metrics.timeline(pick, view.cases, ui.followups_with_notices(view)))
     ui.case_file_button(view, pick)
+    ui.check_history(view, pick)
+
+ui.notices_panel(view, status, pick)

@@ -153,3 +153,18 @@ def sample_ledger():
     from kongchuo_metrics.ingest import load_ledger
 
     return load_ledger(SAMPLE_DIR)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server started for this test session (fails, never skips, when it cannot start)."""
+    from tests.pgserver import PostgresServer
+
+    server = PostgresServer()
+    try:
+        url = server.start()
+    except Exception as exc:
+        server.stop()
+        pytest.fail(f"PostgreSQL could not be started for the records tests: {exc}")
+    yield url
+    server.stop()

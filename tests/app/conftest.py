@@ -11,7 +11,10 @@ PAGES = {
     "map": "pages/village_map.py",
     "special_ed": "pages/special_ed.py",
     "followup": "pages/followup.py",
+    "reconcile": "pages/reconcile.py",
     "upload": "pages/upload.py",
+    "duban": "pages/duban.py",
+    "ranking": "pages/ranking.py",
 }
 
 
@@ -20,6 +23,7 @@ def isolated(tmp_path, monkeypatch):
     """Each test: empty caches, its own ledger store and audit log."""
     monkeypatch.setenv("KONGCHUO_STORE", str(tmp_path / "store"))
     monkeypatch.setenv("KONGCHUO_AUDIT", str(tmp_path / "audit" / "audit.jsonl"))
+    monkeypatch.setenv("KONGCHUO_DB", f"sqlite:///{tmp_path / 'records.sqlite'}")
     st.cache_resource.clear()
     st.cache_data.clear()
     yield tmp_path

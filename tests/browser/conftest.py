@@ -41,6 +41,7 @@ def start_server(env_extra: dict | None = None, tmp: Path | None = None):
     env = {**os.environ, **(env_extra or {})}
     folder = tmp or ROOT / "tests" / "out"
     folder.mkdir(parents=True, exist_ok=True)
+    env.setdefault("KONGCHUO_DB", f"sqlite:///{folder / f'records-{port}.sqlite'}")  # never the repo's var/
     log = open(folder / f"server-{port}.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
@@ -73,7 +74,11 @@ def stop_server(proc) -> None:
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("srv")
     (ROOT / "tests" / "out").mkdir(parents=True, exist_ok=True)
-    env = {"KONGCHUO_STORE": str(tmp / "store"), "KONGCHUO_AUDIT": str(tmp / "audit" / "audit.jsonl")}
+    env = {
+        "KONGCHUO_STORE": str(tmp / "store"),
+        "KONGCHUO_AUDIT": str(tmp / "audit" / "audit.jsonl"),
+        "KONGCHUO_DB": f"sqlite:///{tmp / 'records.sqlite'}",
+    }
     proc, url = start_server(env, tmp)
     yield url, tmp
     stop_server(proc)

@@ -15,7 +15,10 @@ PAGES = {
     "map": "village_map",
     "special-ed": "special_ed",
     "followup": "followup",
+    "reconcile": "reconcile",
     "upload": "upload",
+    "duban": "duban",
+    "ranking": "ranking",
 }
 TABLE_2 = {
     "黄练二中": 1,
