@@ -1546,6 +1546,9 @@ def mapping_step(candidate: Ledger, settings_dir: Path) -> bool:
         "识别错了或没识别出来的列，在下面选择正确的标准表头，或标为“不使用”。"
     )
     table(column_mapping.mapping_table(cols))
+    for s in r.sheets:
+        if s.table is None:  # every sheet is accounted for, the ignored ones with their rows and the reason
+            st.caption(f"工作表“{s.sheet}”（{s.source}）：{s.status}，{s.rows_read} 行，{s.note or '—'}")
     chosen: dict[int, str] = {}
     sheets = list(dict.fromkeys((c.source, c.sheet) for c in cols))
     if sheets:

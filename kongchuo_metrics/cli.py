@@ -132,7 +132,7 @@ def cmd_validate(args) -> int:
     for s in r.sheets:
         print(
             f"  {s.source}/{s.sheet}：{s.status}"
-            + (f"（{s.table}，表头在第 {s.header_row} 行）" if s.table else "")
+            + (f"（{s.table}，表头在第 {s.header_row} 行）" if s.table else f"（{s.rows_read} 行）")
             + (f" {s.note}" if s.note else "")
         )
     if len(r.problems):

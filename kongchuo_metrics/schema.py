@@ -246,7 +246,8 @@ CASE_FIELDS: tuple[Field, ...] = (
             "处置",
             "去向",
             "现状",
-            "状态",
+            "劝返+状态",
+            "销号+状态",
             "结果",
             "进展",
             "返校+情况",
@@ -512,8 +513,10 @@ SIGNATURE: dict[str, tuple[tuple[str, ...], ...]] = {
         ("registered", "id_number"),
         ("registered", "school"),
         # a ledger whose registration-date column nobody could name: loaded so the column can be mapped
-        ("name", "id_number", "school"),
-        ("name", "township", "school"),
+        # (with a field only a dropout ledger has, so a 学籍 list of names and schools is never one)
+        ("name", "school", "reason"),
+        ("name", "school", "outcome"),
+        ("name", "school", "closed"),
     ),
     "reports": (("report_date",),),
 }

@@ -122,6 +122,8 @@ def find_header(
         if hint:
             tables += [t for t in schema.FIELDS if t != hint]
     for r in range(min(HEADER_SCAN_ROWS, len(rows))):
+        if best is not None and r > best[2].row + 2:
+            break  # rows below a found header are data: a header is never three rows under another
         if sum(1 for c in rows[r] if isinstance(c, str) and c.strip()) < 1:
             continue
         candidates = [(rows[r], 1)]

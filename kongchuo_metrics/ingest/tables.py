@@ -98,19 +98,16 @@ def _build_special_ed(df: pd.DataFrame, probs: Problems) -> tuple[pd.DataFrame, 
     return out, keep
 
 
+_SCHOOL_COUNTS = tuple(f for f in schema.fields_of_kind("schools", "int") if f != "enrolment")
+
+
 def _build_schools(df: pd.DataFrame, probs: Problems) -> tuple[pd.DataFrame, pd.Series]:
     t = "schools"
     out = pd.DataFrame(index=df.index)
-    for name in ("school", "township", "school_stage"):
-        out[name] = _text_col(df, name)
-    for name in (
-        "enrol_primary",
-        "enrol_junior",
-        "cohort_intake",
-        "transfers_in",
-        "transfers_out",
-        "graduates",
-    ):
+    for name in schema.fields_of_kind(t, "text"):
+        if name != "seq":
+            out[name] = _text_col(df, name)
+    for name in _SCHOOL_COUNTS:  # the counts kept per school (the long format's one column is split below)
         out[name] = _int_col(df, t, name, probs)
     out["_stage_unassigned"] = False
     if "enrolment" in df:
@@ -175,18 +172,7 @@ _DERIVED_EMPTY = {
         "poor": "boolean",
         "source_row": "int64",
     },
-    "schools": {
-        f: "Int64"
-        for f in (
-            "enrol_primary",
-            "enrol_junior",
-            "cohort_intake",
-            "transfers_in",
-            "transfers_out",
-            "graduates",
-        )
-    }
-    | {"lon": "float", "lat": "float", "source_row": "int64"},
+    "schools": {f: "Int64" for f in _SCHOOL_COUNTS} | {"lon": "float", "lat": "float", "source_row": "int64"},
     "villages": {"lon": "float", "lat": "float", "source_row": "int64"},
     "reports": {"report_date": "datetime64[s]"},
 }

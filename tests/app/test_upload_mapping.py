@@ -102,3 +102,21 @@ def test_accepting_a_consequence_is_audited_and_stated_on_every_page(tmp_path, d
     for page in ("pages/overview.py", "pages/schools.py"):
         at.switch_page(page).run()
         assert any("已确认接受" in c.value and "在校生数" in c.value for c in at.caption), page
+
+
+def test_unknown_resolution_texts_are_classified_on_the_page(tmp_path, data_copy):
+    rows = [
+        case_row(name=f"甲{i}", registered="2019.3.1", closed="2019.4.1", outcome="随父母到广东读书")
+        for i in range(3)
+    ]
+    rows += [case_row(name=f"乙{i}", registered="2019.3.2") for i in range(5)]
+    schools = [["学校名称", "乡镇", "初中在校生数"], ["甲镇一中", "甲镇", 1200]]
+    book = write_xlsx(tmp_path / "b.xlsx", {"台账": [list(CASE_HEADER), *rows], "学校": schools})
+    at = open_page("upload")
+    at.file_uploader(key="up_file").set_value(("b.xlsx", book.read_bytes(), "application/octet-stream")).run()
+    assert at.button(key="up_accept").disabled
+    box = next(s for s in at.selectbox if "随父母到广东读书" in s.label and "3 个个案" in s.label)
+    box.set_value("核实在外就读").run()
+    at.button(key="up_map_save").click().run()
+    assert not at.button(key="up_accept").disabled
+    assert '"随父母到广东读书" = "verified"' in (data_copy / "settings.toml").read_text(encoding="utf-8")
