@@ -21,6 +21,7 @@ PAGES = [
     st.Page("pages/village_map.py", title="村级地图", url_path="village_map", icon=":material/map:"),
     st.Page("pages/special_ed.py", title="特殊教育", url_path="special_ed", icon=":material/accessible:"),
     st.Page("pages/followup.py", title="个案跟踪", url_path="followup", icon=":material/assignment_ind:"),
+    st.Page("pages/reconcile.py", title="数据比对", url_path="reconcile", icon=":material/compare_arrows:"),
     st.Page("pages/duban.py", title="督办", url_path="duban", icon=":material/assignment_late:"),
     st.Page("pages/ranking.py", title="考核排名", url_path="ranking", icon=":material/leaderboard:"),
     st.Page("pages/upload.py", title="数据导入", url_path="upload", icon=":material/upload_file:"),

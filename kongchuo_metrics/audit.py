@@ -18,6 +18,7 @@ GENESIS = "0" * 64
 EVENTS = ("login", "login_failed", "logout", "upload", "accept", "unmask", "download", "pack")
 # changes to the records database (督办单, notices, ranking snapshots)
 EVENTS += ("duban_add", "duban_feedback", "duban_close", "notice_issue", "notice_deliver", "ranking_save")
+EVENTS += ("check_run",)  # a 三比对 run kept in the records database
 
 
 class AuditError(Exception):

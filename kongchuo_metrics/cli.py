@@ -1,5 +1,5 @@
 """The command line: python -m kongchuo_metrics COMMAND ... (validate, sample, trend, schools, special-ed,
-summary, overdue, pack, report, case-file). JSON for machines, CSV with Chinese headers for people. Exit 2 with a one-line Chinese
+summary, overdue, pack, report, case-file, reconcile). JSON for machines, CSV with Chinese headers for people. Exit 2 with a one-line Chinese
 reason on stderr when the input cannot be used; never a traceback."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import exports, metrics, privacy
 from .ingest import Ledger, LedgerError, load_ledger
+from .reconcile import command as reconcile_command
 from .settings import load_settings
 
 
@@ -495,6 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--as-of", help="填表日期（默认今天）")
     sp.add_argument("--out", required=True, help="输出的 .docx 文件")
     sp.add_argument("--full-names", action="store_true", help="显示完整姓名、身份证号和联系电话（记入审计）")
+    sp = sub.add_parser("reconcile", help="三比对：台账与学籍、脱贫户、推送、户籍、特教名单比对")
+    reconcile_command.add_arguments(sp)
+    sp.set_defaults(func=lambda a: reconcile_command.run(a, _date))
     sp = sub.add_parser("users", help="管理本地登录用户")
     sp.add_argument("action", choices=("add", "disable", "set-password", "list"))
     sp.add_argument("name", nargs="?")

@@ -454,14 +454,19 @@ FIELDS: dict[str, tuple[Field, ...]] = {
 }
 
 
+def table_fields(table: str) -> tuple[Field, ...]:
+    """The declared fields of a ledger table, or of a list checked against the ledger (LIST_FIELDS)."""
+    return FIELDS.get(table) or LIST_FIELDS[table]
+
+
 def field_of(table: str, name: str) -> Field | None:
     """The declared field `name` of `table`, or None."""
-    return next((f for f in FIELDS[table] if f.name == name), None)
+    return next((f for f in table_fields(table) if f.name == name), None)
 
 
 def fields_of_kind(table: str, *kinds: str) -> tuple[str, ...]:
     """The names of the fields of `table` whose kind is one of `kinds` (what ingest parses how)."""
-    return tuple(f.name for f in FIELDS[table] if f.kind in kinds)
+    return tuple(f.name for f in table_fields(table) if f.kind in kinds)
 
 
 # Fields a table must have to be recognised by its header alone, and to be usable at all.
@@ -701,7 +706,7 @@ def guess_by_meaning(table: str, key: str) -> tuple[Guess | None, list[str]]:
     counted = any(m in text for m in COUNT_MARKERS)
     question = text.startswith("是否")
     scored = []
-    for f in FIELDS[table]:
+    for f in table_fields(table):
         score = _meaning_score(f, text)
         if score[0] == 0:
             continue
@@ -770,3 +775,134 @@ def table_from_name(name: str) -> str | None:
         if any(h.lower() in key for h in hints):
             return table
     return None
+
+
+# --- lists checked against the ledger (三比对) -------------------------------------------------------------------
+# Kept apart from FIELDS/SIGNATURE on purpose: a ledger load never considers these kinds, so adding a list
+# header spelling can never change how a ledger sheet is recognised. The header finder takes them by name.
+
+LIST_KINDS = ("xueji", "poverty", "pushed", "huji", "special")
+LIST_LABELS = {
+    "xueji": "学籍名单",
+    "poverty": "脱贫户/监测户名单",
+    "pushed": "疑似辍学推送名单",
+    "huji": "户籍名单（适龄人口）",
+    "special": "特殊教育名单",
+}
+_ID_ALIASES = (
+    "身份证号",
+    "身份证号码",
+    "公民身份号码",
+    "身份证件号",
+    "身份证件号码",
+    "证件号码",
+    "证件号",
+    "身份证",
+    "成员身份证号",
+    "成员身份证号码",
+    "学生身份证号",
+    "学生身份证件号",
+)
+_LIST_ID = _f("id_number", *_ID_ALIASES, kind="id", personal=True)
+LIST_FIELDS: dict[str, tuple[Field, ...]] = {
+    "xueji": (
+        _f("seq", "序号"),
+        _f("township", "乡镇", "乡镇(街道)", "所在乡镇"),
+        _f("school", "学校名称", "就读学校", "学校", "所在学校"),
+        _f("name", "姓名", "学生姓名", personal=True),
+        _f("sex", "性别"),
+        _f("birth_date", "出生日期", personal=True),
+        _LIST_ID,
+        _f("student_no", "全国学籍号", "学籍号", "学籍号码", "学籍主号", personal=True),
+        _f("grade", "年级", "所在年级", "就读年级"),
+        _f("class_name", "班级", "所在班级", "班级名称"),
+        _f("enrol_status", "学生状态", "学籍状态", "在校状态", "学生当前状态", "状态", "是否在读"),
+    ),
+    "poverty": (
+        _f("seq", "序号"),
+        _f("township", "乡镇", "乡镇(街道)", "所在乡镇", "乡(镇)", "镇(乡)"),
+        _f("village", "村", "村(社区)", "行政村", "村委会", "所在村"),
+        _f("household_no", "户编号", "户码"),
+        _f("head_name", "户主姓名", "户主", personal=True),
+        _f("name", "成员姓名", "姓名", "家庭成员姓名", personal=True),
+        _f("relation", "与户主关系", "与户主的关系"),
+        _LIST_ID,
+        _f("poverty_kind", "脱贫属性", "贫困户属性", "户类型", "监测对象类别", "户类别", "人口类型"),
+    ),
+    "pushed": (
+        _f("seq", "序号", "编号"),
+        _f("township", "乡镇", "乡镇(街道)", "户籍地乡镇", "所在乡镇"),
+        _f("school", "学校名称", "原就读学校", "就读学校", "学校"),
+        _f("name", "姓名", "学生姓名", personal=True),
+        _LIST_ID,
+        _f("push_reason", "推送原因", "疑似原因", "比对原因", "疑似辍学原因", "问题类型"),
+        _f("check_result", "核查结果", "核查情况", "核实情况", "核查结论"),
+    ),
+    "huji": (
+        _f("seq", "序号"),
+        _f("name", "姓名", personal=True),
+        _f("sex", "性别"),
+        _LIST_ID,
+        _f("birth_date", "出生日期", personal=True),
+        _f("township", "户籍地乡镇", "乡镇", "乡镇(街道)", "户籍所在乡镇", "所在乡镇"),
+        _f("village", "户籍地村", "村", "村(社区)", "村(居)委会"),
+    ),
+    "special": SPECIAL_ED_FIELDS,
+}
+# a list is usable when its header names an ID column (a 学籍 export may carry only the 学籍号)
+LIST_SIGNATURE: dict[str, tuple[tuple[str, ...], ...]] = {
+    "xueji": (("id_number",), ("student_no",)),
+    "poverty": (("id_number",),),
+    "pushed": (("id_number",),),
+    "huji": (("id_number",),),
+    "special": (("id_number",),),
+}
+ALIASES.update(
+    {
+        kind: {normalize_header(a): f.name for f in reversed(fields) for a in reversed(f.aliases)}
+        for kind, fields in LIST_FIELDS.items()
+    }
+)
+SIGNATURE.update(LIST_SIGNATURE)
+# the same kind may not be shown twice with different labels: ledger labels win, list-only fields added
+for _fields in LIST_FIELDS.values():
+    for _field in _fields:
+        if field_label(_field.name) == _field.name:
+            DERIVED_LABELS[_field.name] = _field.label
+DERIVED_LABELS.update(
+    {
+        "status": "比对结果",
+        "detail": "说明",
+        "list": "名单",
+        "id_key": "身份证号（比对键）",
+        "id_state": "身份证号情况",
+        "finding": "比对发现",
+        "position": "推送序号",
+        "list_row": "名单行号",
+        "push_reason": "推送原因",
+        "pushed": "推送人数",
+        "in_ledger": "已在台账",
+        "enrolled": "核实在读",
+        "special_placed": "残疾已安置",
+        "visit": "需入户核查",
+        "resolved_rate": "化解率（%）",
+        "poverty_unflagged": "在脱贫户名单中未标注",
+        "returned_not_enrolled": "销号返校但学籍不在读",
+        "ledger_no_xueji": "台账个案无学籍",
+        "school_age_no_xueji": "适龄无学籍（户籍）",
+        "open_poor_corrected": "建档立卡在册（校正）",
+        "run_id": "比对编号",
+        "as_of": "核查日期",
+        "run_at": "保存时间",
+        "run_by": "核查人",
+        "files": "名单文件",
+        "status_then": "上次结果",
+        "status_now": "本次结果",
+        "resolved": "已化解",
+        "child": "儿童（已脱敏）",
+        "item": "比对项目",
+    }
+)
+# every personal column of a list (the 户主's name too) and the integer key derived from the ID number
+PERSONAL_FIELDS = PERSONAL_FIELDS | {f.name for fields in LIST_FIELDS.values() for f in fields if f.personal}
+PERSONAL_FIELDS = PERSONAL_FIELDS | {"id_key"}

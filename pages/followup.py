@@ -2,7 +2,6 @@ import streamlit as st
 
 import ui
 from kongchuo_metrics import figures, metrics
-from kongchuo_metrics.records import workflows
 
 view = ui.current_view()
 st.title("个案跟踪（一人一案）")
@@ -73,9 +72,6 @@ pick = st.selectbox(
 if pick:
     ui.table(metrics.timeline(pick, view.cases, ui.followups_with_notices(view)))
     ui.case_file_button(view, pick)
+    ui.check_history(view, pick)
 
-st.subheader("通知书与送达回证")
-listing = ui.notice_listing(view)
-if not ui.empty(workflows.notice_counts(listing), "所选范围内尚未发出通知书。"):
-    ui.table(workflows.notice_counts(listing))
-ui.notice_controls(view, status, pick, listing)
+ui.notices_panel(view, status, pick)

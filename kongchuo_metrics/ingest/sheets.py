@@ -105,13 +105,22 @@ class HeaderMatch:
     unused: tuple[int, ...] = ()  # columns the bureau's [columns] mapping marks as not used
 
 
-def find_header(rows: list[list], hint: str | None, user: dict[str, str] | None = None) -> HeaderMatch | None:
-    """The header row in the first 15 rows and the table it belongs to (the sheet-name hint breaks ties)."""
+def find_header(
+    rows: list[list],
+    hint: str | None,
+    user: dict[str, str] | None = None,
+    tables: tuple[str, ...] | None = None,
+) -> HeaderMatch | None:
+    """The header row in the first 15 rows and the table it belongs to (the sheet-name hint breaks ties).
+
+    `tables` limits the candidates (a list checked against the ledger, schema.LIST_FIELDS, names its kind).
+    """
     user = user or {}
     best: tuple[float, int, HeaderMatch] | None = None
-    tables = [hint] if hint else list(schema.FIELDS)
-    if hint:
-        tables += [t for t in schema.FIELDS if t != hint]
+    if tables is None:
+        tables = [hint] if hint else list(schema.FIELDS)
+        if hint:
+            tables += [t for t in schema.FIELDS if t != hint]
     for r in range(min(HEADER_SCAN_ROWS, len(rows))):
         if sum(1 for c in rows[r] if isinstance(c, str) and c.strip()) < 1:
             continue

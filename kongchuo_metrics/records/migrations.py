@@ -131,3 +131,37 @@ MIGRATIONS: list[Migration] = [
         ),
     ),
 ]
+
+# issue 15: each 三比对 check run, its inputs' digests, and one row per child it found (keys, never IDs)
+MIGRATIONS.append(
+    Migration(
+        4,
+        "reconciliation check runs",
+        (
+            """CREATE TABLE check_runs (
+                id {pk},
+                as_of TEXT NOT NULL,
+                run_at {ts} NOT NULL,
+                run_by TEXT NOT NULL DEFAULT '',
+                scope TEXT NOT NULL DEFAULT '',
+                ledger_sha256 TEXT NOT NULL,
+                inputs {json} NOT NULL,
+                summary {json} NOT NULL
+            )""",
+            "CREATE INDEX check_runs_as_of ON check_runs (as_of)",
+            """CREATE TABLE check_results (
+                id {pk},
+                run_id INTEGER NOT NULL REFERENCES check_runs (id) ON DELETE CASCADE,
+                item TEXT NOT NULL,
+                status TEXT NOT NULL,
+                child_key TEXT NOT NULL,
+                position INTEGER,
+                township TEXT NOT NULL DEFAULT '',
+                label TEXT NOT NULL DEFAULT '',
+                detail TEXT NOT NULL DEFAULT ''
+            )""",
+            "CREATE INDEX check_results_run ON check_results (run_id)",
+            "CREATE INDEX check_results_child ON check_results (child_key)",
+        ),
+    )
+)

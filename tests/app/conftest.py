@@ -11,6 +11,7 @@ PAGES = {
     "map": "pages/village_map.py",
     "special_ed": "pages/special_ed.py",
     "followup": "pages/followup.py",
+    "reconcile": "pages/reconcile.py",
     "upload": "pages/upload.py",
     "duban": "pages/duban.py",
     "ranking": "pages/ranking.py",

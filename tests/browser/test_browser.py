@@ -15,6 +15,7 @@ PAGES = {
     "map": "village_map",
     "special-ed": "special_ed",
     "followup": "followup",
+    "reconcile": "reconcile",
     "upload": "upload",
     "duban": "duban",
     "ranking": "ranking",
