@@ -1054,7 +1054,11 @@ def pack_button(view: View) -> None:
         with st.spinner("正在生成汇报材料…"):
             try:
                 result = pack.make_pack(
-                    view.ledger, view.selection, view.settings, figures.load_boundaries(data_dir())
+                    workflows.with_notices(view.ledger, delivered_notices(view)),
+                    view.selection,
+                    view.settings,
+                    figures.load_boundaries(data_dir()),
+                    duban=duban_brief(view),
                 )
             except pack.PackError as exc:
                 st.error(str(exc))
@@ -1129,7 +1133,15 @@ def report_button(view: View) -> None:
         with st.spinner("正在生成 Word 材料…"):
             _chart_browser()
             try:
-                result = report.build(view.ledger, view.selection, view.settings, kind, annex=annex)
+                result = report.build(
+                    workflows.with_notices(view.ledger, delivered_notices(view)),
+                    view.selection,
+                    view.settings,
+                    kind,
+                    annex=annex,
+                    duban=duban_brief(view),
+                    ranking=ranking_brief(view),
+                )
             except report.ReportError as exc:
                 st.error(str(exc))
                 return
@@ -1169,7 +1181,8 @@ def case_file_button(view: View, case_id: str) -> None:
     name = f"一人一案_{case_id}.docx"
 
     def build() -> bytes:
-        return case_file.build_case_file(view.ledger, case_id, view.settings, view.as_of, unmasked=unmasked)
+        led = workflows.with_notices(view.ledger, delivered_notices(view))
+        return case_file.build_case_file(led, case_id, view.settings, view.as_of, unmasked=unmasked)
 
     audited_download(
         "下载一人一案档案（Word）" + ("，含完整个人信息" if unmasked else ""),
@@ -1390,7 +1403,7 @@ def delivered_notices(view: View) -> pd.DataFrame:
 
 def followups_with_notices(view: View) -> pd.DataFrame:
     """The ledger's follow-up log plus the delivered notices (for one child's timeline)."""
-    return pd.concat([view.ledger.followups, delivered_notices(view)], ignore_index=True)
+    return workflows.with_notices(view.ledger, delivered_notices(view)).followups
 
 
 def document_download(label: str, build, view: View, name: str, key: str, mime: str, rows: int = 1) -> None:
@@ -1416,88 +1429,24 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def notices_panel(view: View, status: pd.DataFrame, pick: str | None) -> None:
-    """通知书与送达回证 on the case-tracking page: counts per township, issue for the picked case, the Word
-    notice with its 送达回证, and recording the delivery (township users and county admins)."""
-    from kongchuo_metrics.records import notices, workflows
-
+    """通知书与送达回证 on the case-tracking page: counts per township, then the notice controls."""
     st.subheader("通知书与送达回证")
-    engine = records_engine()
-    paper = paper_settings()
-    listing = workflows.notice_listing(engine, view.scope, view.ledger.cases, view.as_of)
+    listing = notice_listing(view)
     counts = workflows.notice_counts(listing)
     if not empty(counts, "所选范围内尚未发出通知书。"):
         table(counts)
-    may_act = view.scope.role in ("county_admin", "township")
-    if pick and may_act:
-        kind = st.radio("为所选个案发出", list(notices.KINDS), key="fu_nt_kind", horizontal=True)
-        if st.button("发出通知书", key="fu_nt_issue", icon=":material/mail:"):
-            try:
-                made = notices.issue(
-                    engine,
-                    view.scope,
-                    kind=kind,
-                    child=workflows.notice_child(status, view.ledger.cases, pick),
-                    as_of=view.as_of.date(),
-                    template=paper.notice_template,
-                    deadline_days=paper.notice_days[kind],
-                    audit=audit_event,
-                )
-                st.success(f"已发出《{kind}》{made['number']}。送达后请在下方登记送达回证。")
-                listing = workflows.notice_listing(engine, view.scope, view.ledger.cases, view.as_of)
-            except notices.NoticeError as exc:
-                st.error(str(exc))
-    elif may_act:
-        st.caption("在上方“个案时间线”中选择个案后，可为其发出劝学通知书或限期复学通知书。")
-    if len(listing):
-        table(workflows.notice_table(listing))
-        by_id = listing.set_index("id")
-        chosen = st.selectbox(
-            "选择通知书",
-            by_id.index.tolist(),
-            format_func=lambda i: (
-                f"{by_id.loc[i, 'number']}　{by_id.loc[i, 'kind']}　{by_id.loc[i, 'label']}"
-            ),
-            key="fu_nt_pick",
-        )
-        document_download(
-            "下载通知书及送达回证（Word）",
-            lambda: workflows.notice_docx(
-                engine, view.scope, chosen, view.ledger.cases, view.mode == "unmasked"
-            ),
-            view,
-            f"{by_id.loc[chosen, 'kind']}_{by_id.loc[chosen, 'number']}.docx",
-            key="fu_nt_docx",
-            mime=DOCX,
-        )
-        if may_act and not isinstance(by_id.loc[chosen, "delivered_on"], str):
-            with st.form("fu_nt_deliver", clear_on_submit=True):
-                st.markdown(f"**登记送达回证：{by_id.loc[chosen, 'number']}**")
-                day = st.date_input(
-                    "送达日期", value=view.as_of.date(), key="fu_nt_date", format="YYYY-MM-DD"
-                )
-                recipient = st.text_input("受送达人（监护人）", key="fu_nt_to")
-                place = st.text_input("送达地点", key="fu_nt_place")
-                if st.form_submit_button("登记送达"):
-                    try:
-                        notices.deliver(
-                            engine, view.scope, int(chosen), day, recipient, place, audit=audit_event
-                        )
-                        st.rerun()
-                    except notices.NoticeError as exc:
-                        st.error(str(exc))
+    notice_controls(view, status, pick, listing)
 
 
 def duban_form(view: View, engine, paper) -> None:
-    """手工新建督办单 (a decision of the joint meeting), for the county admin: the form and its audited save."""
+    """手工新建督办单 (a meeting decision): the county admin's form; the new item is numbered and audited."""
     from kongchuo_metrics.records import duban
 
-    scope, as_of = view.scope, view.as_of.date()
     with st.expander("手工新建督办单（联席会议决定事项）"):
-        towns_all = sorted(
-            set(view.ledger.cases["township"].dropna()) | set(view.ledger.schools["township"].dropna())
-        )
+        towns = _options(*_ledger_key(), None)
+        as_of = view.as_of.date()
         with st.form("db_new", clear_on_submit=True):
-            township = st.selectbox("承办乡镇", towns_all, key="db_new_town")
+            township = st.selectbox("承办乡镇", towns, key="db_new_town")
             item = st.text_input("督办事项", key="db_new_item")
             content = st.text_area("督办内容", key="db_new_content")
             c1, c2 = st.columns(2)
@@ -1511,7 +1460,7 @@ def duban_form(view: View, engine, paper) -> None:
                 try:
                     made = duban.add(
                         engine,
-                        scope,
+                        view.scope,
                         township=township or "",
                         item=item,
                         due=due,
@@ -1660,3 +1609,112 @@ def slide_buttons(slide_pages: list, current) -> None:
         with right:
             with st.container(horizontal=True, horizontal_alignment="right"):
                 st.page_link(nxt, label=f"下一页：{nxt.title}", icon="▶", icon_position="right")
+
+
+def ranking_brief(view: View) -> pd.DataFrame | None:
+    """The township ranking (Chinese table) for the Word 通报 of a county-wide user; None for other scopes."""
+    from kongchuo_metrics import ranking
+
+    if not view.scope.county_wide:
+        return None
+    table = workflows.ranking_table(
+        view.ledger, view.as_of, ranking_rules(), view.settings, records_engine(), delivered_notices(view)
+    )
+    return ranking.display_table(table)
+
+
+def duban_brief(view: View) -> pd.DataFrame:
+    """The 督办 items (and their status) of the view's scope and townships, for the pack and the Word 通报."""
+    from kongchuo_metrics.records import duban
+
+    return workflows.duban_brief(duban.items(records_engine(), view.scope), view.selection.townships)
+
+
+def duban_actions(view: View, engine, item: dict) -> None:
+    """The feedback form (the item's township user, or the county admin recording paper feedback) and 办结
+    (county admin, once answered); both audited, then the page is drawn again."""
+    from kongchuo_metrics.records import duban
+
+    scope = view.scope
+    may_answer = item["status_key"] != "closed" and (
+        scope.role == "county_admin" or (scope.role == "township" and item["township"] in scope.townships)
+    )
+    if may_answer:
+        with st.form("db_fb", clear_on_submit=True):
+            body = st.text_area(
+                "反馈内容", key="db_fb_text", placeholder="写明已开展的工作、劝返进展和下一步安排"
+            )
+            if st.form_submit_button("提交反馈"):
+                try:
+                    duban.feedback(engine, scope, item["id"], body, audit=audit_event)
+                    st.rerun()
+                except duban.DubanError as exc:
+                    st.error(str(exc))
+    if scope.role == "county_admin" and item["status_key"] == "answered":
+        if st.button("办结", key="db_close", icon=":material/task_alt:"):
+            duban.close(engine, scope, item["id"], audit=audit_event)
+            st.rerun()
+
+
+def notice_listing(view: View) -> pd.DataFrame:
+    """The notices the view's scope may see, with each child's state in the current ledger."""
+    return workflows.notice_listing(records_engine(), view.scope, view.ledger.cases, view.as_of)
+
+
+def notice_controls(view: View, status: pd.DataFrame, pick: str | None, listing: pd.DataFrame) -> None:
+    """Issue a notice for the picked case, list the notices, download one as Word, record its 送达回证."""
+    engine, paper, scope = records_engine(), paper_settings(), view.scope
+    may_act = scope.role in ("county_admin", "township", "school")
+    kinds = (
+        list(notices.KINDS) if scope.role != "school" else ["劝学通知书"]
+    )  # a school issues only its own step
+    if pick and may_act:
+        kind = st.radio("为所选个案发出", kinds, key="fu_nt_kind", horizontal=True)
+        if st.button("发出通知书", key="fu_nt_issue", icon=":material/mail:"):
+            try:
+                made = notices.issue(
+                    engine,
+                    scope,
+                    kind=kind,
+                    child=workflows.notice_child(status, view.ledger.cases, pick),
+                    as_of=view.as_of.date(),
+                    template=paper.notice_template,
+                    deadline_days=paper.notice_days[kind],
+                    audit=audit_event,
+                )
+                st.success(f"已发出《{kind}》{made['number']}。送达后请在下方登记送达回证。")
+                listing = notice_listing(view)
+            except notices.NoticeError as exc:
+                st.error(str(exc))
+    elif may_act:
+        st.caption("在上方“个案时间线”中选择个案后，可为其发出劝学通知书或限期复学通知书。")
+    if listing.empty:
+        return
+    table(workflows.notice_table(listing, view.mode))
+    by_id = listing.set_index("id")
+    chosen = st.selectbox(
+        "选择通知书",
+        by_id.index.tolist(),
+        format_func=lambda i: f"{by_id.loc[i, 'number']}　{by_id.loc[i, 'kind']}",
+        key="fu_nt_pick",
+    )
+    document_download(
+        "下载通知书及送达回证（Word）",
+        lambda: workflows.notice_docx(engine, scope, chosen, view.ledger.cases, view.mode == "unmasked"),
+        view,
+        f"{by_id.loc[chosen, 'kind']}_{by_id.loc[chosen, 'number']}.docx",
+        key="fu_nt_docx",
+        mime=DOCX,
+    )
+    if may_act and by_id.loc[chosen, "kind"] in kinds and pd.isna(by_id.loc[chosen, "delivered_on"]):
+        with st.form("fu_nt_deliver", clear_on_submit=True):
+            st.markdown(f"**登记送达回证：{by_id.loc[chosen, 'number']}**")
+            day = st.date_input("送达日期", value=view.as_of.date(), key="fu_nt_date", format="YYYY-MM-DD")
+            recipient = st.text_input("受送达人（监护人）", key="fu_nt_to")
+            place = st.text_input("送达地点", key="fu_nt_place")
+            if st.form_submit_button("登记送达"):
+                try:
+                    notices.deliver(engine, scope, int(chosen), day, recipient, place, audit=audit_event)
+                    st.rerun()
+                except notices.NoticeError as exc:
+                    st.error(str(exc))

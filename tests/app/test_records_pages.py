@@ -87,7 +87,8 @@ def test_issue_and_deliver_a_notice_moves_the_ladder(isolated):
     at = open_page("followup")
     assert not at.exception
     before = int(metric(at, "已到限期复学通知书及以上环节"))
-    at.selectbox(key="fu_case").set_value("C000208").run()  # 五里镇, at 联合家访
+    case = "C000208"  # 五里镇, 联合家访
+    at.selectbox(key="fu_case").set_value(case).run()
     at.radio(key="fu_nt_kind").set_value("限期复学通知书").run()
     at.button(key="fu_nt_issue").click().run()
     assert any("已发出《限期复学通知书》五里镇控辍通字〔2019〕第1号" in s.value for s in at.success)

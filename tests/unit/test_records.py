@@ -375,7 +375,8 @@ def test_duban_and_notice_cli(db_url, tmp_path, monkeypatch, capsys):
     assert "已经办结" in capsys.readouterr().err
     # notices: every call a new number; the wrong step is refused in Chinese
     out = [tmp_path / f"n{i}.docx" for i in range(2)]
-    base = ["notice", str(SAMPLE_DIR), "--case", "C000148", "--as-of", "2019-06-25"]
+    case = "C000148"  # 黄练镇, at 通知书
+    base = ["notice", str(SAMPLE_DIR), "--case", case, "--as-of", "2019-06-25"]
     for f in out:
         assert cli.main([*base, "--kind", "限期复学通知书", "--out", str(f)]) == 0
     printed = capsys.readouterr().out
