@@ -716,7 +716,7 @@ def ledger_line(view: View) -> str:
     stamp = meta.get("stat_date")
     filled = f"填报时间 {stamp}" if stamp else f"台账未写填报时间，文件日期 {meta.get('mtime', '')[:10]}"
     version = f"版本 {meta['version']}，" if meta.get("version") else ""
-    return f"数据：{version}{literal(meta.get('source_name', ''))}（{literal(filled)}）"
+    return f"数据：{version}{literal(meta.get('source_name', ''))}（{filled}）"
 
 
 def reporting_calendar(view: View, day: dt.date) -> pd.DataFrame:
@@ -1718,3 +1718,21 @@ def notice_controls(view: View, status: pd.DataFrame, pick: str | None, listing:
                     st.rerun()
                 except notices.NoticeError as exc:
                     st.error(str(exc))
+
+
+def rate_cards(cols: list, rates: list) -> None:
+    """The dropout and consolidation rates as metric cards against their targets (达标 / 未达标 / 无法计算)."""
+    for col, rate in zip(cols, rates, strict=True):
+        sign = "≤" if rate.kind == "max" else "≥"
+        if rate.value is None:
+            col.metric(rate.label, "—", help=rate.note)
+            col.caption(rate.note)
+            continue
+        verdict = "达标" if rate.met else "未达标"
+        col.metric(
+            rate.label,
+            f"{rate.value:.3f}%" if rate.kind == "max" else f"{rate.value:.2f}%",
+            delta=f"目标 {sign}{rate.target}%　{verdict}",
+            delta_color="normal" if rate.met else "inverse",
+            delta_arrow="off",
+        )

@@ -122,11 +122,11 @@ def scope_choice(key: str, sub: merge.Submission) -> merge.Submission:
 def file_report(key: str, entry: dict, base: Ledger | None) -> merge.Submission | None:
     """One file's validation report, blocking problems and scope; None when it cannot be imported."""
     if "error" in entry:
-        st.error(f"{entry['name']}：无法导入：{entry['error']}")
+        st.error(f"{ui.literal(entry['name'])}：无法导入：{ui.literal(entry['error'])}")
         return None
     sub = entry["sub"]
     r = sub.ledger.report
-    with st.expander(f"{entry['name']}　载入 {r.rows_loaded} 行", expanded=True):
+    with st.expander(f"{ui.literal(entry['name'])}　载入 {r.rows_loaded} 行", expanded=True):
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("读取行数", r.rows_read)
         c2.metric("载入", r.rows_loaded)
@@ -141,18 +141,20 @@ def file_report(key: str, entry: dict, base: Ledger | None) -> merge.Submission 
         if len(r.problems):
             st.markdown(f"**问题清单（{len(r.problems)} 条）**")
             ui.table(r.problems)
-            st.download_button(
+            ui.audited_download(
                 "下载问题清单 CSV",
-                data=lambda p=r.problems: exports.csv_bytes(p),
-                file_name=f"台账问题清单_{Path(entry['name']).stem}.csv",
-                on_click="ignore",
-                key=f"up_problems_{key}",
-                icon=":material/download:",
+                lambda p=r.problems: exports.csv_bytes(p),
+                f"台账问题清单_{Path(entry['name']).stem}.csv",
+                f"up_problems_{key}",
+                rows=len(r.problems),
+                columns=list(r.problems.columns),
+                mime="text/csv",
+                filters=f"上传文件：{entry['name']}",
             )
         else:
             st.success("没有发现问题。")
         for problem in blocking(sub, base):
-            st.error(f"阻断问题：{problem.message}（在下方“列对应与阻断问题”中处理）")
+            st.error(f"阻断问题：{ui.literal(problem.message)}（在下方“列对应与阻断问题”中处理）")
         return scope_choice(key, sub)
 
 

@@ -77,6 +77,20 @@ def _known(ledger: Ledger, column: str) -> set[str]:
     return set(ledger.cases[column].dropna().unique()) | set(ledger.schools[column].dropna().unique())
 
 
+def _duban_brief(path: str | None, sel: metrics.Selection):
+    """The 督办 items of the selected townships with their status (they open the pack and the Word 通报)."""
+    from .records_cli import duban_brief
+
+    return duban_brief(path, sel.townships)
+
+
+def _with_notices(ledger: Ledger, path: str | None) -> Ledger:
+    """The ledger with the notices delivered in the records database on its follow-up log (steps, deadlines)."""
+    from .records_cli import delivered_for
+
+    return delivered_for(ledger, path)
+
+
 def _selection(args, ledger: Ledger, as_of: dt.date | None = None) -> metrics.Selection:
     from . import metrics
 
@@ -288,6 +302,7 @@ def cmd_overdue(args) -> int:
     from . import metrics, privacy
 
     ledger, settings = _load(args.path, args.store)
+    ledger = _with_notices(ledger, args.path)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
     days = args.days if args.days is not None else settings.overdue_days
@@ -368,6 +383,7 @@ def cmd_pack(args) -> int:
     from . import audit, figures, pack
 
     ledger, settings = _load(args.path, args.store)
+    ledger = _with_notices(ledger, args.path)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
     try:
@@ -377,6 +393,7 @@ def cmd_pack(args) -> int:
             settings,
             figures.load_boundaries(args.path or _data_dir()),
             with_pptx=bool(args.pptx),
+            duban=_duban_brief(args.path, sel),
         )
     except pack.PackError as exc:
         raise UsageError(str(exc)) from exc
@@ -432,10 +449,21 @@ def cmd_report(args) -> int:
     from .documents import report
 
     ledger, settings = _load(args.path, args.store)
+    ledger = _with_notices(ledger, args.path)
     as_of = _date(args.as_of)
     sel = _selection(args, ledger, as_of)
     try:
-        result = report.build(ledger, sel, settings, args.kind, annex=args.annex)
+        from .records_cli import ranking_brief
+
+        result = report.build(
+            ledger,
+            sel,
+            settings,
+            args.kind,
+            annex=args.annex,
+            duban=_duban_brief(args.path, sel),
+            ranking=ranking_brief(ledger, settings, args.path, as_of),
+        )
     except report.ReportError as exc:
         raise UsageError(str(exc)) from exc
     if args.annex:
@@ -462,6 +490,7 @@ def cmd_case_file(args) -> int:
     from .documents import case_file
 
     ledger, settings = _load(args.path, args.store)
+    ledger = _with_notices(ledger, args.path)
     as_of = _date(args.as_of) if args.as_of else None
     try:
         data = case_file.build_case_file(ledger, args.case, settings, as_of, unmasked=args.full_names)

@@ -126,9 +126,9 @@ PAGES = [
     ("pages/village_map.py", "村级地图", "village_map", ":material/map:", True),
     ("pages/special_ed.py", "特殊教育", "special_ed", ":material/accessible:", True),
     ("pages/followup.py", "个案跟踪", "followup", ":material/assignment_ind:", True),
-    ("pages/reconcile.py", "数据比对", "reconcile", ":material/compare_arrows:", True),
-    ("pages/duban.py", "督办", "duban", ":material/assignment_late:", True),
-    ("pages/ranking.py", "考核排名", "ranking", ":material/leaderboard:", True),
+    ("pages/reconcile.py", "数据比对", "reconcile", ":material/compare_arrows:", False),
+    ("pages/duban.py", "督办", "duban", ":material/assignment_late:", False),
+    ("pages/ranking.py", "考核排名", "ranking", ":material/leaderboard:", False),
     ("pages/upload.py", "数据导入", "upload", ":material/upload_file:", False),
 ]
 

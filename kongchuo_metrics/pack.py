@@ -139,6 +139,7 @@ class Content:
     overdue_days: int
     figures: dict  # name -> plotly figure (trend, schools, placements, map), absent when there is nothing
     same: dict  # KPI field -> its 同比 caption (上年同期 …, or 台账不含上年同期数据)
+    duban: pd.DataFrame | None = None  # the previous meeting's 督办 items (records.workflows.duban_brief)
 
 
 def content(
@@ -147,6 +148,7 @@ def content(
     settings: Settings,
     boundaries: dict | None,
     quality: dict | None = None,
+    duban: pd.DataFrame | None = None,
 ) -> Content:
     """The pack's numbers, tables and figures for a selection (names surname-only, small counts suppressed)."""
     from .exports import scope_title
@@ -204,6 +206,7 @@ def content(
         overdue_days=settings.overdue_days,
         figures=figs,
         same={f: compare.last_year_caption(cmp, f) for f in compare.FIELDS},
+        duban=duban,
     )
 
 
@@ -273,7 +276,8 @@ def build_html(
     quality: dict | None = None,
     c: Content | None = None,
 ) -> str:
-    """The pack as one HTML document of eight A4 landscape pages (charts as inline SVG)."""
+    """The pack as one HTML document of eight A4 landscape pages (charts as inline SVG); a ninth, after the
+    cover, lists the previous meeting's 督办 items and their status when the content has any."""
     c = c or content(ledger, sel, settings, boundaries, quality)
     t = section_titles(c)
     e = html.escape
@@ -286,6 +290,8 @@ def build_html(
         f"<p>数据：{e(c.source)}</p>"
         f"<p>生成时间：{dt.datetime.now():%Y年%m月%d日 %H:%M}</p>{foot}</section>"
     ]
+    if c.duban is not None and len(c.duban):
+        pages.append(_page("上次会议督办事项落实情况", _table(c.duban, max_rows=14) + foot))
     boxes = "".join(
         f"<div class='kpi'><span>{e(label)}</span><b class='{cls}'>{e(value)}</b><span>{e(note)}</span></div>"
         for label, value, note, cls in kpi_boxes(c)
@@ -477,6 +483,7 @@ def make_pack(
     settings: Settings,
     boundaries: dict | None,
     with_pptx: bool = True,
+    duban: pd.DataFrame | None = None,
 ) -> Pack:
     """Build the PDF (and PPTX) for the selection; raises PackError (Chinese) when chromium is missing."""
     if not chromium_path():
@@ -491,7 +498,7 @@ def make_pack(
     # one browser for every chart, MathJax off: kaleido's default would fetch MathJax from a CDN
     kaleido.start_sync_server(mathjax=False, silence_warnings=True)
     try:
-        c = content(ledger, sel, settings, boundaries, quality)
+        c = content(ledger, sel, settings, boundaries, quality, duban)
         document = build_html(ledger, sel, settings, boundaries, quality, c=c)
         pptx = build_pptx(ledger, sel, settings, boundaries, c=c) if with_pptx else None
     finally:

@@ -56,20 +56,7 @@ c3.metric(
 for col, field in zip((c1, c2, c3), compare.FIELDS, strict=True):
     if not big:  # on the projector the deltas say it; the trend chart keeps its place on the first screen
         col.caption(compare.last_year_caption(cmp, field))
-for col, rate in zip(rate_cols, rates, strict=True):
-    sign = "≤" if rate.kind == "max" else "≥"
-    if rate.value is None:
-        col.metric(rate.label, "—", help=rate.note)
-        col.caption(rate.note)
-    else:
-        verdict = "达标" if rate.met else "未达标"
-        col.metric(
-            rate.label,
-            f"{rate.value:.3f}%" if rate.kind == "max" else f"{rate.value:.2f}%",
-            delta=f"目标 {sign}{rate.target}%　{verdict}",
-            delta_color="normal" if rate.met else "inverse",
-            delta_arrow="off",
-        )
+ui.rate_cards(rate_cols, rates)
 
 if not big:  # the pack and the Word report are made before the meeting, not on the projector
     pack_col, report_col = st.columns(2)
@@ -92,19 +79,8 @@ with right:
     if not ui.empty(towns, "统计日期当天各乡镇均无在册辍学学生。"):
         ui.chart(figures.bar_chart(towns, "township", "open", big=big), key="ov_towns")
         towns = privacy.published_poor(towns)  # 建档立卡 per township: small counts hidden
-        ui.table(
-            towns[
-                [
-                    "township",
-                    "open",
-                    "change_prev",
-                    "change_last_year",
-                    "open_poor",
-                    "returned_total",
-                    "dropout_rate",
-                ]
-            ]
-        )
+        shown = ["township", "open", "change_prev", "change_last_year", "open_poor", "returned_total"]
+        ui.table(towns[[*shown, "dropout_rate"]])
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns")
 
 ui_import.calendar_section(view, view.as_of.date(), title="各乡镇报送情况")

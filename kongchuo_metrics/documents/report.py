@@ -262,7 +262,7 @@ def _table_one(doc, f: Facts) -> None:
 
 def _table_two(doc, f: Facts) -> None:
     s = f.schools
-    poor = privacy.suppress_small(s, ["open_poor"])["open_poor"] if len(s) else s.get("open_poor")
+    poor = privacy.published_poor(s)["open_poor"] if len(s) else s.get("open_poor")
     rows = [
         [str(i + 1), sc, tw, _n(o), str(p), cp, cl, names]
         for i, (sc, tw, o, p, cp, cl, names) in enumerate(

@@ -113,7 +113,9 @@ def test_unknown_resolution_texts_are_classified_on_the_page(tmp_path, data_copy
     schools = [["学校名称", "乡镇", "初中在校生数"], ["甲镇一中", "甲镇", 1200]]
     book = write_xlsx(tmp_path / "b.xlsx", {"台账": [list(CASE_HEADER), *rows], "学校": schools})
     at = open_page("upload")
-    at.file_uploader(key="up_file").set_value(("b.xlsx", book.read_bytes(), "application/octet-stream")).run()
+    at.file_uploader(key="up_file_0").set_value(
+        ("b.xlsx", book.read_bytes(), "application/octet-stream")
+    ).run()
     assert at.button(key="up_accept").disabled
     box = next(s for s in at.selectbox if "随父母到广东读书" in s.label and "3 个个案" in s.label)
     box.set_value("核实在外就读").run()

@@ -100,7 +100,8 @@ def test_download_schools_csv_bytes(page):
     data = open(download.path(), "rb").read()
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
-    lines = text.splitlines()
+    title, *lines = text.splitlines()  # a title line naming the table and its scope, then the table
+    assert "未返校学生分校统计表" in title and "统计日期：2019年6月25日" in title
     assert lines[0].split(",")[:4] == ["学校", "乡镇", "在册辍学人数", "其中建档立卡"]
     counts = {line.split(",")[0]: int(line.split(",")[2]) for line in lines[1:]}
     assert counts == TABLE_2

@@ -47,7 +47,8 @@ def test_upload_lists_see_counts_open_a_list_and_download_the_feedback(page, ser
     )
     with page.page.expect_download() as info:
         page.page.locator("[data-testid='stDownloadButton'] button", has_text="下载 CSV").last.click()
-    lines = open(info.value.path(), "rb").read().decode("utf-8-sig").splitlines()
+    title, *lines = open(info.value.path(), "rb").read().decode("utf-8-sig").splitlines()
+    assert "核实在读" in title  # the title line names the list and its scope
     assert len(lines) == 5 and "核实在读" in lines[1]
     header = lines[0].split(",")
     names = [line.split(",")[header.index("姓名")] for line in lines[1:]]

@@ -330,6 +330,6 @@ def test_problem_list_download_is_audited(page, server, tmp_path):
     line = [json.loads(x) for x in (tmp / "audit" / "audit.jsonl").read_text(encoding="utf-8").splitlines()][
         -1
     ]
-    assert line["event"] == "download" and line["file"] == "台账问题清单.csv"
+    assert line["event"] == "download" and line["file"] == "台账问题清单_问题台账.csv"
     assert line["user"] == "本机用户" and line["sha256"] == hashlib.sha256(data).hexdigest()
     assert line["rows"] >= 1 and "问题台账.csv" in line["filters"]

@@ -47,7 +47,7 @@ def db_url(request, tmp_path):
 def _child(township="三里镇", name="甲", step="school_visit") -> dict:
     return {
         "township": township,
-        "school": "三里二中",
+        "school": township[:2] + "二中",
         "label": name + "*",
         "child_key": f"k-{name}",
         "alt_key": f"a-{name}",
@@ -257,10 +257,18 @@ def test_notice_rules_delivery_and_counts(db_url):
         notices.deliver(engine, ADMIN, a["id"], dt.date(2019, 6, 27), "张父", "家中")
     with pytest.raises(notices.NoticeError, match="无权"):
         notices.deliver(engine, WULI, b["id"], dt.date(2019, 6, 27), "李母", "家中")
-    assert len(notices.listing(engine, SANLI)) == 2 and len(notices.listing(engine, SCHOOL)) == 0
+    assert len(notices.listing(engine, SANLI)) == 2 and len(notices.listing(engine, WULI)) == 1
+    # a school issues and delivers its own 劝学通知书 only
+    with pytest.raises(notices.NoticeError, match="无权"):
+        notices.issue(engine, SCHOOL, kind="限期复学通知书", child=_child(name="丁"), as_of=DAY)
+    own = notices.issue(engine, SCHOOL, kind="劝学通知书", child=_child(name="丁"), as_of=DAY)
+    assert set(notices.listing(engine, SCHOOL)["id"]) == {a["id"], b["id"], own["id"]}  # its school's notices
+    with pytest.raises(notices.NoticeError, match="无权"):
+        notices.deliver(engine, SCHOOL, b["id"], dt.date(2019, 6, 27), "李母", "家中")
+    notices.deliver(engine, SCHOOL, own["id"], dt.date(2019, 6, 27), "丁父", "家中")
     counts = notices.counts(notices.listing(engine, ADMIN))
     assert counts.to_dict("records") == [
-        {"township": "三里镇", "kind": "劝学通知书", "issued": 1, "delivered": 1},
+        {"township": "三里镇", "kind": "劝学通知书", "issued": 2, "delivered": 2},
         {"township": "三里镇", "kind": "限期复学通知书", "issued": 1, "delivered": 0},
         {"township": "五里镇", "kind": "劝学通知书", "issued": 1, "delivered": 0},
     ]
@@ -343,7 +351,7 @@ def test_lapses_count_late_and_missing_feedback(db_url):
     assert got.loc["五里镇"].to_dict() == {"late": 0, "missing": 0}  # not due yet
 
 
-def test_duban_and_notice_cli(db_url, tmp_path, monkeypatch, capsys):
+def test_duban_and_notice_cli(db_url, tmp_path, monkeypatch, capsys, sample_ledger):
     import json
 
     from kongchuo_metrics import audit, cli
