@@ -31,7 +31,10 @@ rates = [r for r in kpi["rates"] if r.key != "poor_open"]
 # one row of six on the projector, so that the trend chart starts on the first screen
 cells = st.columns(3 + len(rates)) if big else [*st.columns(3), *st.columns(len(rates))]
 c1, c2, c3, rate_cols = cells[0], cells[1], cells[2], cells[3:]
-since = f"较 {metrics.cn_date(kpi['previous_date'])}" if kpi["previous_date"] is not None else None
+# on the projector the arrow alone says it: six cards in a row leave no room for the date
+since = (
+    f"较 {metrics.cn_date(kpi['previous_date'])}" if kpi["previous_date"] is not None and not big else None
+)
 c1.metric(
     "在册辍学人数",
     labels.cn_number(kpi["open"]),

@@ -56,7 +56,8 @@ def test_upload_lists_see_counts_open_a_list_and_download_the_feedback(page, ser
     page.shot("reconcile")
 
     # the feedback sheet: the received rows in their order, 核查结果 filled, two columns added
-    with page.page.expect_download() as info:
+    page.wait()  # the list's download wrote its audit line first (a rerun); the page has settled again
+    with page.page.expect_download(timeout=90000) as info:
         page.page.locator("[data-testid='stDownloadButton'] button", has_text="下载反馈表").click()
     assert info.value.suggested_filename == "疑似辍学推送名单_核查反馈.xlsx"
     rows = pc.CalamineWorkbook.from_path(info.value.path()).get_sheet_by_name("Sheet1").to_python()

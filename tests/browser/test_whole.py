@@ -79,11 +79,16 @@ def test_streamlit_chrome_is_hidden_or_chinese(browser, server):
 
 def _downloads(p: Page) -> list[tuple[str, bytes, str]]:
     out = []
-    for button in p.page.locator("[data-testid='stDownloadButton'] button").all():
-        with p.page.expect_download() as info:
+    buttons = p.page.locator("[data-testid='stDownloadButton'] button")
+    for i in range(buttons.count()):
+        # a click writes the audit line first (a rerun of the page), so each button is found again afterwards
+        button = p.page.locator("[data-testid='stDownloadButton'] button").nth(i)
+        label = button.inner_text()
+        with p.page.expect_download(timeout=90000) as info:
             button.click()
         d = info.value
-        out.append((d.suggested_filename, open(d.path(), "rb").read(), button.inner_text()))
+        out.append((d.suggested_filename, open(d.path(), "rb").read(), label))
+        p.wait()
     return out
 
 
