@@ -305,6 +305,24 @@ def _date_text(rng: np.random.Generator, d: dt.date, allow_month: bool = False) 
     return f"{d.year}年{d.month}月"
 
 
+def _add_people(
+    rng: np.random.Generator, df: pd.DataFrame, schools: pd.DataFrame, villages: pd.DataFrame
+) -> None:
+    """Case type, reason, village, both lines' owners, guardian and ethnicity, drawn in one fixed order (the
+    sample's bytes depend on it) for the 2019 cases and the earlier school year alike."""
+    df["type"] = np.where(rng.random(len(df)) < 0.2, "疑似辍学", "辍学")
+    df["reason"] = rng.choice(REASONS, len(df), p=[0.22, 0.2, 0.15, 0.08, 0.08, 0.1, 0.05, 0.05, 0.04, 0.03])
+    vil = villages.groupby("乡镇")["村（社区）"].apply(list)
+    df["village"] = [str(rng.choice(vil[t])) for t in df["township"]]
+    gov = {t: n for t, n in zip(TOWNSHIPS, _names(rng, len(TOWNSHIPS), OFFICIAL_GIVEN), strict=True)}
+    df["gov_owner"] = [f"{gov[t]}（{t}）" for t in df["township"]]
+    edu_names = dict(zip(schools["学校名称"], _names(rng, len(schools), OFFICIAL_GIVEN), strict=True))
+    df["edu_owner"] = [f"{edu_names[s]}（{s}）" for s in df["school"]]
+    df["guardian"] = _names(rng, len(df))
+    df["phone"] = _phones(rng, len(df))
+    df["ethnicity"] = rng.choice(["汉族", "壮族", "瑶族"], len(df), p=[0.55, 0.4, 0.05])
+
+
 def _cases(rng: np.random.Generator, schools: pd.DataFrame, villages: pd.DataFrame) -> pd.DataFrame:
     dates = [dt.date.fromisoformat(d) for d in REPORT_DATES]
     junior = schools[schools["学段"] == "初中"]
@@ -360,17 +378,7 @@ def _cases(rng: np.random.Generator, schools: pd.DataFrame, villages: pd.DataFra
         df["outcome"].isin(["returned", "vocational"]) & df["close"].le(dates[1]) & df["close"].notna()
     ]
     df.loc[rng.choice(first_period, 2, replace=False), "poor"] = True
-    df["type"] = np.where(rng.random(len(df)) < 0.2, "疑似辍学", "辍学")
-    df["reason"] = rng.choice(REASONS, len(df), p=[0.22, 0.2, 0.15, 0.08, 0.08, 0.1, 0.05, 0.05, 0.04, 0.03])
-    vil = villages.groupby("乡镇")["村（社区）"].apply(list)
-    df["village"] = [str(rng.choice(vil[t])) for t in df["township"]]
-    gov = {t: n for t, n in zip(TOWNSHIPS, _names(rng, len(TOWNSHIPS), OFFICIAL_GIVEN), strict=True)}
-    df["gov_owner"] = [f"{gov[t]}（{t}）" for t in df["township"]]
-    edu_names = dict(zip(schools["学校名称"], _names(rng, len(schools), OFFICIAL_GIVEN), strict=True))
-    df["edu_owner"] = [f"{edu_names[s]}（{s}）" for s in df["school"]]
-    df["guardian"] = _names(rng, len(df))
-    df["phone"] = _phones(rng, len(df))
-    df["ethnicity"] = rng.choice(["汉族", "壮族", "瑶族"], len(df), p=[0.55, 0.4, 0.05])
+    _add_people(rng, df, schools, villages)
     return df.sort_values(["township", "school", "registered"]).reset_index(drop=True)
 
 
@@ -424,17 +432,7 @@ def _history(rng: np.random.Generator, schools: pd.DataFrame, villages: pd.DataF
     for period in (1, 3, len(windows) - 1):
         pick = df.index[(df["period"] == period) & (df["outcome"] == "returned") & ~df["poor"]]
         df.loc[rng.choice(pick, 1), "poor"] = True
-    df["type"] = np.where(rng.random(len(df)) < 0.2, "疑似辍学", "辍学")
-    df["reason"] = rng.choice(REASONS, len(df), p=[0.22, 0.2, 0.15, 0.08, 0.08, 0.1, 0.05, 0.05, 0.04, 0.03])
-    vil = villages.groupby("乡镇")["村（社区）"].apply(list)
-    df["village"] = [str(rng.choice(vil[t])) for t in df["township"]]
-    gov = {t: n for t, n in zip(TOWNSHIPS, _names(rng, len(TOWNSHIPS), OFFICIAL_GIVEN), strict=True)}
-    df["gov_owner"] = [f"{gov[t]}（{t}）" for t in df["township"]]
-    edu_names = dict(zip(schools["学校名称"], _names(rng, len(schools), OFFICIAL_GIVEN), strict=True))
-    df["edu_owner"] = [f"{edu_names[s]}（{s}）" for s in df["school"]]
-    df["guardian"] = _names(rng, len(df))
-    df["phone"] = _phones(rng, len(df))
-    df["ethnicity"] = rng.choice(["汉族", "壮族", "瑶族"], len(df), p=[0.55, 0.4, 0.05])
+    _add_people(rng, df, schools, villages)
     return df.drop(columns="period").sort_values(["township", "school", "registered"]).reset_index(drop=True)
 
 
