@@ -9,19 +9,6 @@ from sqlalchemy import text
 from kongchuo_metrics import reconcile, records
 from kongchuo_metrics.reconcile import store
 from tests.reconcile_data import AS_OF, make_lists
-from tests.unit.test_records import _reset_postgres
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    records.dispose_all()
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'var' / 'records.sqlite'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        _reset_postgres(url)
-    yield url
-    records.dispose_all()
 
 
 @pytest.fixture(scope="module")

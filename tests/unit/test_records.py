@@ -24,26 +24,6 @@ SCHOOL = Scope("school", "school", schools=("三里二中",))
 DAY = dt.date(2019, 6, 25)
 
 
-def _reset_postgres(url: str) -> None:
-    engine = create_engine(db._normalise(url))
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    records.dispose_all()
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'var' / 'records.sqlite'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-        _reset_postgres(url)
-    yield url
-    records.dispose_all()
-
-
 def _child(township="三里镇", name="甲", step="school_visit") -> dict:
     return {
         "township": township,
