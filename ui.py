@@ -1199,7 +1199,9 @@ def case_file_button(view: View, case_id: str) -> None:
 
 
 # 汇报模式 type, for the back of the room: the KPI number at 2.2x its label (the metric value is itself a
-# markdown block, so the value rule is the more specific one), tables zoomed, headings and padding tight so the
+# markdown block, so the value rule is the more specific one). Each card is a size container and both sizes
+# shrink with its width in the same ratio, so six cards still fit when the sidebar is opened by hand at 1280
+# px. Tables zoomed, headings and padding tight so the
 # page's key chart starts on the first screen at 1280x720. Charts get their larger fonts from figures(big=True).
 BRIEFING_CSS = """<style>
 html{font-size:18px}
@@ -1207,8 +1209,9 @@ html{font-size:18px}
 h1{font-size:2.1rem !important;padding:0 0 .2rem 0 !important}
 h2, h3{font-size:1.5rem !important}
 [data-testid='stMarkdownContainer'] p{font-size:1.15rem}
-[data-testid='stMetricLabel'], [data-testid='stMetricLabel'] p{font-size:1.1rem !important}
-[data-testid='stMetricValue'], [data-testid='stMetricValue'] *{font-size:2.4rem !important;line-height:1.1}
+[data-testid='stMetric']{container-type:inline-size}
+[data-testid='stMetricLabel'], [data-testid='stMetricLabel'] p{font-size:min(1.1rem, 10cqi) !important}
+[data-testid='stMetricValue'], [data-testid='stMetricValue'] *{font-size:min(2.4rem, 22cqi) !important;line-height:1.1}
 [data-testid='stDataFrame']{zoom:1.3}
 [data-testid='stCaptionContainer'], [data-testid='stCaptionContainer'] p{font-size:1rem}
 [data-testid='stPageLink'] p{font-size:1.2rem;white-space:nowrap}

@@ -653,7 +653,18 @@ def cmd_restore(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _needs_all(argv: list[str] | None, light: set[str]) -> bool:
+    """False when the command line names one of the `light` commands (so the others need not be declared)."""
+    if argv is None:
+        return True
+    words = [a for a in argv if not a.startswith("-")]
+    return not words or words[0] not in light
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given `argv` naming a ledger command, without the reconcile and records commands,
+    whose declarations import SQLAlchemy, python-docx and the reconcile checks (about 0.3 s that `validate` and
+    `trend` would pay for nothing)."""
     p = argparse.ArgumentParser(prog="python -m kongchuo_metrics", description="控辍保学台账：校验与统计")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -700,11 +711,6 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--as-of", help="填表日期（默认今天）")
     sp.add_argument("--out", required=True, help="输出的 .docx 文件")
     sp.add_argument("--full-names", action="store_true", help="显示完整姓名、身份证号和联系电话（记入审计）")
-    from .reconcile import command as reconcile_command  # its arguments are declared there
-
-    sp = sub.add_parser("reconcile", help="三比对：台账与学籍、脱贫户、推送、户籍、特教名单比对")
-    reconcile_command.add_arguments(sp)
-    sp.set_defaults(func=lambda a: reconcile_command.run(a, _date))
     sp = sub.add_parser("import", help="导入台账（可多个文件，作为一个新版本；按范围合并）")
     sp.add_argument("files", nargs="+", help="台账文件")
     sp.add_argument("--store", help="数据库文件夹（默认 var/store 或 $KONGCHUO_STORE）")
@@ -734,15 +740,22 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("action", choices=("verify",))
     sp.add_argument("--log", help="审计日志（默认 var/audit/audit.jsonl 或 $KONGCHUO_AUDIT）")
     sp.set_defaults(func=cmd_audit)
+    if not _needs_all(argv, set(sub.choices)):
+        return p
     from . import records_cli  # rank, duban, notice: the records database
+    from .reconcile import command as reconcile_command  # its arguments are declared there
 
+    sp = sub.add_parser("reconcile", help="三比对：台账与学籍、脱贫户、推送、户籍、特教名单比对")
+    reconcile_command.add_arguments(sp)
+    sp.set_defaults(func=lambda a: reconcile_command.run(a, _date))
     records_cli.register(sub, add)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return the exit code (0 fine, 2 unusable input or bad arguments)."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

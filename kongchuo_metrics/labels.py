@@ -19,6 +19,7 @@ COLUMN_LABELS = {
     "township": "乡镇",
     "village": "村（社区）",
     "names": "未返校学生（已脱敏）",
+    "names_full": "未返校学生（完整姓名）",
     "oldest_days": "最久未返校天数",
     "latest_entry": "最近填报日期",
     "open_dropout": "其中辍学类",

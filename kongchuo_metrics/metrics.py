@@ -231,6 +231,7 @@ def _names_list(names: pd.Series, limit: int = 10) -> str:
 def schools_table(cases: pd.DataFrame, as_of, mode: str = "list", include_zero: bool = False) -> pd.DataFrame:
     """表二 per school at `as_of`: school, township, open, open_poor, names (masked), oldest_days, latest_entry.
 
+    In the unmasked mode the names column is `names_full`, so that no header calls full names 已脱敏.
     latest_entry is the last registration or closure date recorded for the school on or before as_of (freshness).
     """
     day = pd.Timestamp(as_of)
@@ -238,8 +239,9 @@ def schools_table(cases: pd.DataFrame, as_of, mode: str = "list", include_zero: 
     needed = cases[["case_id", "school", "township", "name", "poor", "registered", "closed"]]
     upto = needed[needed["registered"] <= day]
     cols = ["school", "township", "open", "open_poor", "names", "oldest_days", "latest_entry"]
+    names_key = {"names": "names_full"} if mode == "unmasked" else {}
     if upto.empty:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=cols).rename(columns=names_key)
     open_ = open_at(upto, day)
     open_["masked"] = privacy.mask_names(open_["name"], mode)
     open_["days"] = _days_open(open_, day)
@@ -270,7 +272,8 @@ def schools_table(cases: pd.DataFrame, as_of, mode: str = "list", include_zero: 
     out["names"] = out["names"].fillna("")
     if not include_zero:
         out = out[out["open"] > 0]
-    return out.sort_values(["township", "school"]).reset_index(drop=True)[cols]
+    out = out.sort_values(["township", "school"]).reset_index(drop=True)[cols]
+    return out.rename(columns=names_key)
 
 
 def enrolment(

@@ -263,6 +263,7 @@ def _quality_text(c: Content) -> str:
     )
 
 
+DUBAN_TITLE = "上次会议督办事项落实情况"
 RATE_RULE = "辍学率＝该学段在册“辍学”类个案÷该学段在校生数；巩固率＝毕业生数÷（入学年级人数＋转入－转出）；建档立卡辍学人数须为 0。"
 PRIVACY_NOTE = "本材料中学生姓名只显示姓氏，不含身份证号、联系电话等个人信息，请勿翻拍外传。"
 MAP_NOTE = "圆点大小＝未返校人数；颜色：红＝有建档立卡个案，橙＝有超期未跟进个案，灰蓝＝有未返校个案。只标到村，不标住址。"
@@ -291,7 +292,7 @@ def build_html(
         f"<p>生成时间：{dt.datetime.now():%Y年%m月%d日 %H:%M}</p>{foot}</section>"
     ]
     if c.duban is not None and len(c.duban):
-        pages.append(_page("上次会议督办事项落实情况", _table(c.duban, max_rows=14) + foot))
+        pages.append(_page(DUBAN_TITLE, _table(c.duban, max_rows=14) + foot))
     boxes = "".join(
         f"<div class='kpi'><span>{e(label)}</span><b class='{cls}'>{e(value)}</b><span>{e(note)}</span></div>"
         for label, value, note, cls in kpi_boxes(c)
@@ -401,7 +402,8 @@ def build_pptx(
     c: Content | None = None,
 ) -> bytes:
     """The same eight parts as the PDF as 16:9 slides (python-pptx): KPIs, tables, charts and the map as
-    images; names surname-only, small counts suppressed."""
+    images; names surname-only, small counts suppressed. Like the PDF, a slide after the cover lists the
+    previous meeting's 督办 items when the content has any."""
     import io
 
     from pptx import Presentation
@@ -447,6 +449,8 @@ def build_pptx(
     cover = prs.slides.add_slide(prs.slide_layouts[0])
     cover.shapes.title.text = titles[0]
     cover.placeholders[1].text = f"范围：{c.scope}\n统计日期：{metrics.cn_date(c.as_of)}\n数据：{c.source}"
+    if c.duban is not None and len(c.duban):
+        table(slide(DUBAN_TITLE), c.duban, rows_max=14, size=11)
     s = slide(titles[1])
     for i, (label, value, note, _) in enumerate(kpi_boxes(c)):
         x, y = left + Emu(3800000 * (i % 3)), top + Emu(1700000 * (i // 3))

@@ -50,6 +50,16 @@ def test_entering_briefing_mode_turns_full_names_off():
     assert all("*" in n for n in names)
 
 
+def test_the_names_header_says_masked_only_when_the_names_are_masked():
+    at = open_page("schools")
+    assert "未返校学生（已脱敏）" in at.dataframe[0].value.columns
+    at.toggle(key="unmask").set_value(True).run()
+    table = at.dataframe[0].value
+    assert "未返校学生（已脱敏）" not in table.columns
+    full = table["未返校学生（完整姓名）"]
+    assert full.str.len().max() > 0 and not any("*" in n for n in full)
+
+
 @pytest.mark.parametrize(
     "page, query, check",
     [  # choices travel in the URL as their Chinese labels

@@ -43,18 +43,23 @@ def _open(browser, url, path, width, height) -> Page:
 
 
 @pytest.mark.parametrize("size", [(1280, 720), (1440, 900)], ids=["1280x720", "1440x900"])
-@pytest.mark.parametrize("mode", ["", "briefing=true"])
+@pytest.mark.parametrize("mode", ["", "briefing=true", "briefing=true&sidebar"])
 def test_no_control_is_cut_off_on_any_page(browser, server, size, mode):
+    """`sidebar`: 汇报模式 with the (collapsed) sidebar opened by hand, the narrowest the cards get."""
     url, _ = server
     cut = {}
     for name, path in PAGES.items():
-        p = _open(browser, url, f"{path}?{mode}", *size)
+        p = _open(browser, url, f"{path}?{mode.removesuffix('&sidebar')}", *size)
         try:
+            if mode.endswith("sidebar"):
+                p.page.locator("[data-testid='stExpandSidebarButton']").click()
+                p.page.wait_for_selector("[data-testid='stSidebar'][data-collapsed='false']", timeout=10000)
+                p.page.wait_for_timeout(800)
             assert p.page.locator("[data-testid='stException']").count() == 0, name
             found = p.page.evaluate(CUT)
             if found:
                 cut[name] = found
-                p.shot(f"cut-{name}-{size[0]}-{mode or 'list'}")
+                p.shot(f"cut-{name}-{size[0]}-{mode.replace('&', '-') or 'list'}")
             assert p.outside == []
         finally:
             p.context.close()

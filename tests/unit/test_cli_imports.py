@@ -39,3 +39,23 @@ def test_summary_and_schools_do_not_import_the_charting_stack():
     ):
         _, modules = modules_after(*argv)
         assert not modules & set(HEAVY), (argv[0], modules & set(HEAVY))
+
+
+def test_validate_and_trend_do_not_import_the_records_database_or_word():
+    """The reconcile and records commands are declared only when named: no SQLAlchemy or python-docx start-up."""
+    for argv in (("validate", str(SAMPLE_DIR), "--format", "json"), ("trend", str(SAMPLE_DIR))):
+        out, modules = modules_after(*argv)
+        assert out  # the command ran and printed its result
+        assert not modules & {"sqlalchemy", "docx", "pptx"}, (
+            argv[0],
+            modules & {"sqlalchemy", "docx", "pptx"},
+        )
+
+
+def test_the_full_command_list_is_still_offered():
+    from kongchuo_metrics import cli
+
+    for argv in (None, [], ["rank", "--help"], ["nonsense"]):
+        names = set(cli.build_parser(argv)._subparsers._group_actions[0].choices)
+        assert {"validate", "trend", "reconcile", "rank", "duban", "notice"} <= names, argv
+    assert "reconcile" not in cli.build_parser(["validate", "x.xlsx"])._subparsers._group_actions[0].choices
