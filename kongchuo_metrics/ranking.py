@@ -272,7 +272,19 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
             "督办未反馈": t["missing_reports"],
         }
     )
+    out.attrs = dict(table.attrs)  # what 较上期 compares with travels with the table (xlsx note, Word 通报)
     return out
+
+
+def previous_words(table: pd.DataFrame) -> str:
+    """What 较上期 compares with, in one Chinese sentence (page caption, xlsx note, Word 通报)."""
+    prev = table.attrs.get("previous")
+    if not prev:
+        return "台账中没有更早的统计日，暂无较上期排名变化。"
+    when = metrics.cn_date(pd.Timestamp(prev["date"]))
+    if prev["source"] == "saved":
+        return f"较上期：与{when}保存的考核结果比较（{prev['saved_by']}保存）。"
+    return f"较上期：按台账中的上一统计日（{when}）重新计算（该期未保存考核结果）。"
 
 
 def xlsx(table: pd.DataFrame, title: str, unit: str, stat_date: str, rules: Rules) -> bytes:
@@ -308,7 +320,12 @@ def xlsx(table: pd.DataFrame, title: str, unit: str, stat_date: str, rules: Rule
                 ws.write_string(r, c, str(v), red if v in ("否决", "末位") else cell)
     end = 4 + len(shown)
     ws.merge_range(
-        end + 1, 0, end + 1, n - 1, "评分规则：" + describe(rules), wb.add_format({"text_wrap": True})
+        end + 1,
+        0,
+        end + 1,
+        n - 1,
+        "评分规则：" + describe(rules) + previous_words(table),
+        wb.add_format({"text_wrap": True}),
     )
     ws.set_row(end + 1, 90)
     ws.set_column(0, 0, 6)

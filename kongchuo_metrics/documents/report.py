@@ -19,6 +19,7 @@ import pandas as pd
 
 from .. import compare, figures, metrics, privacy, schema
 from ..ingest import Ledger
+from ..ranking import previous_words
 from ..settings import Settings
 from . import layout as L
 
@@ -546,7 +547,8 @@ def _ranking(doc, shown: pd.DataFrame) -> None:
     L.paragraph(
         doc,
         f"按考核评分规则，{first}排名第一，{last}居末位"
-        + (f"；{veto}有建档立卡（脱贫户）学生未返校，一票否决。" if veto else "。"),
+        + (f"；{veto}有建档立卡（脱贫户）学生未返校，一票否决。" if veto else "。")
+        + previous_words(shown),
     )
     cols = [
         "名次",
