@@ -723,12 +723,8 @@ def reporting_calendar(view: View, day: dt.date) -> pd.DataFrame:
     """Per township in the view's scope: last submission, rhythm, deadline and this period's state at `day`."""
     from kongchuo_metrics import reporting
 
-    towns = _options(*_ledger_key(), None)
-    meta = view.ledger.meta
-    dates = reporting.submissions(meta, towns, "" if meta.get("submissions") else meta.get("stat_date", ""))
-    dates = {t: d for t, d in dates.items() if t in towns}
-    rules = reporting.rhythms(view.settings.weekly_day, view.settings.monthly_day)
-    return reporting.calendar_table(dates, rules, day)
+    s = view.settings
+    return reporting.for_ledger(view.ledger, s.weekly_day, s.monthly_day, day)
 
 
 def counting_rule() -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import compare, figures, labels, metrics, privacy, schema
+from . import compare, figures, labels, metrics, privacy, reporting, schema
 from .ingest import Ledger
 from .settings import Settings
 
@@ -101,7 +101,7 @@ body { font-family: 'Noto Sans CJK SC', 'Source Han Sans SC', sans-serif; color:
 section { page-break-after: always; height: 182mm; overflow: hidden; position: relative; }
 section:last-child { page-break-after: auto; }
 h1 { font-size: 28pt; margin: 38mm 0 8mm; } h2 { font-size: 18pt; margin: 0 0 4mm; border-bottom: 2px solid #d9480f; }
-.cover p { font-size: 14pt; margin: 2mm 0; } .note { font-size: 9pt; color: #495057; }
+.cover p { font-size: 14pt; margin: 2mm 0; } .cover p.late { color: #C92A2A; font-size: 12pt; } .note { font-size: 9pt; color: #495057; }
 .kpis { display: flex; flex-wrap: wrap; gap: 5mm; } .kpi { border: 1px solid #dee2e6; border-radius: 3mm;
   padding: 4mm 6mm; width: 70mm; } .kpi b { display: block; font-size: 26pt; } .kpi span { font-size: 11pt; }
 .red { color: #c2255c; } .ok { color: #2b8a3e; }
@@ -140,6 +140,9 @@ class Content:
     figures: dict  # name -> plotly figure (trend, schools, placements, map), absent when there is nothing
     same: dict  # KPI field -> its 同比 caption (上年同期 …, or 台账不含上年同期数据)
     duban: pd.DataFrame | None = None  # the previous meeting's 督办 items (records.workflows.duban_brief)
+    not_reported: str = (
+        ""  # the townships whose report of this period is missing (reporting calendar), a sentence
+    )
 
 
 def content(
@@ -207,6 +210,11 @@ def content(
         figures=figs,
         same={f: compare.last_year_caption(cmp, f) for f in compare.FIELDS},
         duban=duban,
+        not_reported=reporting.not_reported_words(
+            reporting.for_ledger(
+                ledger, settings.weekly_day, settings.monthly_day, as_of.date(), sel.townships
+            )
+        ),
     )
 
 
@@ -289,7 +297,8 @@ def build_html(
         f"<h1>{e(c.title)}</h1>"
         f"<p>范围：{e(c.scope)}</p><p>统计日期：{metrics.cn_date(c.as_of)}</p>"
         f"<p>数据：{e(c.source)}</p>"
-        f"<p>生成时间：{dt.datetime.now():%Y年%m月%d日 %H:%M}</p>{foot}</section>"
+        + (f"<p class='late'>{e(c.not_reported)}</p>" if c.not_reported else "")
+        + f"<p>生成时间：{dt.datetime.now():%Y年%m月%d日 %H:%M}</p>{foot}</section>"
     ]
     if c.duban is not None and len(c.duban):
         pages.append(_page(DUBAN_TITLE, _table(c.duban, max_rows=14) + foot))
@@ -346,7 +355,9 @@ def build_html(
         _page(
             t[7],
             f"<p>{e(metrics.counting_rule())}</p><p>{RATE_RULE}</p><p>{e(privacy.SUPPRESSION_RULE)}</p>"
-            f"<p>{_quality_text(c)}</p><p>{PRIVACY_NOTE}</p>{foot}",
+            f"<p>{_quality_text(c)}</p>"
+            + (f"<p>{e(c.not_reported)}</p>" if c.not_reported else "")
+            + f"<p>{PRIVACY_NOTE}</p>{foot}",
         )
     )
     return (
@@ -448,7 +459,10 @@ def build_pptx(
 
     cover = prs.slides.add_slide(prs.slide_layouts[0])
     cover.shapes.title.text = titles[0]
-    cover.placeholders[1].text = f"范围：{c.scope}\n统计日期：{metrics.cn_date(c.as_of)}\n数据：{c.source}"
+    cover.placeholders[1].text = (
+        f"范围：{c.scope}\n统计日期：{metrics.cn_date(c.as_of)}\n数据：{c.source}"
+        + (f"\n{c.not_reported}" if c.not_reported else "")
+    )
     if c.duban is not None and len(c.duban):
         table(slide(DUBAN_TITLE), c.duban, rows_max=14, size=11)
     s = slide(titles[1])
@@ -475,7 +489,8 @@ def build_pptx(
     picture(s, "map", w=Emu(9600000))
     text(s, [MAP_NOTE + f"{c.missing} 个个案所在村缺少坐标，未画出。"], y=Emu(6300000), size=12)
     s = slide(titles[7])
-    text(s, [metrics.counting_rule(), RATE_RULE, privacy.SUPPRESSION_RULE, _quality_text(c), PRIVACY_NOTE])
+    notes = [metrics.counting_rule(), RATE_RULE, privacy.SUPPRESSION_RULE, _quality_text(c)]
+    text(s, notes + ([c.not_reported] if c.not_reported else []) + [PRIVACY_NOTE])
     buf = io.BytesIO()
     prs.save(buf)
     return buf.getvalue()
