@@ -770,6 +770,20 @@ def table(frame: pd.DataFrame, **kwargs) -> None:
         st.caption(privacy.SUPPRESSION_RULE)
 
 
+def choice(label: str, options: dict[str, str], key: str, where=st) -> str:
+    """A page-level choice among `options` (code -> Chinese words, from the label book): one always chosen, the
+    first by default, kept in the URL under `key`. Returns the chosen code."""
+    return where.segmented_control(
+        label,
+        list(options),
+        default=next(iter(options)),
+        required=True,
+        format_func=options.get,
+        key=key,
+        bind="query-params",
+    )
+
+
 def chart(fig, key: str) -> None:
     """A plotly chart with the dashboard's chart config: no (English) mode bar, no zoom by accident."""
     from kongchuo_metrics.figures import PLOTLY_CONFIG

@@ -1,3 +1,5 @@
+"""督办: which 督办单 are open, overdue or answered, and which townships need one for their overdue cases?"""
+
 import streamlit as st
 
 import ui
