@@ -82,7 +82,7 @@ COLUMN_LABELS = {
     "severity": "级别",
 }
 # the import preview and version diff (merge.py) and the reporting calendar (reporting.py)
-_FIGURES = {
+FIGURE_LABELS = {
     "cases": "个案",
     "open": "在册",
     "returned": "累计劝返",
@@ -93,7 +93,7 @@ _FIGURES = {
 COLUMN_LABELS.update(
     {
         f"{k}_{w}": f"{v}（{wl}）"
-        for k, v in _FIGURES.items()
+        for k, v in FIGURE_LABELS.items()
         for w, wl in (("now", "现在"), ("after", "导入后"))
     }
 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import shutil
 import subprocess
 import tempfile
 import time
@@ -18,11 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import compare, figures, labels, metrics, privacy, reporting, schema
+from . import compare, figures, labels, metrics, privacy, programs, reporting, schema
 from .ingest import Ledger
 from .settings import Settings
 
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 MISSING_CHROMIUM = (
     "生成汇报材料需要 Chromium 浏览器和中文字体。请以管理员身份运行："
     "apt-get install -y chromium fonts-noto-cjk（或重新运行 ./run.sh，会自动安装）。"
@@ -34,11 +32,8 @@ class PackError(Exception):
 
 
 def chromium_path() -> str | None:
-    """Debian's chromium, if installed."""
-    for c in CHROMIUM_CANDIDATES:
-        if Path(c).exists():
-            return c
-    return shutil.which("chromium")
+    """Debian's chromium, if installed (looked up here so that a test can take it away)."""
+    return programs.chromium_path()
 
 
 @dataclass(frozen=True)
@@ -397,14 +392,7 @@ def print_pdf(document: str, chromium: str | None = None, timeout: int = 120) ->
         src.write_text(document, encoding="utf-8")
         cmd = [
             chromium,
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *programs.CHROMIUM_FLAGS,
             f"--user-data-dir={tmp}/profile",
             "--no-pdf-header-footer",
             f"--print-to-pdf={out}",
