@@ -597,7 +597,7 @@ def sidebar() -> View:
     if mode != "unmasked":
         st.session_state["_unmask_logged"] = False
     cases = metrics.select_cases(led.cases, sel)
-    dates = [d for d in led.report_dates if d <= pd.Timestamp(as_of)] or [pd.Timestamp(as_of)]
+    dates = sel.dates_upto(led.report_dates)
     notices = dropped_params(
         asked, towns, school_opts, min(first, default_day), max(default_day, dt.date.today())
     )

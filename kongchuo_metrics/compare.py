@@ -283,7 +283,7 @@ def headline(
     """
     as_of = pd.Timestamp(selection.as_of or dt.date.today())
     cases = metrics.select_cases(ledger.cases, selection)
-    dates = [d for d in ledger.report_dates if d <= as_of] or [as_of]
+    dates = selection.dates_upto(ledger.report_dates) if selection.as_of else [as_of]
     s = metrics.summary(
         cases, ledger.schools, dates, as_of, settings.targets, selection.townships, selection.schools
     )

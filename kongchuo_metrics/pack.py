@@ -175,7 +175,7 @@ def content(
     as_of = pd.Timestamp(sel.as_of)
     cases = metrics.select_cases(ledger.cases, sel)
     district = ledger.meta.get("district") or settings.district or ""
-    dates = [d for d in ledger.report_dates if d <= as_of] or [as_of]
+    dates = sel.dates_upto(ledger.report_dates)
     kpi = metrics.summary(cases, ledger.schools, dates, as_of, settings.targets, sel.townships, sel.schools)
     trend = metrics.trend(cases, dates)
     schools = metrics.schools_table(cases, as_of, mode="briefing")
