@@ -138,7 +138,7 @@ class Content:
     as_of: pd.Timestamp
     district: str
     source: str
-    kpi: dict
+    head: compare.Headline  # the same headline figures as the overview, the Word report and `summary`
     trend: pd.DataFrame
     schools: pd.DataFrame
     by_town: pd.DataFrame
@@ -176,11 +176,11 @@ def content(
     cases = metrics.select_cases(ledger.cases, sel)
     district = ledger.meta.get("district") or settings.district or ""
     dates = sel.dates_upto(ledger.report_dates)
-    kpi = metrics.summary(cases, ledger.schools, dates, as_of, settings.targets, sel.townships, sel.schools)
     trend = metrics.trend(cases, dates)
     schools = metrics.schools_table(cases, as_of, mode="briefing")
     towns = metrics.townships_table(cases, ledger.schools, as_of)
     status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
+    head = compare.headline(ledger, sel, settings, status=status)
     sp = metrics.special_ed_summary(metrics.select_special(ledger.special_ed, sel))
     villages, missing = metrics.village_table(status, ledger.villages)
     overdue = status[status["overdue"]]
@@ -192,9 +192,8 @@ def content(
     placements = pd.DataFrame(
         {"placement": list(schema.PLACEMENTS.values()), "count": [sp[k] for k in schema.PLACEMENTS]}
     )
-    start = compare.history_start(ledger.cases)
-    cmp = compare.compare(cases, dates, as_of, start)
-    last_year = compare.last_year_line(cases, dates, start)
+    cmp = head.comparison
+    last_year = compare.last_year_line(cases, dates, compare.history_start(ledger.cases))
     figs = {"trend": figures.trend_chart(trend, height=trend_height(len(trend)), last_year=last_year)}
     if len(schools):
         figs["schools"] = figures.bar_chart(schools, "school", "open", height=CHART_SIZES["schools"][1])
@@ -208,7 +207,7 @@ def content(
         as_of=as_of,
         district=district,
         source=str(ledger.meta.get("source_name", "")),
-        kpi=kpi,
+        head=head,
         trend=trend,
         schools=schools,
         by_town=by_town,
@@ -236,24 +235,24 @@ def content(
 
 def kpi_boxes(c: Content) -> list[tuple[str, str, str, str]]:
     """The KPI cards: (label, value, note, colour class) for the PDF and the PPTX alike."""
-    kpi = c.kpi
-    change = "较上一统计日" + (compare.change_words(kpi["change"]) or "无可比数据")
+    h = c.head
+    change = "较上一统计日" + (compare.change_words(h.change) or "无可比数据")
     boxes = [
-        ("在册辍学人数", labels.cn_number(kpi["open"]), f"{change}；{c.same['open']}", ""),
+        ("在册辍学人数", labels.cn_number(h.open), f"{change}；{c.same['open']}", ""),
         (
             "累计劝返人数（本学年）",
-            labels.cn_number(kpi["returned_total"]),
+            labels.cn_number(h.returned_total),
             f"返校复学＋进入职业学校；{c.same['returned_total']}",
             "",
         ),
         (
             "建档立卡在册（红线）",
-            labels.cn_number(kpi["open_poor"]),
-            f"{'红线预警' if kpi['open_poor'] else '红线守住'}；{c.same['open_poor']}",
-            "red" if kpi["open_poor"] > 0 else "ok",
+            labels.cn_number(h.open_poor),
+            f"{'红线预警' if h.open_poor else '红线守住'}；{c.same['open_poor']}",
+            "red" if h.open_poor > 0 else "ok",
         ),
     ]
-    for r in kpi["rates"]:
+    for r in h.rates:
         if r.key == "poor_open":
             continue
         value = "—" if r.value is None else (f"{r.value:.3f}%" if r.kind == "max" else f"{r.value:.2f}%")
