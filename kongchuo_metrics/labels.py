@@ -170,6 +170,15 @@ CHANGE_LABELS = {
 VALUE_LABELS["change"] = CHANGE_LABELS
 
 
+# the children of a 督办单 on the 督办 page ("label" there is the child's masked name, not a ladder step)
+DUBAN_CHILD_LABELS = {
+    "label": "学生",
+    "school": "学校",
+    "step": "所处环节",
+    "days_since": "未跟进天数",
+    "now": "当前状态",
+}
+
 # page-level choices (segmented controls): code -> the Chinese words on the control and in the URL
 DATE_MODES = {"ledger": "台账报送日期", "weekly": "每周", "monthly": "每月"}
 TREND_SPLITS = {"none": "不分组", "township": "按乡镇", "stage": "按学段"}

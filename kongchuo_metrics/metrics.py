@@ -156,6 +156,12 @@ def _days_open(cases: pd.DataFrame, as_of) -> pd.Series:
     return (pd.Timestamp(as_of) - cases["registered"]).dt.days.astype("Int64")
 
 
+def open_list(cases: pd.DataFrame, as_of) -> pd.DataFrame:
+    """The cases open at `as_of` with open_days, the days since registration (a school's list of children)."""
+    rows = open_at(cases, as_of)
+    return rows.assign(open_days=_days_open(rows, as_of))
+
+
 # --- schools (表二) and townships -----------------------------------------------------------------------------------
 
 
@@ -471,6 +477,14 @@ def followup_status(
     out["overdue"] = stale | past | school_past
     out["overdue_reason"] = reason
     return out.sort_values(["overdue", "days_since"], ascending=[False, False]).reset_index(drop=True)
+
+
+NOTICE_OR_BEYOND = ("notice", "administrative", "judicial")  # the township's notice and the steps after it
+
+
+def at_notice_or_beyond(status: pd.DataFrame) -> int:
+    """Open cases at the 限期复学通知书 step or past it (administrative or judicial steps)."""
+    return int(status["step"].isin(NOTICE_OR_BEYOND).sum())
 
 
 def ladder_counts(status: pd.DataFrame) -> pd.DataFrame:

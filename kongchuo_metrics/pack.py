@@ -214,7 +214,7 @@ def content(
         owners=metrics.owners_table(status, "gov"),
         ladder=metrics.ladder_counts(status)[["label", "open", "overdue"]],
         overdue=len(overdue),
-        notice=int(status["step"].isin(["notice", "administrative", "judicial"]).sum()),
+        notice=metrics.at_notice_or_beyond(status),
         placements=placements,
         reasons=privacy.published_reasons(sp, bool(sel.townships or sel.schools)),
         special=sp,

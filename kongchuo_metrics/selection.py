@@ -114,3 +114,41 @@ def select_cases(cases: pd.DataFrame, sel: Selection) -> pd.DataFrame:
 def select_special(special: pd.DataFrame, sel: Selection) -> pd.DataFrame:
     """The roster rows in the selection's townships (and schools), poor-only when asked."""
     return sel.apply(special)
+
+
+def dropped_params(asked: dict, towns: list, schools: list, first: dt.date, last: dt.date) -> tuple[str, ...]:
+    """Chinese notices for URL parameters the sidebar dropped (unknown township or school, a date that is not
+    one or lies outside the ledger), instead of silently showing the whole county."""
+    notices = []
+    bad_towns = [t for t in asked.get("tsp", []) if t not in towns]
+    if bad_towns:
+        notices.append(f"网址中的乡镇「{'、'.join(bad_towns)}」不存在或不在您的查看范围内，已忽略。")
+    bad_schools = [s for s in asked.get("sch", []) if s not in schools]
+    if bad_schools:
+        notices.append(f"网址中的学校「{'、'.join(bad_schools)}」不在所选范围内，已忽略。")
+    for raw in asked.get("asof", [])[:1]:
+        try:
+            day = dt.date.fromisoformat(raw)
+        except ValueError:
+            notices.append(f"网址中的统计日期「{raw}」无法识别，已改用默认日期。")
+            continue
+        if not first <= day <= last:
+            notices.append(
+                f"网址中的统计日期 {cn_date(day)} 超出台账范围"
+                f"（{cn_date(first)}至{cn_date(last)}），已改用范围内的日期。"
+            )
+    return tuple(notices)
+
+
+def default_as_of(led) -> dt.date:
+    """The date a view opens at: the ledger's 填报时间 (its 统计日期/填报时间 line), not the last event in it;
+    else its last report date, else its last event, else today."""
+    from .metrics import data_range  # metrics imports this module
+
+    if led.meta.get("stat_date"):
+        return dt.date.fromisoformat(str(led.meta["stat_date"])[:10])
+    if led.report_dates:
+        return max(led.report_dates).date()
+    if len(led.cases):
+        return data_range(led.cases)[1].date()
+    return dt.date.today()

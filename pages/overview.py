@@ -3,8 +3,8 @@
 import streamlit as st
 
 import ui
-import ui_import
 from kongchuo_metrics import compare, figures, labels, metrics, privacy
+from ui import imports
 
 view = ui.current_view()
 st.title("总览")
@@ -77,4 +77,4 @@ with right:
         ui.table(towns[[*shown, "dropout_rate"]])
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns")
 
-ui_import.calendar_section(view, view.as_of.date(), title="各乡镇报送情况")
+imports.calendar_section(view, view.as_of.date(), title="各乡镇报送情况")

@@ -45,3 +45,28 @@ def test_places_describe_and_slug(sample_ledger):
     assert all(s.startswith("三里") for s in schools)
     assert sel.describe() == "乡镇：三里镇；统计日期：2019年6月25日"
     assert sel.slug() == "三里镇_20190625"
+
+
+def test_url_parameters_that_were_dropped_are_said_in_chinese():
+    from kongchuo_metrics.selection import dropped_params
+
+    first, last = dt.date(2019, 3, 1), dt.date(2019, 6, 25)
+    asked = {"tsp": ["三里镇", "火星镇"], "sch": ["无名小学"], "asof": ["2020-01-01"]}
+    notes = dropped_params(asked, ["三里镇"], ["三里一中"], first, last)
+    assert notes[0] == "网址中的乡镇「火星镇」不存在或不在您的查看范围内，已忽略。"
+    assert notes[1] == "网址中的学校「无名小学」不在所选范围内，已忽略。"
+    assert "超出台账范围（2019年3月1日至2019年6月25日）" in notes[2]
+    assert dropped_params({"asof": ["6月25日"]}, [], [], first, last) == (
+        "网址中的统计日期「6月25日」无法识别，已改用默认日期。",
+    )
+    assert dropped_params({"tsp": ["三里镇"], "asof": ["2019-06-25"]}, ["三里镇"], [], first, last) == ()
+
+
+def test_a_view_opens_at_the_ledgers_fill_in_date(sample_ledger):
+    import dataclasses
+
+    from kongchuo_metrics.selection import default_as_of
+
+    assert default_as_of(sample_ledger) == dt.date.fromisoformat(sample_ledger.meta["stat_date"][:10])
+    bare = dataclasses.replace(sample_ledger, meta={})
+    assert default_as_of(bare) == max(sample_ledger.report_dates).date()
