@@ -179,6 +179,16 @@ DUBAN_CHILD_LABELS = {
     "now": "当前状态",
 }
 
+# the sheets of the blank ledger template (short names a clerk recognises; a loader finds each by its name)
+TEMPLATE_SHEETS = {
+    "cases": "台账",
+    "special_ed": "残疾儿童",
+    "schools": "学校",
+    "villages": "村屯",
+    "followups": "劝返记录",
+    "reports": "统计节点",
+}
+
 # page-level choices (segmented controls): code -> the Chinese words on the control and in the URL
 DATE_MODES = {"ledger": "台账报送日期", "weekly": "每周", "monthly": "每月"}
 TREND_SPLITS = {"none": "不分组", "township": "按乡镇", "stage": "按学段"}

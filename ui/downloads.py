@@ -185,14 +185,9 @@ def audited_download(
         elif refusal:
             st.session_state["_download_refused"] = (key, refusal)
 
-    (target or st).download_button(
-        label,
-        data=data,
-        file_name=file_name,
-        mime=mime,
-        key=key,
-        on_click=click,
-        icon=icon,
+    where = target or st
+    where.download_button(
+        label, data=data, file_name=file_name, mime=mime, key=key, on_click=click, icon=icon
     )
 
 
