@@ -1,4 +1,4 @@
-"""The shipped sample reproduces the 2019 reference report (domain.md) to the digit."""
+"""The shipped sample reproduces the 2019 reference report (覃塘区, 2019: 表一, 表二, special education) to the digit."""
 
 import pandas as pd
 
