@@ -1,4 +1,5 @@
-"""The ledger the session's scope may see, loaded once per version and shared between sessions, and the other data the pages read (settings, follow-up status, records database, reporting calendar)."""
+"""The ledger the session's scope may see, loaded once per version and shared between sessions, and the other
+data the pages read (settings, follow-up status, records database, reporting calendar)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Downloads: every file is built on the server, audited to the person, and released only after its audit line is written; the pack, the Word report and the case file."""
+"""Downloads: every file is built on the server, audited to the person, and released only after its audit
+line is written; the pack, the Word report and the case file."""
 
 from __future__ import annotations
 

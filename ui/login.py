@@ -1,4 +1,5 @@
-"""Login: local accounts, OIDC (st.login) and a trusted proxy header; the session's scope, re-checked on every run."""
+"""Login: local accounts, OIDC (st.login) and a trusted proxy header; the session's scope, re-checked on
+every run."""
 
 from __future__ import annotations
 

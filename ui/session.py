@@ -1,4 +1,5 @@
-"""The session and its paths: where the data, the store, the users file and the audit log are; the settings; who is looking; the audit line every action writes for that person."""
+"""The session and its paths: where the data, the store, the users file and the audit log are; the settings;
+who is looking; the audit line every action writes for that person."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The view and the frame: the shared sidebar (filters in the URL), page config, the Chinese menu, 汇报模式 and its slide links, captions."""
+"""The view and the frame: the shared sidebar (filters in the URL), page config, the Chinese menu, 汇报模式 and
+its slide links, captions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Small rendering helpers every page uses: escaped text, empty-selection messages, tables, charts, choices, rate cards."""
+"""Small rendering helpers every page uses: escaped text, empty-selection messages, tables, charts, choices,
+rate cards."""
 
 from __future__ import annotations
 
