@@ -584,8 +584,6 @@ def special_ed_by(special: pd.DataFrame, by: str) -> pd.DataFrame:
 
 # --- villages (the map) --------------------------------------------------------------------------------------------
 
-VILLAGE_STATES = {"poor": "有建档立卡个案", "overdue": "有超期未跟进个案", "open": "有未返校个案"}
-
 
 def village_table(status: pd.DataFrame, villages: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Open cases aggregated to villages, and the open cases whose village has no coordinates.

@@ -19,11 +19,12 @@ import pandas as pd
 
 from .. import compare, figures, metrics, privacy, reporting, schema
 from ..ingest import Ledger
+from ..labels import REPORT_KINDS
 from ..ranking import previous_words
 from ..settings import Settings
 from . import layout as L
 
-KINDS = {"通报": "情况通报", "总结": "工作总结", "简报": "简报"}
+KINDS = REPORT_KINDS
 ANNEX_ROWS = 3000  # a name list longer than this belongs in the dashboard, not on paper
 REPORTING_DAYS = 30  # schools report monthly: no entry or visit for longer than this is "not reporting"
 
