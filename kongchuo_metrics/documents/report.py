@@ -115,7 +115,9 @@ def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
 
     over = []
     for t, n in zip(towns["township"], towns["open_dropout"], strict=True):
-        ceiling = metrics.target_ceiling(ledger.schools, settings.targets, (t,), sel.schools, sel.stage)
+        ceiling = metrics.target_ceiling(
+            ledger.schools, settings.targets, dataclasses.replace(sel, townships=(t,))
+        )
         if ceiling is not None and n > ceiling:
             over.append((t, int(n), int(ceiling)))
 
