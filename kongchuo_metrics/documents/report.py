@@ -138,7 +138,10 @@ def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
         towns=towns.reset_index(drop=True),
         status=status,
         ladder=metrics.ladder_counts(status),
-        special=metrics.special_ed_summary(metrics.select_special(ledger.special_ed, sel)),
+        special=privacy.published_special(
+            metrics.special_ed_summary(metrics.select_special(ledger.special_ed, sel)),
+            bool(sel.townships or sel.schools),
+        ),
         over_target=over,
         silent_schools=sorted(silent, key=lambda x: -x[2]),
         not_reported=reporting.not_reported_words(
@@ -228,6 +231,8 @@ def problems(f: Facts, overdue_days: int) -> list[str]:
 
 
 def _n(v) -> str:
+    if isinstance(v, str):  # a suppressed cell (privacy.SUPPRESSED)
+        return v
     return "—" if v is None or pd.isna(v) else f"{int(v)}"
 
 
@@ -337,9 +342,9 @@ def _table_towns(doc, f: Facts, number: str) -> None:
 
 
 def _table_special(doc, sp: dict, number: str) -> None:
-    total = sp["total"] or 0
+    total = sp["total"] if isinstance(sp["total"], int) else 0
     rows = [
-        [label, _n(sp[key]), f"{sp[key] / total * 100:.1f}%" if total else "—"]
+        [label, _n(sp[key]), f"{sp[key] / total * 100:.1f}%" if total and isinstance(sp[key], int) else "—"]
         for key, label in schema.PLACEMENTS.items()
     ]
     L.caption(doc, f"表{number}　残疾儿童少年入学安置情况")
