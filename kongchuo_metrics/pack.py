@@ -177,7 +177,9 @@ def content(
     district = ledger.meta.get("district") or settings.district or ""
     dates = sel.dates_upto(ledger.report_dates)
     trend = metrics.trend(cases, dates)
-    schools = metrics.schools_table(cases, as_of, mode="briefing")
+    schools = privacy.published_poor(
+        metrics.schools_table(cases, as_of, mode="briefing")
+    )  # 建档立卡 per school
     towns = metrics.townships_table(cases, ledger.schools, as_of)
     status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
     head = compare.headline(ledger, sel, settings, status=status)
