@@ -372,11 +372,15 @@ FIGURE_COLUMNS = ["cases", "open", "returned", "open_poor", "special_ed", "schoo
 
 
 def township_figures(ledger: Ledger, as_of) -> pd.DataFrame:
-    """Per township: cases, open at `as_of`, returned by then, 建档立卡 open, special-ed records, schools."""
+    """Per township: cases, open at `as_of`, returned (累计劝返: within the school year, as the overview counts
+    them), 建档立卡 open, special-ed records, schools."""
     day = pd.Timestamp(as_of)
+    eve = pd.Timestamp(metrics.school_year_eve(np.array([day.to_datetime64()]))[0])
     c = ledger.cases
     is_open = ((c["registered"] <= day) & ~(c["closed"] <= day)).fillna(False).astype(bool)
-    returned = (c["outcome_category"].isin(schema.RETURN_OUTCOMES) & (c["closed"] <= day)).fillna(False)
+    returned = (
+        c["outcome_category"].isin(schema.RETURN_OUTCOMES) & (c["closed"] <= day) & (c["closed"] > eve)
+    ).fillna(False)
     poor = c["poor"].eq(True).fillna(False).astype(bool)
     town = c["township"].fillna("（未填乡镇）")
     per_case = (

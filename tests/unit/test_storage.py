@@ -413,3 +413,12 @@ def test_staged_uploads_are_private_and_swept_after_a_day(tmp_path):
     assert not path.exists() and other.exists()
     storage.discard([other])
     assert list((store / "incoming").iterdir()) == []
+
+
+def test_the_preview_counts_returns_as_the_overview_does(sample_ledger):
+    """累计劝返 in the import preview is the school year's, the figure the overview shows (77 on the sample)."""
+    from kongchuo_metrics import metrics
+
+    figures = merge.township_figures(sample_ledger, "2019-06-25").set_index("township")["returned"]
+    overview = metrics.trend(sample_ledger.cases, ["2019-06-25"], by="township").set_index("township")
+    assert figures.to_dict() == overview["returned_total"].to_dict() and figures.sum() == 77
