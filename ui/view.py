@@ -116,7 +116,7 @@ def sidebar() -> View:
     dates = sel.dates_upto(led.report_dates)
     notices = selection.dropped_params(
         asked, towns, school_opts, min(first, default_day), max(default_day, dt.date.today())
-    )
+    ) + selection.after_filled(as_of, default_day)
     view = View(led, sel, cases, dates, mode, settings(), scope, notices)
     return view
 
