@@ -59,13 +59,13 @@ with left:
     ui.counting_rule()
 with right:
     st.subheader("各乡镇在册辍学人数")
-    towns = compare.township_changes(view.cases, view.ledger.schools, view.as_of, cmp)
-    towns = towns[towns["open"] > 0]
-    if not ui.empty(towns, "统计日期当天各乡镇均无在册辍学学生。"):
-        ui.chart(figures.bar_chart(towns, "township", "open", big=big), key="ov_towns")
+    towns = compare.township_changes(view.cases, view.ledger.schools, view.as_of, cmp)  # every township
+    if not ui.empty(towns[towns["open"] > 0], "统计日期当天各乡镇均无在册辍学学生。"):
+        ui.chart(figures.bar_chart(towns[towns["open"] > 0], "township", "open", big=big), key="ov_towns")
         towns = privacy.published_poor(towns)  # 建档立卡 per township: small counts hidden
         shown = ["township", "open", "change_prev", "change_last_year", "open_poor", "returned_total"]
         ui.table(towns[[*shown, "dropout_rate"]])
-        ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns")
+        counts = privacy.summable(towns, ["open", "open_poor", "returned_total"])
+        ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns", xlsx_sum=counts)
 
 imports.calendar_section(view, view.as_of.date(), title="各乡镇报送情况")

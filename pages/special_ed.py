@@ -28,7 +28,9 @@ by = ui.choice("分类", labels.SPECIAL_ED_SPLITS, "sped_by")
 table = privacy.published_placements(metrics.special_ed_by(roster, by), by, local)
 ui.chart(figures.stacked_placements(table, by, big=big), key="sped_stack")
 ui.table(table)
-ui.downloads(table, view, "残疾儿童安置情况", key="sped")
+ui.downloads(
+    table, view, "残疾儿童安置情况", key="sped", xlsx_sum=privacy.summable(table, privacy.PLACEMENT_COUNTS)
+)
 
 st.subheader("未入学/未安置儿童及原因")
 unplaced = roster[roster["placement_category"] == "unplaced"]
