@@ -3,6 +3,8 @@ schools."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -51,12 +53,18 @@ def _child_key(frame: pd.DataFrame) -> pd.Series:
     return key
 
 
-def _dedupe_cases(cases: pd.DataFrame, keep: np.ndarray, probs: Problems, report: IngestReport) -> np.ndarray:
+def _dedupe_cases(
+    cases: pd.DataFrame,
+    keep: np.ndarray,
+    probs: Problems,
+    report: IngestReport,
+    complete: Callable[[pd.Index], pd.DataFrame] | None = None,
+) -> np.ndarray:
     """Among the kept rows, collapse identical ones (excluded, counted) and quarantine conflicting copies of the
-    same episode. Returns the new keep mask; only the few rows that share an episode are ever copied."""
-    cmp_cols = [
-        c for c in CASE_COLUMNS if c in cases and c not in ("case_id", "child_key", "source", "source_row")
-    ]
+    same episode. Returns the new keep mask; only the few rows that share an episode are ever copied.
+
+    `complete`: for cases built with some fields only, gives the given rows with every field (the comparison
+    of the rows of one episode looks at all of them)."""
     keep = keep.copy()
     kept = cases.index[keep]
     # one integer per episode (child + registration date); identical rows are always within one episode, so
@@ -70,13 +78,18 @@ def _dedupe_cases(cases: pd.DataFrame, keep: np.ndarray, probs: Problems, report
             child_key=("no:" + number).where(has, keys["child_key"]),
             registered=keys["registered"].mask(has),
         )
-    episode = pd.Series(
-        keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy(), index=kept
-    )
+    # the child as an integer (arrow dictionary codes), then with the registration day: one int64 factorize
+    child = parsers.codes_of(keys["child_key"].astype("str"))
+    day = keys["registered"].to_numpy(dtype="datetime64[s]").astype("datetime64[D]").astype("int64")
+    day = np.where(keys["registered"].isna().to_numpy(), -(2**31), day)  # NaT: one group of its own
+    episode = pd.Series(pd.factorize(child * (2**32) + (day + 2**31))[0], index=kept)
     shared = episode[episode.duplicated(keep=False)]
     if shared.empty:
         return keep
-    sub = cases.loc[shared.index]
+    sub = complete(shared.index) if complete is not None else cases.loc[shared.index]
+    cmp_cols = [
+        c for c in CASE_COLUMNS if c in sub and c not in ("case_id", "child_key", "source", "source_row")
+    ]
     row_hash = pd.util.hash_pandas_object(sub[cmp_cols], index=False)
     dup = row_hash.duplicated(keep="first")
     report.excluded["duplicate"] += int(dup.sum())
