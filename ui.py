@@ -21,10 +21,26 @@ import streamlit as st
 from kongchuo_metrics import access, audit, auth, exports, metrics, privacy, schema, storage
 from kongchuo_metrics.ingest import Ledger, LedgerError, load_ledger
 from kongchuo_metrics.ingest import mapping as column_mapping
-from kongchuo_metrics.records import notices, workflows
 from kongchuo_metrics.settings import Settings, load_settings, save_mapping, settings_path
 
 ROOT = Path(__file__).resolve().parent
+
+
+class _OnFirstUse:
+    """A module imported when one of its names is first used: the records modules import SQLAlchemy (about a
+    second on a busy 2-core server), which the overview never needs; a fresh server shows its figures first."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+notices = _OnFirstUse("kongchuo_metrics.records.notices")
+workflows = _OnFirstUse("kongchuo_metrics.records.workflows")
 
 
 # Read from the environment at call time (tests and deployments point them elsewhere).
