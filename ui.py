@@ -739,12 +739,8 @@ def reporting_calendar(view: View, day: dt.date) -> pd.DataFrame:
     """Per township in the view's scope: last submission, rhythm, deadline and this period's state at `day`."""
     from kongchuo_metrics import reporting
 
-    towns = _options(*_ledger_key(), None)
-    meta = view.ledger.meta
-    dates = reporting.submissions(meta, towns, "" if meta.get("submissions") else meta.get("stat_date", ""))
-    dates = {t: d for t, d in dates.items() if t in towns}
-    rules = reporting.rhythms(view.settings.weekly_day, view.settings.monthly_day)
-    return reporting.calendar_table(dates, rules, day)
+    s = view.settings
+    return reporting.for_ledger(view.ledger, s.weekly_day, s.monthly_day, day)
 
 
 def counting_rule() -> None:
@@ -788,6 +784,20 @@ def table(frame: pd.DataFrame, **kwargs) -> None:
     st.dataframe(for_screen(frame), hide_index=True, width="stretch", **kwargs)
     if privacy.is_suppressed(frame):
         st.caption(privacy.SUPPRESSION_RULE)
+
+
+def choice(label: str, options: dict[str, str], key: str, where=st) -> str:
+    """A page-level choice among `options` (code -> Chinese words, from the label book): one always chosen, the
+    first by default, kept in the URL under `key`. Returns the chosen code."""
+    return where.segmented_control(
+        label,
+        list(options),
+        default=next(iter(options)),
+        required=True,
+        format_func=options.get,
+        key=key,
+        bind="query-params",
+    )
 
 
 def chart(fig, key: str) -> None:

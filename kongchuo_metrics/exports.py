@@ -58,6 +58,20 @@ def csv_bytes(frame: pd.DataFrame, title: str | None = None) -> bytes:
 SONGTI = "宋体"
 
 
+def workbook(buf):
+    """An in-memory xlsxwriter workbook that stores every text as text: never a formula, number or link (a
+    ledger cell such as =HYPERLINK(...) or 0012 stays what it was)."""
+    import xlsxwriter
+
+    options = {
+        "in_memory": True,
+        "strings_to_formulas": False,
+        "strings_to_numbers": False,
+        "strings_to_urls": False,
+    }
+    return xlsxwriter.Workbook(buf, options)
+
+
 def gov_xlsx(
     frame: pd.DataFrame,
     title: str,
@@ -71,19 +85,9 @@ def gov_xlsx(
 
     Written with xlsxwriter and strings_to_formulas off, so no cell text is ever stored as a formula.
     """
-    import xlsxwriter
-
     shown = neutralise(for_display(frame))
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(
-        buf,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
-        },
-    )
+    wb = workbook(buf)
     ws = wb.add_worksheet("Sheet1")
     ncols = len(shown.columns) + 1
 

@@ -170,6 +170,12 @@ CHANGE_LABELS = {
 VALUE_LABELS["change"] = CHANGE_LABELS
 
 
+# page-level choices (segmented controls): code -> the Chinese words on the control and in the URL
+DATE_MODES = {"ledger": "台账报送日期", "weekly": "每周", "monthly": "每月"}
+TREND_SPLITS = {"none": "不分组", "township": "按乡镇", "stage": "按学段"}
+SPECIAL_ED_SPLITS = {"township": "按乡镇", "disability_type": "按残疾类别", "poor": "按建档立卡"}
+
+
 def label(column: str) -> str:
     """The Chinese header of an output column."""
     return COLUMN_LABELS.get(column) or schema.field_label(column)

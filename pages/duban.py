@@ -1,3 +1,5 @@
+"""督办: which 督办单 are open, overdue or answered, and which townships need one for their overdue cases?"""
+
 import streamlit as st
 
 import ui
@@ -17,9 +19,9 @@ if scope.role == "county_admin":
     towns = workflows.overdue_by_township(status)
     ui.empty(towns, f"{view.selection.describe()}：没有超期个案，无需督办。")
     for row in towns.itertuples(index=False):
-        left, right = st.columns([4, 1], vertical_alignment="center")
-        left.markdown(f"**{row.township}**　超期 {row.overdue} 人（未返校 {row.open} 人）")
-        if right.button("生成督办单", key=f"db_make_{row.township}", icon=":material/assignment_add:"):
+        line = st.container(horizontal=True, vertical_alignment="center")  # the button as wide as its text
+        line.markdown(f"**{row.township}**　超期 {row.overdue} 人（未返校 {row.open} 人）", width="content")
+        if line.button("生成督办单", key=f"db_make_{row.township}", icon=":material/assignment_add:"):
             try:
                 made = workflows.duban_from_overdue(
                     engine, scope, status, view.ledger.cases, row.township, as_of, paper, ui.audit_event

@@ -1,3 +1,5 @@
+"""个案跟踪: which open cases are overdue at which step of the ladder, who is responsible, and what happened to one child?"""
+
 import streamlit as st
 
 import ui

@@ -1,3 +1,5 @@
+"""总览: how many children are out of school today, how many came back, is the red line held, and how does that compare with the last report and a year ago?"""
+
 import streamlit as st
 
 import ui

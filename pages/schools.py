@@ -1,3 +1,5 @@
+"""学校明细（表二）: which schools still have children out of school, how many, and who are they (masked)?"""
+
 import streamlit as st
 
 import ui

@@ -1,7 +1,9 @@
+"""特殊教育: how are the disabled children of school age placed, and who is still unplaced and why?"""
+
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, metrics, privacy
+from kongchuo_metrics import figures, labels, metrics, privacy
 
 view = ui.current_view()
 st.title("特殊教育：残疾儿童少年安置")
@@ -31,15 +33,7 @@ st.info(f"送教上门 {s['home_teaching']} 人，其中建档立卡家庭 {s['h
 
 big = view.mode == "briefing"
 ui.chart(figures.placements_chart(s, big=big), key="sped_chart")
-by = st.segmented_control(
-    "分类",
-    ["township", "disability_type", "poor"],
-    default="township",
-    required=True,
-    format_func={"township": "按乡镇", "disability_type": "按残疾类别", "poor": "按建档立卡"}.get,
-    key="sped_by",
-    bind="query-params",
-)
+by = ui.choice("分类", labels.SPECIAL_ED_SPLITS, "sped_by")
 # a place finer than the county crossed with disability: the one small-count rule, for screen, chart and file
 local = bool(view.selection.townships or view.selection.schools)
 table = privacy.published_placements(metrics.special_ed_by(roster, by), by, local)

@@ -1,3 +1,5 @@
+"""数据导入: what does a township's (or the county's) new ledger change, is anything blocking, and which version is current?"""
+
 import streamlit as st
 
 import ui

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import schema
+from .. import header_match, schema
 from ..settings import Mapping
 from .blocking import find_blocking
 from .cases import CASE_COLUMNS, _build_cases
@@ -122,7 +122,7 @@ def load_ledger(
     only = frozenset(fields) if fields is not None else None
     raw_only = _raw_fields(only) if only is not None else None
     mapping = mapping or Mapping()
-    user = {schema.normalize_header(k): v for k, v in mapping.columns}
+    user = {header_match.normalize_header(k): v for k, v in mapping.columns}
     outcomes = mapping.outcomes_dict()
     ignored_data: list[tuple[str, int]] = []
     report = IngestReport()
@@ -131,7 +131,7 @@ def load_ledger(
     files = _input_files(path)
     meta: dict = {"source_name": "、".join(f.name for f in files)}
     for file in files:
-        file_hint = schema.table_from_name(file.stem)
+        file_hint = header_match.table_from_name(file.stem)
         pick = None
         if raw_only is not None:
             # a Parquet file: the columns of the fields asked for (and every column of a table not of cases)
@@ -146,7 +146,7 @@ def load_ledger(
             if grid.hidden:
                 report.sheets.append(SheetReport(grid.source, grid.sheet, None, "隐藏（已忽略）"))
                 continue
-            hint = schema.table_from_name(grid.sheet) or (file_hint if len(grids) == 1 else None)
+            hint = header_match.table_from_name(grid.sheet) or (file_hint if len(grids) == 1 else None)
             if grid.frame is not None:
                 raw = _raw_from_frame(grid, hint, user)
             else:

@@ -59,6 +59,7 @@ def test_pack_carries_table_1_and_table_2(sample_pack):
     ):
         assert school in text
     assert "562" in text and "361" in text and "口径说明" in text
+    assert "较上一统计日减少3人" in text.replace(" ", "")  # changes in words, as in the Word report
 
 
 def test_pack_has_no_full_names_ids_or_phones(sample_pack, sample_ledger):
@@ -161,7 +162,7 @@ def test_every_pack_chart_label_is_drawn_inside_its_box(sample_ledger):
     finally:
         kaleido.stop_sync_server(silence_warnings=True)
     for name, svg in svgs.items():
-        width, height = pack.CHART_SIZES[name]
+        width, height = pack.chart_size(name, c.figures[name])
         drawn = svg_labels(svg)
         texts = [t for t, *_ in drawn]
         assert figure_labels(c.figures[name]) - set(
