@@ -386,3 +386,29 @@ def test_staged_uploads_are_private_and_swept_after_a_day(tmp_path):
     assert not path.exists() and other.exists()
     storage.discard([other])
     assert list((store / "incoming").iterdir()) == []
+
+
+def test_two_sessions_with_different_scopes_never_share_a_result(county, monkeypatch):
+    """The server's shared caches (scoped ledger, filter options, follow-up status) are keyed on the scope: a
+    township viewer asking after the county admin (the county's results already cached) gets the township's
+    own, and the other way round."""
+    import ui
+    from kongchuo_metrics import access
+
+    monkeypatch.setenv("KONGCHUO_STORE", str(county))
+    path, _ = ui.ledger_source()
+    assert storage.is_version(Path(path))
+    key = (str(path), ui._digest(path) + ui._settings_stamp(), "wgs84")
+    admin = access.Scope("县管理员", "county_admin").key()
+    town = access.Scope("乡镇用户", "township", ("黄练镇",)).key()
+    whole = ui._scoped(*key, admin)
+    options = ui._options(*key, admin, None)
+    status = ui._status(*key, admin, "2019-06-25", 30)
+    mine = ui._scoped(*key, town)
+    assert set(mine.cases["township"].dropna()) == {"黄练镇"} and len(mine.cases) < len(whole.cases)
+    assert ui._options(*key, town, None) == ["黄练镇"] and len(options) > 1
+    assert set(ui._status(*key, town, "2019-06-25", 30)["township"].dropna()) <= {"黄练镇"}
+    # asked again the other way round: each scope still gets its own
+    assert len(ui._scoped(*key, admin).cases) == len(whole.cases)
+    assert len(ui._status(*key, admin, "2019-06-25", 30)) == len(status) > 0
+    assert set(status["township"].dropna()) > {"黄练镇"}
