@@ -72,6 +72,11 @@ def _load(
         return storage.load(store, version.name, settings.coords), settings
     if not path:
         raise UsageError("请给出台账文件或文件夹，或用 --store 指定已导入的数据库。")
+    from . import storage
+
+    if storage.is_version(Path(path)):  # a version folder of a store: its snapshot, not its raw files again
+        settings = load_settings(_data_dir())
+        return storage.load_folder(path, settings.coords), settings
     settings = load_settings(path)
     return load_ledger(path, coords=settings.coords, mapping=settings.mapping, fields=fields), settings
 

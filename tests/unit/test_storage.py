@@ -412,3 +412,14 @@ def test_two_sessions_with_different_scopes_never_share_a_result(county, monkeyp
     assert len(ui._scoped(*key, admin).cases) == len(whole.cases)
     assert len(ui._status(*key, admin, "2019-06-25", 30)) == len(status) > 0
     assert set(status["township"].dropna()) > {"黄练镇"}
+
+
+def test_trend_of_a_version_folder_reads_its_snapshot(county, capsys, monkeypatch):
+    """`trend STORE/versions/v0001` is `trend --store STORE`: the snapshot, never the raw files parsed again."""
+    monkeypatch.setattr(storage, "_build", lambda *a: pytest.fail("rebuilt from raw"))
+    dates = "2019-03-12,2019-06-25"
+    assert cli.main(["trend", "--store", str(county), "--dates", dates]) == 0
+    by_store = json.loads(capsys.readouterr().out)
+    assert cli.main(["trend", str(county / "versions" / "v0001"), "--dates", dates]) == 0
+    assert json.loads(capsys.readouterr().out) == by_store
+    assert [r["open"] for r in by_store] == [102, 25]  # the 2019 reference figures
