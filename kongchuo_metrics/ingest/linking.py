@@ -63,8 +63,9 @@ def _dedupe_cases(
     """Among the kept rows, collapse identical ones (excluded, counted) and quarantine conflicting copies of the
     same episode. Returns the new keep mask; only the few rows that share an episode are ever copied.
 
-    `complete`: for cases built with some fields only, gives the given rows with every field (the comparison
-    of the rows of one episode looks at all of them)."""
+    `complete`: for cases built with some fields only, gives the given rows with every field (rows of one
+    episode equal on the fields read are compared on all of them; a conflict's message then names the
+    differing fields among those read)."""
     keep = keep.copy()
     kept = cases.index[keep]
     # one integer per episode (child + registration date); identical rows are always within one episode, so
@@ -86,11 +87,20 @@ def _dedupe_cases(
     shared = episode[episode.duplicated(keep=False)]
     if shared.empty:
         return keep
-    sub = complete(shared.index) if complete is not None else cases.loc[shared.index]
+    sub = cases.loc[shared.index]
     cmp_cols = [
         c for c in CASE_COLUMNS if c in sub and c not in ("case_id", "child_key", "source", "source_row")
     ]
     row_hash = pd.util.hash_pandas_object(sub[cmp_cols], index=False)
+    if complete is not None:
+        # cases of some fields only: rows unequal on the fields read are unequal (the others are empty here);
+        # the episodes holding rows equal on every field read are read whole and compared on every field
+        maybe = row_hash.duplicated(keep=False).to_numpy()
+        if maybe.any():
+            whole = shared.isin(shared[maybe].unique()).to_numpy()
+            full = complete(shared.index[whole])
+            sub = pd.concat([sub[~whole], full[sub.columns]]).loc[shared.index]
+            row_hash = pd.util.hash_pandas_object(sub[cmp_cols], index=False)
     dup = row_hash.duplicated(keep="first")
     report.excluded["duplicate"] += int(dup.sum())
     if dup.any():

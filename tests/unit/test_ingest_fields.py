@@ -19,7 +19,8 @@ TREND = ("registered", "closed", "outcome_category", "poor", "township", "school
 
 def _messy(n: int = 3000) -> pd.DataFrame:
     """Generated cases with what changes which rows count: identical copies, copies of one episode that differ
-    only in a column a pruned load does not parse (辍学原因), invalid IDs, rows without a place or a date."""
+    only in a column a pruned load does not parse (辍学原因, 村) or in one it parses (处置情况), invalid IDs, rows
+    without a place or a date."""
     cases, *_ = generate(n, 0, seed=7)
     same = cases.iloc[:40]
     conflict = cases.iloc[40:70].copy()
@@ -32,7 +33,11 @@ def _messy(n: int = 3000) -> pd.DataFrame:
     no_place[["乡镇", "就读学校"]] = ""
     no_date = cases.iloc[130:140].copy()
     no_date["辍学时间"] = "不详"
-    out = pd.concat([cases.iloc[140:], same, conflict, bad_ids, twins, no_place, no_date, cases.iloc[:140]])
+    reopened = cases.iloc[140:150].copy()  # one episode twice, differing in columns a pruned load reads too
+    reopened[["是否返校", "返校时间", "处置情况"]] = ["否", "", "未返校"]
+    out = pd.concat(
+        [cases.iloc[140:], same, conflict, bad_ids, twins, no_place, no_date, reopened, cases.iloc[:140]]
+    )
     return out.reset_index(drop=True)
 
 
