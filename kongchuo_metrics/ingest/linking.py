@@ -53,6 +53,27 @@ def _child_key(frame: pd.DataFrame) -> pd.Series:
     return key
 
 
+def _child_codes(keys: pd.Series) -> np.ndarray:
+    """One integer per distinct child key: a valid 18-character ID ("id:" + 17 digits and its check character)
+    is its 17 digits, any other key a negative dictionary code (no hash table of a million strings)."""
+    import pyarrow.compute as pc
+
+    arr = parsers._arrow_text(keys)
+    by_id = pc.and_(pc.starts_with(arr, "id:"), pc.equal(pc.utf8_length(arr), 21))
+    by_id = by_id.to_numpy(zero_copy_only=False).astype(bool) if arr.null_count == 0 else None
+    if by_id is None or not by_id.any():
+        return parsers.codes_of(keys)
+    out = np.empty(len(keys), dtype=np.int64)
+    ids = keys[by_id].str.slice(3)
+    digits = ids.str.fullmatch("[0-9]{17}[0-9X]").fillna(False).astype(bool).to_numpy()
+    if not digits.all():  # never for a key built from a valid ID; kept exact anyway
+        return parsers.codes_of(keys)
+    out[by_id] = parsers.id_digits(ids)
+    if (~by_id).any():
+        out[~by_id] = -1 - parsers.codes_of(keys[~by_id])
+    return out
+
+
 def _dedupe_cases(
     cases: pd.DataFrame,
     keep: np.ndarray,
@@ -79,8 +100,8 @@ def _dedupe_cases(
             child_key=("no:" + number).where(has, keys["child_key"]),
             registered=keys["registered"].mask(has),
         )
-    # the child as an integer (arrow dictionary codes), then with the registration day: one int64 factorize
-    child = parsers.codes_of(keys["child_key"].astype("str"))
+    # the child as an integer, then with the registration day: one int64 factorize
+    child = pd.factorize(_child_codes(keys["child_key"].astype("str")))[0].astype(np.int64)  # dense: < 2**31
     day = keys["registered"].to_numpy(dtype="datetime64[s]").astype("datetime64[D]").astype("int64")
     day = np.where(keys["registered"].isna().to_numpy(), -(2**31), day)  # NaT: one group of its own
     episode = pd.Series(pd.factorize(child * (2**32) + (day + 2**31))[0], index=kept)

@@ -116,3 +116,17 @@ def test_pruned_parquet_reads_only_its_columns(tmp_path, monkeypatch):
     _messy(500).to_parquet(path)
     load_ledger(path, fields=TREND)
     assert len(reads) == 2 and "辍学原因" in reads[1]  # the repeated episodes, compared on every column
+
+
+def test_two_children_whose_ids_differ_by_two_to_the_32_are_two(tmp_path):
+    """The episode key packs the child and the day into one integer: IDs that differ only in high digits stay
+    two children (a packing that dropped high bits would merge them and quarantine one)."""
+    from kongchuo_metrics.parsers import id_check_digit
+
+    first17 = pd.Series([str(45080420100101123), str(45080420100101123 + 2**32)])
+    frame = generate(1, 0)[0].iloc[[0, 0]].copy()
+    frame["身份证号"] = (first17 + id_check_digit(first17)).to_numpy()
+    path = tmp_path / "台账.parquet"
+    frame.to_parquet(path)
+    for ledger in (load_ledger(path), load_ledger(path, fields=TREND)):
+        assert len(ledger.cases) == 2 and ledger.report.rows_quarantined == 0
