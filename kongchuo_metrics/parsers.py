@@ -40,6 +40,12 @@ def _spread(result, codes: np.ndarray, index: pd.Index):
             _spread(result.warnings, codes, index),
             {k: _spread(v, codes, index) for k, v in result.extra.items()},
         )
+    if _is_arrow_text(result) and len(result) and result.notna().all() and (result == result.iloc[0]).all():
+        # one text for every row (the messages of a clean column, a precision): repeated, not gathered
+        import pyarrow as pa
+
+        arr = pa.repeat(pa.scalar(result.iloc[0], type=pa.large_string()), len(codes))
+        return pd.Series(pd.array(arr, dtype=result.dtype), index=index, name=result.name)
     return pd.Series(result.array.take(codes), index=index, name=result.name)
 
 
