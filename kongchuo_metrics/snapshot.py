@@ -149,6 +149,8 @@ def _json_safe(value):
 def write(folder: Path, ledger: Ledger, inputs: str, coords: str) -> dict:
     """Write `ledger` as the snapshot in `folder/snapshot` (replacing any old one atomically); return the stamp."""
     folder = Path(folder)
+    if ledger.meta.get("fields"):
+        raise ValueError("a ledger loaded for some fields only (load_ledger(fields=...)) is never stored")
     tmp = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=folder))
     digests = {t: _write_arrow(getattr(ledger, t), tmp / f"{t}.arrow") for t in TABLES}
     problems = ledger.report.problems.reindex(columns=PROBLEM_COLUMNS)

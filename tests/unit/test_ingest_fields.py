@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from bench.gen import generate
-from kongchuo_metrics import metrics
+from kongchuo_metrics import metrics, snapshot
 from kongchuo_metrics.ingest import load_ledger
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -70,11 +70,14 @@ def _same(path: Path) -> None:
     )
 
 
-def test_sample_pruned_load_is_the_whole_load():
+def test_sample_pruned_load_is_the_whole_load(tmp_path):
     _same(DATA)
     part = load_ledger(DATA, fields=TREND)
     table = metrics.trend(part.cases, [pd.Timestamp(dt.date(2019, 6, 25))])
     assert table["open"].tolist() == [25]  # the 2019 reference: 25 open on 6月25日
+    with pytest.raises(ValueError):  # a ledger of some fields only is never stored as a snapshot
+        snapshot.write(tmp_path, part, "inputs", "wgs84")
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
