@@ -157,15 +157,9 @@ def template_xlsx() -> bytes:
     wb = xlsxwriter.Workbook(buf, {"in_memory": True})
     head = wb.add_format({"bold": True, "border": 1, "bg_color": "#DDEBF7", "text_wrap": True})
     text = wb.add_format({"num_format": "@"})
-    names = {
-        "cases": "台账",
-        "special_ed": "残疾儿童",
-        "schools": "学校",
-        "villages": "村屯",
-        "followups": "劝返记录",
-        "reports": "统计节点",
-    }
-    for table, sheet in names.items():
+    from .labels import TEMPLATE_SHEETS
+
+    for table, sheet in TEMPLATE_SHEETS.items():
         ws = wb.add_worksheet(sheet)
         fields = [f for f in schema.FIELDS[table]]
         ws.merge_range(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import shutil
 import subprocess
 import tempfile
 import time
@@ -18,11 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import compare, figures, labels, metrics, privacy, reporting, schema
+from . import compare, figures, labels, metrics, privacy, programs, reporting, schema
 from .ingest import Ledger
 from .settings import Settings
 
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 MISSING_CHROMIUM = (
     "生成汇报材料需要 Chromium 浏览器和中文字体。请以管理员身份运行："
     "apt-get install -y chromium fonts-noto-cjk（或重新运行 ./run.sh，会自动安装）。"
@@ -34,11 +32,8 @@ class PackError(Exception):
 
 
 def chromium_path() -> str | None:
-    """Debian's chromium, if installed."""
-    for c in CHROMIUM_CANDIDATES:
-        if Path(c).exists():
-            return c
-    return shutil.which("chromium")
+    """Debian's chromium, if installed (looked up here so that a test can take it away)."""
+    return programs.chromium_path()
 
 
 @dataclass(frozen=True)
@@ -143,7 +138,7 @@ class Content:
     as_of: pd.Timestamp
     district: str
     source: str
-    kpi: dict
+    head: compare.Headline  # the same headline figures as the overview, the Word report and `summary`
     trend: pd.DataFrame
     schools: pd.DataFrame
     by_town: pd.DataFrame
@@ -180,12 +175,12 @@ def content(
     as_of = pd.Timestamp(sel.as_of)
     cases = metrics.select_cases(ledger.cases, sel)
     district = ledger.meta.get("district") or settings.district or ""
-    dates = [d for d in ledger.report_dates if d <= as_of] or [as_of]
-    kpi = metrics.summary(cases, ledger.schools, dates, as_of, settings.targets, sel.townships, sel.schools)
+    dates = sel.dates_upto(ledger.report_dates)
     trend = metrics.trend(cases, dates)
     schools = metrics.schools_table(cases, as_of, mode="briefing")
     towns = metrics.townships_table(cases, ledger.schools, as_of)
     status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
+    head = compare.headline(ledger, sel, settings, status=status)
     sp = metrics.special_ed_summary(metrics.select_special(ledger.special_ed, sel))
     villages, missing = metrics.village_table(status, ledger.villages)
     overdue = status[status["overdue"]]
@@ -197,9 +192,8 @@ def content(
     placements = pd.DataFrame(
         {"placement": list(schema.PLACEMENTS.values()), "count": [sp[k] for k in schema.PLACEMENTS]}
     )
-    start = compare.history_start(ledger.cases)
-    cmp = compare.compare(cases, dates, as_of, start)
-    last_year = compare.last_year_line(cases, dates, start)
+    cmp = head.comparison
+    last_year = compare.last_year_line(cases, dates, compare.history_start(ledger.cases))
     figs = {"trend": figures.trend_chart(trend, height=trend_height(len(trend)), last_year=last_year)}
     if len(schools):
         figs["schools"] = figures.bar_chart(schools, "school", "open", height=CHART_SIZES["schools"][1])
@@ -213,14 +207,14 @@ def content(
         as_of=as_of,
         district=district,
         source=str(ledger.meta.get("source_name", "")),
-        kpi=kpi,
+        head=head,
         trend=trend,
         schools=schools,
         by_town=by_town,
         owners=metrics.owners_table(status, "gov"),
         ladder=metrics.ladder_counts(status)[["label", "open", "overdue"]],
         overdue=len(overdue),
-        notice=int(status["step"].isin(["notice", "administrative", "judicial"]).sum()),
+        notice=metrics.at_notice_or_beyond(status),
         placements=placements,
         reasons=privacy.published_reasons(sp, bool(sel.townships or sel.schools)),
         special=sp,
@@ -241,24 +235,24 @@ def content(
 
 def kpi_boxes(c: Content) -> list[tuple[str, str, str, str]]:
     """The KPI cards: (label, value, note, colour class) for the PDF and the PPTX alike."""
-    kpi = c.kpi
-    change = "较上一统计日" + (compare.change_words(kpi["change"]) or "无可比数据")
+    h = c.head
+    change = "较上一统计日" + (compare.change_words(h.change) or "无可比数据")
     boxes = [
-        ("在册辍学人数", labels.cn_number(kpi["open"]), f"{change}；{c.same['open']}", ""),
+        ("在册辍学人数", labels.cn_number(h.open), f"{change}；{c.same['open']}", ""),
         (
             "累计劝返人数（本学年）",
-            labels.cn_number(kpi["returned_total"]),
+            labels.cn_number(h.returned_total),
             f"返校复学＋进入职业学校；{c.same['returned_total']}",
             "",
         ),
         (
             "建档立卡在册（红线）",
-            labels.cn_number(kpi["open_poor"]),
-            f"{'红线预警' if kpi['open_poor'] else '红线守住'}；{c.same['open_poor']}",
-            "red" if kpi["open_poor"] > 0 else "ok",
+            labels.cn_number(h.open_poor),
+            f"{'红线预警' if h.open_poor else '红线守住'}；{c.same['open_poor']}",
+            "red" if h.open_poor > 0 else "ok",
         ),
     ]
-    for r in kpi["rates"]:
+    for r in h.rates:
         if r.key == "poor_open":
             continue
         value = "—" if r.value is None else (f"{r.value:.3f}%" if r.kind == "max" else f"{r.value:.2f}%")
@@ -397,14 +391,7 @@ def print_pdf(document: str, chromium: str | None = None, timeout: int = 120) ->
         src.write_text(document, encoding="utf-8")
         cmd = [
             chromium,
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *programs.CHROMIUM_FLAGS,
             f"--user-data-dir={tmp}/profile",
             "--no-pdf-header-footer",
             f"--print-to-pdf={out}",

@@ -93,6 +93,13 @@ _ID_AVOID = ("类型", "有效期", "类别")
 _SCHOOL_WORDS = ("学校", "就读", "校名")
 _SCHOOL_AVOID = ("标识码", "代码", "类型", "地址", "方式")
 _POOR_WORDS = ("建档立卡", "脱贫", "贫困")
+
+
+def _id_number(spellings: str) -> Field:
+    """The ID number field of a table: personal, recognised by its words, never a 身份证类型 column."""
+    return _f("id_number", spellings, kind="id", personal=True, words=_ID_WORDS, avoid=_ID_AVOID)
+
+
 # 建档立卡 (the red line) is spelt the same in the case ledger and the special-education roster
 _POOR = _f(
     "poor",
@@ -119,14 +126,7 @@ CASE_FIELDS: tuple[Field, ...] = (
     _f("name", "姓名 学生姓名 儿童姓名 辍学学生姓名 学生名字", personal=True, words="姓名"),
     _f("sex", "性别", words="性别"),
     _f("ethnicity", "民族", words="民族"),
-    _f(
-        "id_number",
-        "身份证号 身份证号码 公民身份号码 身份证 证件号码 身份证件号 身份证件号码",
-        kind="id",
-        personal=True,
-        words=_ID_WORDS,
-        avoid=_ID_AVOID,
-    ),
+    _id_number("身份证号 身份证号码 公民身份号码 身份证 证件号码 身份证件号 身份证件号码"),
     _f("birth_date", "出生日期 出生年月 出生年月日", kind="date", personal=True, words="出生"),
     _f("student_no", "学籍号 全国学籍号 学籍号码 学籍编号", personal=True, words="学籍+号 学籍"),
     _f(
@@ -210,14 +210,7 @@ SPECIAL_ED_FIELDS: tuple[Field, ...] = (
     _f("village", "村(社区) 村 村屯 所在村 村委", words=_VILLAGE_WORDS),
     _f("name", "姓名 学生姓名 儿童姓名 残疾儿童姓名", personal=True, words="姓名"),
     _f("sex", "性别", words="性别"),
-    _f(
-        "id_number",
-        "身份证号 身份证号码 公民身份号码 残疾证号",
-        kind="id",
-        personal=True,
-        words=_ID_WORDS,
-        avoid=_ID_AVOID,
-    ),
+    _id_number("身份证号 身份证号码 公民身份号码 残疾证号"),
     _f("birth_date", "出生日期 出生年月", kind="date", personal=True, words="出生"),
     _f("disability_type", "残疾类别 残疾类型", words="残疾+类 残疾+种类"),
     _f("disability_grade", "残疾等级 残疾级别", words="等级 级别"),
@@ -279,14 +272,7 @@ VILLAGE_FIELDS: tuple[Field, ...] = (
 
 FOLLOWUP_FIELDS: tuple[Field, ...] = (
     _f("seq", "序号", words="序号"),
-    _f(
-        "id_number",
-        "身份证号 身份证号码 公民身份号码",
-        kind="id",
-        personal=True,
-        words=_ID_WORDS,
-        avoid=_ID_AVOID,
-    ),
+    _id_number("身份证号 身份证号码 公民身份号码"),
     _f("name", "姓名 学生姓名", personal=True, words="姓名"),
     _f("school", "就读学校 学校 学校名称", words=_SCHOOL_WORDS),
     _f(

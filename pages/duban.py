@@ -63,17 +63,7 @@ st.caption(
 kids = workflows.duban_children(engine, scope, pick, view.ledger.cases, view.as_of, view.mode)
 if len(kids):
     st.markdown("**涉及儿童（已脱敏；当前状态按所选统计日期的台账）**")
-    ui.table(
-        kids.rename(
-            columns={
-                "label": "学生",
-                "school": "学校",
-                "step": "所处环节",
-                "days_since": "未跟进天数",
-                "now": "当前状态",
-            }
-        )
-    )
+    ui.table(workflows.duban_children_table(kids))
 st.markdown("**反馈情况**")
 if item["feedback"]:
     ui.table(workflows.feedback_table(item["feedback"]))

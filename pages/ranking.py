@@ -1,4 +1,5 @@
-"""乡镇考核排名: how does each township score under the bureau's rules, and how did its rank change since the last period?"""
+"""乡镇考核排名: how does each township score under the bureau's rules, and how did its rank change since the last
+period?"""
 
 import streamlit as st
 

@@ -41,8 +41,7 @@ school = st.selectbox(
     bind="query-params",
 )
 if school:
-    open_cases = metrics.open_at(view.cases[view.cases["school"] == school], view.as_of)
-    open_cases = open_cases.assign(open_days=(view.as_of - open_cases["registered"]).dt.days)
+    open_cases = metrics.open_list(view.cases[view.cases["school"] == school], view.as_of)
     columns = [
         "case_id",
         "name",

@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, labels, metrics, privacy
+from kongchuo_metrics import figures, labels, metrics, privacy, schema
 
 view = ui.current_view()
 st.title("特殊教育：残疾儿童少年安置")
@@ -15,19 +15,8 @@ if ui.empty(roster, "所选范围内没有残疾儿童少年花名册数据。")
 s = metrics.special_ed_summary(roster)
 cols = st.columns(6)
 cols[0].metric("6-15周岁残疾儿童", s["total"])
-for col, key in zip(
-    cols[1:], ["mainstream", "special_school", "home_teaching", "exempt", "unplaced"], strict=True
-):
-    col.metric(
-        {
-            "mainstream": "随班就读",
-            "special_school": "特殊教育学校",
-            "home_teaching": "送教上门",
-            "exempt": "办理免学",
-            "unplaced": "未入学/未安置",
-        }[key],
-        s[key],
-    )
+for col, (key, label) in zip(cols[1:], schema.PLACEMENTS.items(), strict=True):
+    col.metric(label, s[key])
 lessons = f"，累计送教 {s['home_lessons']} 次" if s["home_lessons"] is not None else ""
 st.info(f"送教上门 {s['home_teaching']} 人，其中建档立卡家庭 {s['home_teaching_poor']} 人{lessons}。")
 

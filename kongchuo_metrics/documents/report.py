@@ -96,7 +96,7 @@ def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
     status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
     head = compare.headline(ledger, sel, settings, status=status)
     c = head.comparison
-    dates = [d for d in ledger.report_dates if d <= as_of] or [as_of]
+    dates = sel.dates_upto(ledger.report_dates)
     start = compare.history_start(ledger.cases)
     trend = metrics.trend(cases, dates).merge(
         compare.last_year_line(cases, dates, start), on="date", how="left"

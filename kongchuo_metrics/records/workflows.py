@@ -9,7 +9,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Engine
 
-from .. import metrics, privacy, ranking, schema
+from .. import labels, metrics, privacy, ranking, schema
 from ..access import Scope
 from . import duban, notices
 from .config import PaperSettings
@@ -100,6 +100,11 @@ def duban_children(
     kids["label"] = shown_labels(kids["label"], mode)
     kids["now"] = where_now(kids, cases, as_of)
     return kids[["label", "school", "step", "days_since", "now"]]
+
+
+def duban_children_table(kids: pd.DataFrame) -> pd.DataFrame:
+    """`duban_children` with the page's Chinese headers (学生, 学校, 所处环节, 未跟进天数, 当前状态)."""
+    return kids.rename(columns=labels.DUBAN_CHILD_LABELS)
 
 
 def delivered_followups(engine: Engine, scope: Scope, cases: pd.DataFrame) -> pd.DataFrame:
