@@ -392,8 +392,8 @@ def test_two_sessions_with_different_scopes_never_share_a_result(county, monkeyp
     """The server's shared caches (scoped ledger, filter options, follow-up status) are keyed on the scope: a
     township viewer asking after the county admin (the county's results already cached) gets the township's
     own, and the other way round."""
-    import ui
     from kongchuo_metrics import access
+    from ui import data as ui
 
     monkeypatch.setenv("KONGCHUO_STORE", str(county))
     path, _ = ui.ledger_source()
