@@ -1,7 +1,8 @@
 """Issue 16: whole-process command-line runs against their peers, printed as ratios.
 
 1. `trend` at 52 weekly dates on a generated 1,000,000-case Parquet ledger, against DuckDB in its own process
-   computing the same table: (a) from the loaded cases (the canonical registered/closed/outcome/poor columns,
+   computing the same table (returns counted within the school year from 1 September, as metrics.trend
+   does): (a) from the loaded cases (the canonical registered/closed/outcome/poor columns,
    i.e. what a validated snapshot holds): identical numbers by construction, checked; (b) straight from the raw
    Parquet, parsing its date text with strptime but without any validation (no duplicate or conflict checks,
    so its numbers may differ: printed for scale).
@@ -45,12 +46,15 @@ cases = (
 )
 rows = duckdb.execute(f'''
     WITH c AS ({cases}),
-         dd AS (SELECT date, lag(date) OVER (ORDER BY date) AS prev FROM (SELECT unnest(?::DATE[]) AS date))
+         d0 AS (SELECT date, lag(date) OVER (ORDER BY date) AS prev FROM (SELECT unnest(?::DATE[]) AS date)),
+         -- returns count within the school year: eve = the 31 August before the date's school year
+         dd AS (SELECT date, prev,
+                       make_date(year(date) - CASE WHEN month(date) >= 9 THEN 0 ELSE 1 END, 8, 31) AS eve FROM d0)
     SELECT strftime(date, '%Y-%m-%d'),
            count(*) FILTER (WHERE r <= date AND (cl IS NULL OR cl > date)),
            count(*) FILTER (WHERE r <= date AND (cl IS NULL OR cl > date) AND p),
-           count(*) FILTER (WHERE ret AND cl <= date AND (prev IS NULL OR cl > prev)),
-           count(*) FILTER (WHERE ret AND cl <= date)
+           count(*) FILTER (WHERE ret AND cl <= date AND cl > greatest(coalesce(prev, eve), eve)),
+           count(*) FILTER (WHERE ret AND cl <= date AND cl > eve)
     FROM dd, c GROUP BY date ORDER BY date''', [path, dates]).fetchall()
 keys = ["date", "open", "open_poor", "returned", "returned_total"]
 print(json.dumps([dict(zip(keys, r)) for r in rows]))

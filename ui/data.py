@@ -14,13 +14,29 @@ import streamlit as st
 
 from kongchuo_metrics import access, metrics, storage
 from kongchuo_metrics.ingest import Ledger, load_ledger
-from kongchuo_metrics.records import notices, workflows
 from kongchuo_metrics.settings import settings_path
 
 from .session import ROOT, current_scope, data_dir, settings, store_dir
 
 if TYPE_CHECKING:
     from .view import View
+
+
+class OnFirstUse:
+    """A module imported when one of its names is first used: the records modules import SQLAlchemy (about a
+    second on a busy 2-core server), which the overview never needs; a fresh server shows its figures first."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+notices = OnFirstUse("kongchuo_metrics.records.notices")
+workflows = OnFirstUse("kongchuo_metrics.records.workflows")
 
 
 class _Held:

@@ -13,9 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from kongchuo_metrics import access, audit, exports, metrics, schema
-from kongchuo_metrics.records import workflows
 
-from .data import delivered_notices, duban_brief, ranking_brief
+from .data import delivered_notices, duban_brief, ranking_brief, workflows
 from .login import SESSION_ENDED, revalidate
 from .session import _audit, audit_path, audit_writable, current_scope, data_dir
 from .widgets import SCREEN_ROWS, public, table

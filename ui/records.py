@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from kongchuo_metrics.records import notices, workflows
-
-from .data import _ledger_key, _options, notice_listing, paper_settings, records_engine
+from .data import _ledger_key, _options, notice_listing, notices, paper_settings, records_engine, workflows
 from .downloads import DOCX, document_download
 from .session import audit_event
 from .widgets import empty, table

@@ -56,8 +56,13 @@ _PARSED_TEXT = ("seq", "sex", "grade", "stage", "case_type")
 
 
 def _build_cases(
-    df: pd.DataFrame, probs: Problems, outcomes: dict[str, str] | None = None
+    df: pd.DataFrame,
+    probs: Problems,
+    outcomes: dict[str, str] | None = None,
+    only: frozenset[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
+    """The typed cases of raw rows `df` and the rows kept; `only`: the typed fields wanted (see load_ledger):
+    the derived fields not among them (stage, reason category) are left empty instead of parsed."""
     t = "cases"
     # the kinds come from the schema: every text field is kept as text, every flag parsed as a flag
     text_fields = [f for f in schema.fields_of_kind(t, "text") if f not in _PARSED_TEXT]
@@ -98,7 +103,10 @@ def _build_cases(
         else pd.Series(pd.NA, index=df.index, dtype="Int64")
     )
     out["grade"] = grade
-    out["stage"] = parsers.parse_stages(df.get("stage"), grade, out["school"])
+    if only is None or "stage" in only:
+        out["stage"] = parsers.parse_stages(df.get("stage"), grade, out["school"])
+    else:
+        out["stage"] = pd.Series(pd.NA, index=df.index, dtype="str")
     out["case_type"] = parsers.parse_case_types(df.get("case_type"), df.index, default="dropout")
     sheet_suspected = df["_sheet"].astype("str").str.contains("疑似", regex=False)
     if "case_type" not in df:
@@ -115,9 +123,12 @@ def _build_cases(
     probs.where(df, t, "closed", before, "返校时间早于辍学时间，按未返校处理")
     closed = closed.mask(before)
     out["registered"], out["registered_precision"] = registered, reg_prec
-    out["reason_category"] = parsers.categorize(out["reason"], schema.REASON_PATTERNS).fillna(
-        pd.Series("other", index=df.index).where(out["reason"].notna())
-    )
+    if only is None or "reason_category" in only:
+        out["reason_category"] = parsers.categorize(out["reason"], schema.REASON_PATTERNS).fillna(
+            pd.Series("other", index=df.index).where(out["reason"].notna())
+        )
+    else:
+        out["reason_category"] = pd.Series(pd.NA, index=df.index, dtype="str")
 
     category = parsers.classify_outcomes(out["outcome"], outcomes or {})
     unknown = out["outcome"].notna() & category.isna()

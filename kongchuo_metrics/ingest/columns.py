@@ -20,17 +20,29 @@ def _text_col(frame: pd.DataFrame, name: str) -> pd.Series:
 
 def _check_text_cells(df: pd.DataFrame, table: str, names: list[str], probs: Problems) -> pd.DataFrame:
     """Warn about formula-like and very long cells; cut cells at MAX_CELL_CHARS."""
-    out = df.copy()
+    import pyarrow.compute as pc
+
+    out = df
     for name in names:
         if name not in out:
             continue
         col = out[name]
+        if parsers._is_arrow_text(col):
+            # one look in pyarrow first: most columns have neither (no pandas mask per column)
+            arr = parsers._arrow_text(col)
+            hit = pc.or_kleene(
+                pc.match_substring_regex(arr, "^[=+\\-@]"), pc.greater(pc.utf8_length(arr), MAX_CELL_CHARS)
+            )
+            if not pc.any(hit).as_py():
+                continue
         formula = col.str.match(r"^[=+\-@]").fillna(False).astype(bool)
         long = col.str.len().gt(MAX_CELL_CHARS).fillna(False).astype(bool)
         if not (formula.any() or long.any()):
             continue
         probs.where(df, table, name, formula, "以 = + - @ 开头的内容，导出时会加 ' 前缀防止被当作公式")
         probs.where(df, table, name, long, f"内容过长，已截取前 {MAX_CELL_CHARS} 个字")
+        if out is df:
+            out = df.copy()
         out[name] = col.where(~long, col.str[:MAX_CELL_CHARS])
     return out
 

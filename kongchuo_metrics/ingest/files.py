@@ -9,6 +9,7 @@ import io
 import re
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,10 @@ class Grid:
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
     hidden: bool = False
     frame: pd.DataFrame | None = None  # typed frame (Parquet): header = column names
+    # a frame of some columns only (see _read_parquet's `pick`): every column's name, the frame's columns are
+    # their positions, and `more(positions)` reads other columns (all rows) in the same form
+    headers: tuple[str, ...] = ()
+    more: Callable[[list[int]], pd.DataFrame] | None = None
 
 
 def _sniff(head: bytes) -> str:
@@ -221,16 +226,41 @@ def _read_text(path: Path, data: bytes) -> list[Grid]:
     return [Grid(path.name, path.stem, rows)]
 
 
-def _read_parquet(path: Path) -> list[Grid]:
+def _read_parquet(path: Path, pick: Callable[[list[str]], list[int] | None] | None = None) -> list[Grid]:
+    """The file as one typed frame; with `pick` (column names -> the positions to read, None for all) only the
+    picked columns are read, and the grid can read the others later (Grid.headers, Grid.more)."""
     try:
+        if pick is not None:
+            import pyarrow.parquet as pq
+
+            schema = pq.read_schema(path)
+            index_cols = {
+                c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)
+            }
+            names = [str(n) for n in schema.names if n not in index_cols]
+            positions = pick(names) if len(set(names)) == len(names) else None
+            if positions is not None:
+                rows = pq.read_metadata(path).num_rows
+
+                def more(chosen: list[int]) -> pd.DataFrame:
+                    if not chosen:
+                        return pd.DataFrame(index=pd.RangeIndex(rows))
+                    frame = pd.read_parquet(path, columns=[names[i] for i in chosen])
+                    frame.columns = list(chosen)
+                    return frame.reset_index(drop=True)
+
+                frame = more(sorted(set(positions)))
+                return [Grid(path.name, path.stem, [], frame=frame, headers=tuple(names), more=more)]
         frame = pd.read_parquet(path)
     except Exception as exc:
         raise LedgerError(f"{path.name}：Parquet 文件无法读取（{type(exc).__name__}）。") from exc
     return [Grid(path.name, path.stem, [], frame=frame)]
 
 
-def read_grids(path: Path) -> list[Grid]:
-    """The sheets of one file as grids, dispatched on the content, not the name (a CSV renamed .xlsx works)."""
+def read_grids(path: Path, pick: Callable[[list[str]], list[int] | None] | None = None) -> list[Grid]:
+    """The sheets of one file as grids, dispatched on the content, not the name (a CSV renamed .xlsx works).
+
+    `pick`: for a Parquet file, which columns to read (see _read_parquet); other formats are read whole."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -255,7 +285,7 @@ def read_grids(path: Path) -> list[Grid]:
             )
         return _read_excel(path)
     if kind == "parquet":
-        return _read_parquet(path)
+        return _read_parquet(path, pick)
     data = path.read_bytes()
     if kind == "markup":
         raise LedgerError(

@@ -3,6 +3,8 @@ schools."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -51,12 +53,40 @@ def _child_key(frame: pd.DataFrame) -> pd.Series:
     return key
 
 
-def _dedupe_cases(cases: pd.DataFrame, keep: np.ndarray, probs: Problems, report: IngestReport) -> np.ndarray:
+def _child_codes(keys: pd.Series) -> np.ndarray:
+    """One integer per distinct child key: a valid 18-character ID ("id:" + 17 digits and its check character)
+    is its 17 digits, any other key a negative dictionary code (no hash table of a million strings)."""
+    import pyarrow.compute as pc
+
+    arr = parsers._arrow_text(keys)
+    by_id = pc.and_(pc.starts_with(arr, "id:"), pc.equal(pc.utf8_length(arr), 21))
+    by_id = by_id.to_numpy(zero_copy_only=False).astype(bool) if arr.null_count == 0 else None
+    if by_id is None or not by_id.any():
+        return parsers.codes_of(keys)
+    out = np.empty(len(keys), dtype=np.int64)
+    ids = keys[by_id].str.slice(3)
+    digits = ids.str.fullmatch("[0-9]{17}[0-9X]").fillna(False).astype(bool).to_numpy()
+    if not digits.all():  # never for a key built from a valid ID; kept exact anyway
+        return parsers.codes_of(keys)
+    out[by_id] = parsers.id_digits(ids)
+    if (~by_id).any():
+        out[~by_id] = -1 - parsers.codes_of(keys[~by_id])
+    return out
+
+
+def _dedupe_cases(
+    cases: pd.DataFrame,
+    keep: np.ndarray,
+    probs: Problems,
+    report: IngestReport,
+    complete: Callable[[pd.Index], pd.DataFrame] | None = None,
+) -> np.ndarray:
     """Among the kept rows, collapse identical ones (excluded, counted) and quarantine conflicting copies of the
-    same episode. Returns the new keep mask; only the few rows that share an episode are ever copied."""
-    cmp_cols = [
-        c for c in CASE_COLUMNS if c in cases and c not in ("case_id", "child_key", "source", "source_row")
-    ]
+    same episode. Returns the new keep mask; only the few rows that share an episode are ever copied.
+
+    `complete`: for cases built with some fields only, gives the given rows with every field (rows of one
+    episode equal on the fields read are compared on all of them; a conflict's message then names the
+    differing fields among those read)."""
     keep = keep.copy()
     kept = cases.index[keep]
     # one integer per episode (child + registration date); identical rows are always within one episode, so
@@ -70,14 +100,28 @@ def _dedupe_cases(cases: pd.DataFrame, keep: np.ndarray, probs: Problems, report
             child_key=("no:" + number).where(has, keys["child_key"]),
             registered=keys["registered"].mask(has),
         )
-    episode = pd.Series(
-        keys.groupby(list(keys.columns), sort=False, dropna=False).ngroup().to_numpy(), index=kept
-    )
+    # the child as an integer, then with the registration day: one int64 factorize
+    child = pd.factorize(_child_codes(keys["child_key"].astype("str")))[0].astype(np.int64)  # dense: < 2**31
+    day = keys["registered"].to_numpy(dtype="datetime64[s]").astype("datetime64[D]").astype("int64")
+    day = np.where(keys["registered"].isna().to_numpy(), -(2**31), day)  # NaT: one group of its own
+    episode = pd.Series(pd.factorize(child * (2**32) + (day + 2**31))[0], index=kept)
     shared = episode[episode.duplicated(keep=False)]
     if shared.empty:
         return keep
     sub = cases.loc[shared.index]
+    cmp_cols = [
+        c for c in CASE_COLUMNS if c in sub and c not in ("case_id", "child_key", "source", "source_row")
+    ]
     row_hash = pd.util.hash_pandas_object(sub[cmp_cols], index=False)
+    if complete is not None:
+        # cases of some fields only: rows unequal on the fields read are unequal (the others are empty here);
+        # the episodes holding rows equal on every field read are read whole and compared on every field
+        maybe = row_hash.duplicated(keep=False).to_numpy()
+        if maybe.any():
+            whole = shared.isin(shared[maybe].unique()).to_numpy()
+            full = complete(shared.index[whole])
+            sub = pd.concat([sub[~whole], full[sub.columns]]).loc[shared.index]
+            row_hash = pd.util.hash_pandas_object(sub[cmp_cols], index=False)
     dup = row_hash.duplicated(keep="first")
     report.excluded["duplicate"] += int(dup.sum())
     if dup.any():

@@ -16,7 +16,7 @@ from .files import _input_files, content_digest, file_digest, read_grids
 from .ledger import IngestReport, Ledger, LedgerError, SheetReport
 from .linking import _child_key, _dedupe_cases, _fill_township_from_school, _link_followups
 from .problems import Problems
-from .sheets import RawTable, _raw_from_frame, _raw_from_grid, find_header
+from .sheets import RawTable, _raw_from_frame, _raw_from_grid, find_header, frame_match
 from .tables import (
     FOLLOWUP_TEXT_COLUMNS,
     _build_followups,
@@ -43,12 +43,84 @@ def _ignored_sheet(grid) -> tuple[str, int, bool]:
     return "前 15 行中找不到可识别的表头，各行已隔离、未导入", len(rows), True
 
 
-def load_ledger(path: str | Path, coords: str = "wgs84", mapping: Mapping | None = None) -> Ledger:
+# the case fields that decide where every row ends (loaded, quarantined, a repeated episode) and the blocking
+# problems: read whatever `fields` a caller asks for
+ROW_FIELDS = frozenset(
+    {"township", "school", "registered", "id_number", "name", "birth_date", "sex", "case_no"}
+    | {"closed", "outcome", "returned"}
+)
+# typed case fields built from other raw fields (a field not listed here is built from itself)
+_SOURCES = {
+    "closed": {"closed", "outcome", "returned", "registered"},
+    "closed_precision": {"closed", "outcome", "returned", "registered"},
+    "outcome_category": {"closed", "outcome", "returned", "registered"},
+    "stage": {"stage", "grade", "school"},
+    "age": {"birth_date", "registered", "id_number"},
+    "reason_category": {"reason"},
+    "registered_precision": {"registered"},
+}
+
+
+def _raw_fields(fields: frozenset[str]) -> frozenset[str]:
+    """The raw case fields to read for typed `fields` (and the rows' fates)."""
+    return frozenset().union(ROW_FIELDS, *(_SOURCES.get(f, {f}) for f in fields))
+
+
+def _only(raw: pd.DataFrame, fields: frozenset[str] | None) -> pd.DataFrame:
+    """The raw case rows with the fields `fields` only (and the row bookkeeping columns)."""
+    if fields is None:
+        return raw
+    return raw[[c for c in raw.columns if c in fields or c.startswith("_")]]
+
+
+def _complete_cases(
+    parts: list[RawTable], raw: pd.DataFrame, index: pd.Index, outcomes: dict[str, str]
+) -> pd.DataFrame:
+    """The typed case rows `index` of the combined raw table `raw` with every field (those a part did not read
+    are read now, for these rows), as a whole load builds them; their problems are not kept."""
+    at = index.to_numpy()  # the case table's rows are the combined raw table's positions
+    starts = np.cumsum([0] + [len(p.frame) for p in parts])
+    which = np.searchsorted(starts, at, side="right") - 1
+    pieces = []
+    for k, part in enumerate(parts):
+        mine = which == k
+        if not mine.any():
+            continue
+        piece = raw.iloc[at[mine]].set_axis(index[mine])
+        if part.more is not None:
+            missing = [f.name for f in schema.FIELDS["cases"] if f.name not in part.frame.columns]
+            extra = part.more(missing)
+            if len(extra.columns):
+                extra = extra.iloc[at[mine] - starts[k]].set_axis(index[mine])
+                piece = pd.concat([piece, extra], axis=1)
+        pieces.append(piece)
+    full = pd.concat(pieces) if len(pieces) > 1 else pieces[0]
+    typed, _ = _build_cases(full, Problems(), outcomes)
+    typed["_sheet"] = full["_sheet"]
+    typed["child_key"] = _child_key(typed)
+    return typed
+
+
+def load_ledger(
+    path: str | Path,
+    coords: str = "wgs84",
+    mapping: Mapping | None = None,
+    fields: tuple[str, ...] | frozenset[str] | None = None,
+) -> Ledger:
     """Load a ledger file or folder into typed tables; raise LedgerError (Chinese) when it is unusable.
 
     `mapping` is the bureau's [columns]/[outcomes]/[accepted] from settings.toml (see settings.Mapping).
+
+    `fields`: the case columns the caller needs (say ``("registered", "closed", "outcome_category", "poor")``
+    for 表一). Then only those case fields, and the ones deciding each row's fate (ROW_FIELDS), are parsed, a
+    Parquet file is read for those columns only, and `cases` holds just those columns, in the same rows and
+    order as a whole load. The accounting stays whole: rows of one repeated episode (identical or conflicting)
+    are compared on all their fields, read for those rows. Warnings about the fields not read are not made;
+    meta["fields"] names the fields, and such a ledger is never stored.
     """
     path = Path(path)
+    only = frozenset(fields) if fields is not None else None
+    raw_only = _raw_fields(only) if only is not None else None
     mapping = mapping or Mapping()
     user = {header_match.normalize_header(k): v for k, v in mapping.columns}
     outcomes = mapping.outcomes_dict()
@@ -59,8 +131,17 @@ def load_ledger(path: str | Path, coords: str = "wgs84", mapping: Mapping | None
     files = _input_files(path)
     meta: dict = {"source_name": "、".join(f.name for f in files)}
     for file in files:
-        grids = read_grids(file)
         file_hint = header_match.table_from_name(file.stem)
+        pick = None
+        if raw_only is not None:
+            # a Parquet file: the columns of the fields asked for (and every column of a table not of cases)
+            def pick(names: list[str], hint=file_hint) -> list[int] | None:
+                match = frame_match(names, hint, user)
+                if match is None or match.table != "cases":
+                    return None
+                return [i for i, f in match.columns.items() if f in raw_only]
+
+        grids = read_grids(file, pick)
         for grid in grids:
             if grid.hidden:
                 report.sheets.append(SheetReport(grid.source, grid.sheet, None, "隐藏（已忽略）"))
@@ -121,7 +202,7 @@ def load_ledger(path: str | Path, coords: str = "wgs84", mapping: Mapping | None
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     builders = {
-        "cases": lambda d, p: _build_cases(d, p, outcomes),
+        "cases": lambda d, p: _build_cases(_only(d, raw_only), p, outcomes, only),
         "followups": _build_followups,
         "special_ed": _build_special_ed,
         "schools": _build_schools,
@@ -137,7 +218,7 @@ def load_ledger(path: str | Path, coords: str = "wgs84", mapping: Mapping | None
         frame, keep = build(raw, probs)
         report.rows_quarantined += int((~keep).sum())
         if table == "cases":
-            case_rows, case_quarantined = len(raw), int((~keep).sum())
+            case_rows, case_quarantined, case_raw = len(raw), int((~keep).sum()), raw
         if table == "cases":
             # cases stay whole until the duplicate checks are done: one take at the end, not a copy per step
             frame = frame.reset_index(drop=True)
@@ -151,16 +232,33 @@ def load_ledger(path: str | Path, coords: str = "wgs84", mapping: Mapping | None
         cases["_sheet"], case_keep = pd.Series(dtype="str"), np.ones(len(cases), dtype=bool)
     cases["child_key"] = _child_key(cases)
     before = report.rows_quarantined
-    case_keep = _dedupe_cases(cases, case_keep, probs, report)
+    complete = None
+    if only is not None:
+
+        def complete(index: pd.Index) -> pd.DataFrame:
+            """Every field of the case rows `index` (a few repeated episodes), typed as a whole load types them."""
+            return _complete_cases(raws["cases"], case_raw, index, outcomes)
+
+    case_keep = _dedupe_cases(cases, case_keep, probs, report, complete)
     case_quarantined += report.rows_quarantined - before
     # the kept rows by registration date, then file/sheet and row: integer keys, one lexsort (NaT sorts last)
     rows = np.flatnonzero(case_keep)
-    source_code = pd.factorize(cases["source"].to_numpy()[rows], sort=True)[0]
+    # sources in their sorted order, as integers (the few distinct texts are ranked, not a million cells)
+    codes, uniques = pd.factorize(cases["source"])
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))
+    source_code = rank[codes[rows]]
     registered = cases["registered"].to_numpy()[rows]
     registered_key = np.where(
         np.isnat(registered), np.iinfo("int64").max, registered.astype("datetime64[s]").astype("int64")
     )
     order = np.lexsort((cases["source_row"].to_numpy()[rows], source_code, registered_key))
+    if only is not None:
+        # only the columns asked for (and those the steps below read) are gathered into the kept order
+        wanted = set(only) | {"township", "school", "source_row", "_outcome_unknown", "_closed_undated"}
+        if not built["followups"].empty:
+            wanted |= {"id_number", "name", "child_key", "registered", "_id_ok", "_sheet"}
+        cases = cases[[c for c in cases.columns if c in wanted]]
     cases = cases.take(rows[order]).reset_index(drop=True)
     cases = _fill_township_from_school(cases, built["schools"], probs)
     cases["case_id"] = "C" + pd.Series(np.arange(1, len(cases) + 1), index=cases.index).astype(
@@ -197,7 +295,7 @@ def load_ledger(path: str | Path, coords: str = "wgs84", mapping: Mapping | None
     )
     meta["sha256"] = file_digest(path)
     built["schools"] = schools.drop(columns=[c for c in ("_stage_unassigned", "enrolment") if c in schools])
-    cases = cases[CASE_COLUMNS]
+    cases = cases[[c for c in CASE_COLUMNS if only is None or c in only]]
     followups = followups.drop(columns=[c for c in ("_sheet", "child_key", "_id_ok") if c in followups])
     report_dates = tuple(
         sorted(pd.Timestamp(d) for d in built["reports"].get("report_date", pd.Series()).dropna().unique())
@@ -221,6 +319,8 @@ def load_ledger(path: str | Path, coords: str = "wgs84", mapping: Mapping | None
         )
     meta["mtime"] = dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(timespec="seconds")
     meta.setdefault("district", "")
+    if only is not None:
+        meta["fields"] = sorted(only)
     return Ledger(
         cases,
         followups,

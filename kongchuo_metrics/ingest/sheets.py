@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -200,6 +201,9 @@ class RawTable:
     meta: dict
     header_row: int | None
     columns: list[ColumnInfo] = field(default_factory=list)
+    # set when `frame` holds some fields only (a Parquet file read in part): field names -> those fields of
+    # every row, raw, in the frame's row order
+    more: Callable[[list[str]], pd.DataFrame] | None = None
 
 
 def _blank_rows(columns: list[pd.Series], index: pd.Index) -> tuple[pd.Series, np.ndarray]:
@@ -337,22 +341,41 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
     )
 
 
-def _raw_from_frame(grid: Grid, hint: str | None, user: dict[str, str] | None = None) -> RawTable | None:
-    frame = grid.frame
-    assert frame is not None
-    headers = [str(c) for c in frame.columns]
+def frame_match(
+    headers: list[str], hint: str | None, user: dict[str, str] | None = None
+) -> HeaderMatch | None:
+    """The table and fields of a typed frame's column names (English canonical names are accepted as they are)."""
     match = find_header([headers], hint, user)
     if match is None:
-        # English canonical names are accepted as they are
         for t in ([hint] if hint else []) + list(schema.FIELDS):
             names = {f.name for f in schema.FIELDS[t]}
             cols = {i: h for i, h in enumerate(headers) if h in names}
             if _signature_ok(t, set(cols.values())):
                 match = HeaderMatch(t, 0, cols, headers=tuple(headers))
                 break
+    return match
+
+
+def _raw_from_frame(grid: Grid, hint: str | None, user: dict[str, str] | None = None) -> RawTable | None:
+    """A typed frame (Parquet) as a raw table. A frame of some columns only (grid.headers) gives a raw table of
+    the fields it holds, whose `more` reads the other fields of every row."""
+    frame = grid.frame
+    assert frame is not None
+    partial = bool(grid.headers)
+    headers = list(grid.headers) if partial else [str(c) for c in frame.columns]
+    match = frame_match(headers, hint, user)
     if match is None:
         return None
-    canon = pd.DataFrame({name: frame.iloc[:, i] for i, name in match.columns.items()})
+
+    def column(i: int) -> pd.Series:
+        if partial:
+            return frame[i] if i in frame.columns else pd.Series(dtype=object)
+        return frame.iloc[:, i]
+
+    canon = pd.DataFrame(
+        {name: column(i) for i, name in match.columns.items() if not partial or i in frame.columns},
+        index=frame.index,
+    )
     canon["_row"] = np.arange(len(frame)) + 2
     unmapped = [h for i, h in enumerate(headers) if i not in match.columns]
     excluded = {"blank": 0, "total": 0, "footer": 0, "header": 0, "duplicate": 0}
@@ -363,12 +386,33 @@ def _raw_from_frame(grid: Grid, hint: str | None, user: dict[str, str] | None = 
         match.table,
         guesses,
         headers,
-        [frame.iloc[:, i] for i in range(frame.shape[1])],
+        [column(i) for i in range(len(headers))],
         np.ones(len(frame), dtype=bool),
         grid.source,
         grid.sheet,
         set(match.unused),
     )
+    more = None
+    if partial and grid.more is not None:
+        by_field = {name: i for i, name in match.columns.items()}
+        read = grid.more
+
+        def more(fields: list[str]) -> pd.DataFrame:
+            chosen = [by_field[f] for f in fields if f in by_field]
+            got = read(chosen)
+            return pd.DataFrame({match.columns[i]: got[i] for i in chosen}, index=got.index)
+
     return RawTable(
-        match.table, grid.source, grid.sheet, canon, len(frame), excluded, 0, unmapped, {}, 1, infos
+        match.table,
+        grid.source,
+        grid.sheet,
+        canon,
+        len(frame),
+        excluded,
+        0,
+        unmapped,
+        {},
+        1,
+        infos,
+        more=more,
     )

@@ -415,6 +415,43 @@ def test_staged_uploads_are_private_and_swept_after_a_day(tmp_path):
     assert list((store / "incoming").iterdir()) == []
 
 
+def test_two_sessions_with_different_scopes_never_share_a_result(county, monkeypatch):
+    """The server's shared caches (scoped ledger, filter options, follow-up status) are keyed on the scope: a
+    township viewer asking after the county admin (the county's results already cached) gets the township's
+    own, and the other way round."""
+    from kongchuo_metrics import access
+    from ui import data as ui
+
+    monkeypatch.setenv("KONGCHUO_STORE", str(county))
+    path, _ = ui.ledger_source()
+    assert storage.is_version(Path(path))
+    key = (str(path), ui._digest(path) + ui._settings_stamp(), "wgs84")
+    admin = access.Scope("县管理员", "county_admin").key()
+    town = access.Scope("乡镇用户", "township", ("黄练镇",)).key()
+    whole = ui._scoped(*key, admin)
+    options = ui._options(*key, admin, None)
+    status = ui._status(*key, admin, "2019-06-25", 30)
+    mine = ui._scoped(*key, town)
+    assert set(mine.cases["township"].dropna()) == {"黄练镇"} and len(mine.cases) < len(whole.cases)
+    assert ui._options(*key, town, None) == ["黄练镇"] and len(options) > 1
+    assert set(ui._status(*key, town, "2019-06-25", 30)["township"].dropna()) <= {"黄练镇"}
+    # asked again the other way round: each scope still gets its own
+    assert len(ui._scoped(*key, admin).cases) == len(whole.cases)
+    assert len(ui._status(*key, admin, "2019-06-25", 30)) == len(status) > 0
+    assert set(status["township"].dropna()) > {"黄练镇"}
+
+
+def test_trend_of_a_version_folder_reads_its_snapshot(county, capsys, monkeypatch):
+    """`trend STORE/versions/v0001` is `trend --store STORE`: the snapshot, never the raw files parsed again."""
+    monkeypatch.setattr(storage, "_build", lambda *a: pytest.fail("rebuilt from raw"))
+    dates = "2019-03-12,2019-06-25"
+    assert cli.main(["trend", "--store", str(county), "--dates", dates]) == 0
+    by_store = json.loads(capsys.readouterr().out)
+    assert cli.main(["trend", str(county / "versions" / "v0001"), "--dates", dates]) == 0
+    assert json.loads(capsys.readouterr().out) == by_store
+    assert [r["open"] for r in by_store] == [102, 25]  # the 2019 reference figures
+
+
 def test_the_preview_counts_returns_as_the_overview_does(sample_ledger):
     """累计劝返 in the import preview is the school year's, the figure the overview shows (77 on the sample)."""
     from kongchuo_metrics import metrics
