@@ -301,10 +301,7 @@ OVERDUE_COLUMNS = [
 def cmd_overdue(args) -> int:
     from . import metrics, privacy
 
-    ledger, settings = _load(args.path, args.store)
-    ledger = _with_notices(ledger, args.path)
-    as_of = _date(args.as_of)
-    sel = _selection(args, ledger, as_of)
+    ledger, settings, as_of, sel = _noticed_selection(args)
     days = args.days if args.days is not None else settings.overdue_days
     status = metrics.followup_status(metrics.select_cases(ledger.cases, sel), ledger.followups, as_of, days)
     table = privacy.public_view(status[status["overdue"]], mode="list")[OVERDUE_COLUMNS]
@@ -375,17 +372,19 @@ def cmd_audit(args) -> int:
     return 0 if ok else 1
 
 
-def cmd_pack(args) -> int:
-    import getpass
-    import hashlib
-    import os
-
-    from . import audit, figures, pack
-
+def _noticed_selection(args):
+    """(ledger with the delivered notices on its follow-ups, settings, as-of date, selection) of a command."""
     ledger, settings = _load(args.path, args.store)
     ledger = _with_notices(ledger, args.path)
     as_of = _date(args.as_of)
-    sel = _selection(args, ledger, as_of)
+    return ledger, settings, as_of, _selection(args, ledger, as_of)
+
+
+def cmd_pack(args) -> int:
+
+    from . import figures, pack
+
+    ledger, settings, as_of, sel = _noticed_selection(args)
     try:
         result = pack.make_pack(
             ledger,
@@ -397,21 +396,7 @@ def cmd_pack(args) -> int:
         )
     except pack.PackError as exc:
         raise UsageError(str(exc)) from exc
-    log = Path(os.environ.get("KONGCHUO_AUDIT", "var/audit/audit.jsonl"))
-    try:
-        audit.record(
-            log,
-            "pack",
-            getpass.getuser(),
-            "cli",
-            "全区县",
-            filters=sel.describe(),
-            file=Path(args.out).name,
-            pages=result.pages,
-            sha256=hashlib.sha256(result.pdf).hexdigest(),
-        )
-    except audit.AuditError as exc:
-        raise UsageError(str(exc)) from exc
+    _audit_cli("pack", sel.describe(), result.pdf, file=Path(args.out).name, pages=result.pages)
     Path(args.out).write_bytes(result.pdf)
     if args.pptx:
         Path(args.pptx).write_bytes(result.pptx or b"")
@@ -422,36 +407,31 @@ def cmd_pack(args) -> int:
     return 0
 
 
-def _audit_cli(event: str, sel_text: str, payload: bytes, **fields) -> None:
+def audit_line(event: str, **fields) -> dict:
+    """One audit line for a command: the CLI acts as the operating-system user, a county admin (全区县); a log
+    that cannot be written stops the command (exit 2) before anything is written out."""
     import getpass
-    import hashlib
     import os
 
     from . import audit
 
     log = Path(os.environ.get("KONGCHUO_AUDIT", "var/audit/audit.jsonl"))
     try:
-        audit.record(
-            log,
-            event,
-            getpass.getuser(),
-            "cli",
-            "全区县",
-            filters=sel_text,
-            sha256=hashlib.sha256(payload).hexdigest(),
-            **fields,
-        )
+        return audit.record(log, event, getpass.getuser(), "cli", "全区县", **fields)
     except audit.AuditError as exc:
         raise UsageError(str(exc)) from exc
+
+
+def _audit_cli(event: str, sel_text: str, payload: bytes, **fields) -> None:
+    import hashlib
+
+    audit_line(event, filters=sel_text, sha256=hashlib.sha256(payload).hexdigest(), **fields)
 
 
 def cmd_report(args) -> int:
     from .documents import report
 
-    ledger, settings = _load(args.path, args.store)
-    ledger = _with_notices(ledger, args.path)
-    as_of = _date(args.as_of)
-    sel = _selection(args, ledger, as_of)
+    ledger, settings, as_of, sel = _noticed_selection(args)
     try:
         from .records_cli import ranking_brief
 

@@ -102,7 +102,7 @@ def _is_arrow_text(values: pd.Series) -> bool:
     return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
 
 
-def _str_series(arr, index: pd.Index, name=None) -> pd.Series:
+def str_series(arr, index: pd.Index, name=None) -> pd.Series:
     """A pyarrow string array as a pandas "str" Series (arrow-backed, NaN for missing)."""
     values = arr.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan)).array
     return pd.Series(values, index=index, name=name, dtype="str")
@@ -133,7 +133,7 @@ def arrow_if_text(raw: pd.Series) -> pd.Series:
         return raw
     if arr.null_count == len(arr):
         return raw
-    return _str_series(arr, raw.index, raw.name)
+    return str_series(arr, raw.index, raw.name)
 
 
 def codes_of(*columns: pd.Series) -> np.ndarray:
@@ -165,8 +165,8 @@ def _normalize(text: pd.Series) -> pd.Series:
         encoded = pc.dictionary_encode(whole)
         if len(encoded.dictionary) * 8 <= len(whole):
             arr = _normalize_arrow(encoded.dictionary).take(encoded.indices)
-            return _str_series(arr, text.index)
-    return _str_series(_normalize_arrow(arr), text.index)
+            return str_series(arr, text.index)
+    return str_series(_normalize_arrow(arr), text.index)
 
 
 def _normalize_arrow(arr):
@@ -209,7 +209,7 @@ def extract(text: pd.Series, pattern: str) -> pd.DataFrame:
     for n in names:
         part = pc.struct_field(found, n)
         part = pc.if_else(pc.equal(part, ""), pa.scalar(None, part.type), part)  # unmatched group -> missing
-        cols[n] = _str_series(part, text.index)
+        cols[n] = str_series(part, text.index)
     return pd.DataFrame(cols, index=text.index)
 
 
@@ -460,7 +460,7 @@ def _labels(rows: np.ndarray, codes: np.ndarray, labels: tuple[str, ...], index:
     full = np.full(len(index), -1, dtype=np.int32)
     full[rows] = codes
     arr = pa.DictionaryArray.from_arrays(pa.array(full, mask=full < 0), pa.array(labels, pa.large_string()))
-    return _str_series(arr.cast(pa.large_string()), index)
+    return str_series(arr.cast(pa.large_string()), index)
 
 
 def _check_digit_ok(ids18: pd.Series) -> np.ndarray:

@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from . import audit, cli, metrics, ranking
+from . import cli, metrics, ranking
 from .access import Scope
 from .documents import orders
 from .records import RecordsError, database_url, duban, notices, open_db, workflows
@@ -34,11 +34,7 @@ def _actor() -> Scope:
 
 
 def _audit(event: str, **fields) -> None:
-    log = Path(os.environ.get("KONGCHUO_AUDIT", "var/audit/audit.jsonl"))
-    try:
-        audit.record(log, event, getpass.getuser(), "cli", "全区县", **fields)
-    except audit.AuditError as exc:
-        raise cli.UsageError(str(exc)) from exc
+    cli.audit_line(event, **fields)
 
 
 def delivered_for(ledger, path: str):

@@ -228,25 +228,21 @@ SPECIAL_ED_FIELDS: tuple[Field, ...] = (
 )
 
 _ENROL = ("在校生", "在籍", "学生数", "学生人数", "在校人数", "学生总数")
+
+
+def _enrol(name: str, stage: str) -> Field:
+    """A stage's enrolment count of the school table (wide format: one column per stage)."""
+    words = tuple(f"{stage}+{w}" for w in (*_ENROL, "人数"))
+    return _f(name, f"{stage}在校生数 {stage}在校生 {stage}学生数", kind="int", words=words, counts=True)
+
+
 SCHOOL_FIELDS: tuple[Field, ...] = (
     _f("seq", "序号", words="序号"),
     _f("school", "学校名称 学校 校名", words="学校 校名 单位"),
     _f("township", "乡镇 乡镇(街道) 所在乡镇", words=_TOWNSHIP_WORDS),
     _f("school_stage", "学段 办学类型 学校类型", words="学段 办学类型 学校类型 类型"),
-    _f(
-        "enrol_primary",
-        "小学在校生数 小学在校生 小学学生数",
-        kind="int",
-        words=tuple(f"小学+{w}" for w in (*_ENROL, "人数")),
-        counts=True,
-    ),
-    _f(
-        "enrol_junior",
-        "初中在校生数 初中在校生 初中学生数",
-        kind="int",
-        words=tuple(f"初中+{w}" for w in (*_ENROL, "人数")),
-        counts=True,
-    ),
+    _enrol("enrol_primary", "小学"),
+    _enrol("enrol_junior", "初中"),
     # long format: one enrolment column, the stage in the 学段 column of the same row
     _f("enrolment", "在校生数 在校学生数 学生数", kind="int", words=_ENROL, counts=True),
     _f(

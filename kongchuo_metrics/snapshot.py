@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .ingest import PROBLEM_COLUMNS, IngestReport, Ledger, SheetReport
+from .ingest.files import content_digest
 from .ingest.ledger import Blocking
 
 TABLES = ("cases", "followups", "special_ed", "schools", "villages")
@@ -43,15 +44,6 @@ def _code_version() -> str:
 
 
 CODE_VERSION = _code_version()
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of one file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 BLOCK = 16 << 20
@@ -112,7 +104,7 @@ def _write_arrow(frame: pd.DataFrame, path: Path) -> str:
             writer.write_table(table)
         fh.flush()
         os.fsync(fh.fileno())
-    return sha256_file(path)
+    return content_digest(path)
 
 
 def _read_arrow(path: Path) -> pd.DataFrame:

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import merge, snapshot
-from .ingest import Ledger, LedgerError, file_digest, load_ledger
+from .ingest import Ledger, LedgerError, load_ledger
+from .ingest.files import content_digest
 from .locks import exclusive
 from .settings import Mapping
 
@@ -124,7 +125,7 @@ def _raw_digest(path: Path) -> str:
     parts = sorted(path.iterdir()) if path.is_dir() else [path]
     key = (str(path), *((p.name, p.stat().st_size, p.stat().st_mtime_ns, p.stat().st_ino) for p in parts))
     if key not in _verified:
-        _verified[key] = file_digest(path) if path.is_dir() else snapshot.sha256_file(path)
+        _verified[key] = content_digest(path)
     return _verified[key]
 
 

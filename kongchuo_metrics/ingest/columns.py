@@ -56,25 +56,27 @@ def _parse_date_col(df: pd.DataFrame, table: str, name: str, probs: Problems, er
     return parsed.values, parsed.extra["precision"], parsed.errors
 
 
-def _flag_col(df: pd.DataFrame, table: str, name: str, probs: Problems) -> pd.Series:
+def _parsed_col(
+    df: pd.DataFrame, table: str, name: str, probs: Problems, parse, missing: pd.Series
+) -> pd.Series:
+    """Column `name` parsed by `parse` (its warnings into the problem table), or `missing` when absent."""
     if name not in df:
-        return pd.Series(pd.NA, index=df.index, dtype="boolean")
-    parsed = parsers.parse_flags(df[name])
+        return missing
+    parsed = parse(df[name])
     probs.add(df, table, name, parsed.warnings)
     return parsed.values
+
+
+def _flag_col(df: pd.DataFrame, table: str, name: str, probs: Problems) -> pd.Series:
+    missing = pd.Series(pd.NA, index=df.index, dtype="boolean")
+    return _parsed_col(df, table, name, probs, parsers.parse_flags, missing)
 
 
 def _int_col(df: pd.DataFrame, table: str, name: str, probs: Problems) -> pd.Series:
-    if name not in df:
-        return pd.Series(pd.NA, index=df.index, dtype="Int64")
-    parsed = parsers.parse_numbers(df[name])
-    probs.add(df, table, name, parsed.warnings)
-    return parsed.values.round().astype("Int64")
+    missing = pd.Series(pd.NA, index=df.index, dtype="float")
+    return _parsed_col(df, table, name, probs, parsers.parse_numbers, missing).round().astype("Int64")
 
 
 def _num_col(df: pd.DataFrame, table: str, name: str, probs: Problems) -> pd.Series:
-    if name not in df:
-        return pd.Series(np.nan, index=df.index, dtype="float")
-    parsed = parsers.parse_numbers(df[name])
-    probs.add(df, table, name, parsed.warnings)
-    return parsed.values
+    missing = pd.Series(np.nan, index=df.index, dtype="float")
+    return _parsed_col(df, table, name, probs, parsers.parse_numbers, missing)

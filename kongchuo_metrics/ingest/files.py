@@ -48,7 +48,7 @@ class Grid:
     more: Callable[[list[int]], pd.DataFrame] | None = None
 
 
-def _sniff(head: bytes) -> str:
+def sniff(head: bytes) -> str:
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return "zip"
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
@@ -257,23 +257,27 @@ def _read_parquet(path: Path, pick: Callable[[list[str]], list[int] | None] | No
     return [Grid(path.name, path.stem, [], frame=frame)]
 
 
-def read_grids(path: Path, pick: Callable[[list[str]], list[int] | None] | None = None) -> list[Grid]:
-    """The sheets of one file as grids, dispatched on the content, not the name (a CSV renamed .xlsx works).
-
-    `pick`: for a Parquet file, which columns to read (see _read_parquet); other formats are read whole."""
+def file_head(path: Path, name: str, limit: int | None = None) -> tuple[int, bytes]:
+    """(size, first 8 bytes) of a file about to be read; LedgerError (Chinese) when it is missing, empty or
+    over `limit` bytes."""
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise LedgerError(f"找不到文件：{path}") from exc
     if size == 0:
-        raise LedgerError(f"{path.name}：文件是空的（0 字节）。")
-    if size > MAX_FILE_BYTES:
-        raise LedgerError(
-            f"{path.name}：文件 {size / 1e6:.0f} MB，超过上限 {MAX_FILE_BYTES // 1_000_000} MB。"
-        )
+        raise LedgerError(f"{name}：文件是空的（0 字节）。")
+    if limit is not None and size > limit:
+        raise LedgerError(f"{name}：文件 {size / 1e6:.0f} MB，超过上限 {limit // 1_000_000} MB。")
     with open(path, "rb") as fh:
-        head = fh.read(8)
-    kind = _sniff(head)
+        return size, fh.read(8)
+
+
+def read_grids(path: Path, pick: Callable[[list[str]], list[int] | None] | None = None) -> list[Grid]:
+    """The sheets of one file as grids, dispatched on the content, not the name (a CSV renamed .xlsx works).
+
+    `pick`: for a Parquet file, which columns to read (see _read_parquet); other formats are read whole."""
+    size, head = file_head(path, path.name, MAX_FILE_BYTES)
+    kind = sniff(head)
     if kind == "zip":
         _check_zip(path)
         return _read_excel(path)

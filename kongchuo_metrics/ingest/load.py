@@ -16,7 +16,7 @@ from .files import _input_files, content_digest, file_digest, read_grids
 from .ledger import IngestReport, Ledger, LedgerError, SheetReport
 from .linking import _child_key, _dedupe_cases, _fill_township_from_school, _link_followups
 from .problems import Problems
-from .sheets import RawTable, _raw_from_frame, _raw_from_grid, find_header, frame_match
+from .sheets import RawTable, _raw_from_frame, find_header, frame_match, raw_from_grid
 from .tables import (
     FOLLOWUP_TEXT_COLUMNS,
     _build_followups,
@@ -151,7 +151,7 @@ def load_ledger(
                 raw = _raw_from_frame(grid, hint, user)
             else:
                 match = find_header(grid.rows, hint, user)
-                raw = _raw_from_grid(grid, match) if match else None
+                raw = raw_from_grid(grid, match) if match else None
             if raw is None:
                 note, nonempty, data_like = _ignored_sheet(grid)
                 status = "已忽略"

@@ -206,7 +206,7 @@ class RawTable:
     more: Callable[[list[str]], pd.DataFrame] | None = None
 
 
-def _blank_rows(columns: list[pd.Series], index: pd.Index) -> tuple[pd.Series, np.ndarray]:
+def blank_rows(columns: list[pd.Series], index: pd.Index) -> tuple[pd.Series, np.ndarray]:
     """True for rows whose every cell is empty (None, NaN, "" or white space only), and each row's filled count."""
     if not columns:
         return pd.Series(True, index=index), np.zeros(len(index), dtype=int)
@@ -226,7 +226,7 @@ def _blank_rows(columns: list[pd.Series], index: pd.Index) -> tuple[pd.Series, n
     return pd.Series(empty.all(axis=1), index=index), (~empty).sum(axis=1)
 
 
-def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
+def raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
     rows = grid.rows
     data = rows[match.row + 1 :]
     width = max((len(r) for r in rows[: match.row + 1]), default=0)
@@ -244,7 +244,7 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
     # columns holding only text become arrow-backed once here, so each later parser reads them without
     # converting a hundred thousand Python strings again; mixed columns (dates, numbers) stay as read
     columns = [parsers.arrow_if_text(frame[i]) for i in frame.columns]
-    blank_all, filled_cells = _blank_rows(columns, frame.index)
+    blank_all, filled_cells = blank_rows(columns, frame.index)
     canon = pd.DataFrame({name: columns[i] for i, name in match.columns.items()}, index=frame.index)
 
     # merged township/village/school cells: the value sits in the first row of the range only

@@ -5,10 +5,9 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-import os
 from pathlib import Path
 
-from .. import audit, schema
+from .. import cli, schema
 from ..ingest import LedgerError, load_ledger
 from ..settings import load_settings
 from .checks import FINDINGS, PUSHED_STATUSES, reconcile
@@ -50,21 +49,13 @@ def run(args, parse_date) -> int:
         if "pushed" not in lists:
             raise LedgerError("写反馈表需要推送名单（--pushed）。")
         data = feedback_xlsx(lists["pushed"], result, checker=args.checker)
-        log = Path(os.environ.get("KONGCHUO_AUDIT", "var/audit/audit.jsonl"))
-        try:
-            audit.record(
-                log,
-                "download",
-                getpass.getuser(),
-                "cli",
-                "全区县",
-                file=Path(args.feedback_out).name,
-                rows=len(result.pushed),
-                mode="unmasked",
-                sha256=hashlib.sha256(data).hexdigest(),
-            )
-        except audit.AuditError as exc:
-            raise LedgerError(str(exc)) from exc
+        cli.audit_line(
+            "download",
+            file=Path(args.feedback_out).name,
+            rows=len(result.pushed),
+            mode="unmasked",
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
         Path(args.feedback_out).write_bytes(data)
     saved = _save(args, ledger, lists, result) if args.save else None
     summary = result.summary()
@@ -112,20 +103,11 @@ def _save(args, ledger, lists, result):
         raise LedgerError(str(exc)) from exc
     previous = store.previous_run(engine, result.as_of)
     since = store.resolved_since(engine, previous, result) if previous is not None else None
-    log = Path(os.environ.get("KONGCHUO_AUDIT", "var/audit/audit.jsonl"))
-    user = getpass.getuser()
-    run_id = store.save_run(engine, result, lists, ledger.meta.get("sha256", ""), user, "全区县")
-    try:
-        audit.record(
-            log,
-            "check_run",
-            user,
-            "cli",
-            "全区县",
-            run_id=run_id,
-            as_of=f"{result.as_of:%Y-%m-%d}",
-            inputs={k: t.digest for k, t in lists.items()},
-        )
-    except audit.AuditError as exc:
-        raise LedgerError(str(exc)) from exc
+    run_id = store.save_run(engine, result, lists, ledger.meta.get("sha256", ""), getpass.getuser(), "全区县")
+    cli.audit_line(
+        "check_run",
+        run_id=run_id,
+        as_of=f"{result.as_of:%Y-%m-%d}",
+        inputs={k: t.digest for k, t in lists.items()},
+    )
     return run_id, since

@@ -153,21 +153,11 @@ def read_list(path: str | Path, kind: str, name: str | None = None) -> ListTable
         raise ValueError(f"unknown list kind {kind!r}")
     path = Path(path)
     name = name or path.name
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise LedgerError(f"找不到文件：{path}") from exc
-    if size == 0:
-        raise LedgerError(f"{name}：文件是空的（0 字节）。")
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    sniffed = files._sniff(head)
+    size, head = files.file_head(path, name)
+    sniffed = files.sniff(head)
     label = schema.LIST_LABELS[kind]
     if sniffed == "text" and size > FAST_TEXT_BYTES:
-        if size > MAX_LIST_BYTES:
-            raise LedgerError(
-                f"{name}：文件 {size / 1e6:.0f} MB，超过上限 {MAX_LIST_BYTES // 1_000_000} MB。"
-            )
+        files.file_head(path, name, MAX_LIST_BYTES)  # a 学籍 export in CSV may be larger than a ledger
         table = _read_big_text(path, kind, name)
     else:
         table = _read_with_ingest(path, kind, name)
@@ -209,7 +199,7 @@ def _read_with_ingest(path: Path, kind: str, name: str) -> ListTable:
                 SheetReport(name, grid.sheet, None, "已忽略", None, 0, "前 15 行中找不到可识别的表头")
             )
             continue
-        raw = sheet_io._raw_from_grid(grid, match)
+        raw = sheet_io.raw_from_grid(grid, match)
         raw.frame["_sheet"] = grid.sheet
         raws.append(raw)
         sheets.append(SheetReport(name, grid.sheet, kind, "已读取", raw.header_row, raw.rows_read))
@@ -286,10 +276,10 @@ def _read_big_text(path: Path, kind: str, name: str) -> ListTable:
             quoted_strings_can_be_null=False,
         ),
     )
-    cols = {i: parsers._str_series(table.column(names[i]), pd.RangeIndex(table.num_rows)) for i in wanted}
+    cols = {i: parsers.str_series(table.column(names[i]), pd.RangeIndex(table.num_rows)) for i in wanted}
     del table
     index = pd.RangeIndex(len(cols[0]))
-    blank, _ = sheet_io._blank_rows([cols[i] for i in wanted], index)
+    blank, _ = sheet_io.blank_rows([cols[i] for i in wanted], index)
     first = parsers.as_text(cols[0]).str.replace(" ", "")
     total = first.str.match(sheet_io._TOTAL).fillna(False).astype(bool)
     for i, fname in match.columns.items():
