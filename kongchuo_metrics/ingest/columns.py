@@ -73,7 +73,7 @@ def _flag_col(df: pd.DataFrame, table: str, name: str, probs: Problems) -> pd.Se
 
 
 def _int_col(df: pd.DataFrame, table: str, name: str, probs: Problems) -> pd.Series:
-    missing = pd.Series(pd.NA, index=df.index, dtype="float")
+    missing = pd.Series(np.nan, index=df.index, dtype="float")
     return _parsed_col(df, table, name, probs, parsers.parse_numbers, missing).round().astype("Int64")
 
 
