@@ -66,6 +66,30 @@ def cn_date(d: dt.date | pd.Timestamp) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+# the case columns the pack and the Word report read: a million-row selection or take moves every column it
+# carries, so they carry only these (in ledger order)
+FIGURE_COLUMNS = [
+    "case_id",
+    "township",
+    "village",
+    "school",
+    "stage",
+    "case_type",
+    "name",
+    "poor",
+    "registered",
+    "closed",
+    "outcome_category",
+    "gov_owner",
+    "edu_owner",
+]
+
+
+def figure_columns(cases: pd.DataFrame) -> pd.DataFrame:
+    """`cases` with only FIGURE_COLUMNS (those it has)."""
+    return cases[[c for c in FIGURE_COLUMNS if c in cases]]
+
+
 def select_cases(cases: pd.DataFrame, sel: Selection) -> pd.DataFrame:
     """The cases matching the selection's place, stage and type filters (the date is applied by each metric)."""
     if not (sel.townships or sel.schools or sel.stage or sel.case_types or sel.poor_only):

@@ -154,7 +154,7 @@ def content(
     from .exports import scope_title
 
     as_of = pd.Timestamp(sel.as_of)
-    cases = metrics.select_cases(ledger.cases, sel)
+    cases = metrics.select_cases(metrics.figure_columns(ledger.cases), sel)  # only the columns it reads
     district = ledger.meta.get("district") or settings.district or ""
     dates = [d for d in ledger.report_dates if d <= as_of] or [as_of]
     kpi = metrics.summary(cases, ledger.schools, dates, as_of, settings.targets, sel.townships, sel.schools)

@@ -67,28 +67,14 @@ class Facts:
 
 
 # the case columns the report reads: filtering a million rows moves every column, so carry only these
-CASE_COLUMNS = [
-    "case_id",
-    "township",
-    "village",
-    "school",
-    "stage",
-    "case_type",
-    "name",
-    "poor",
-    "registered",
-    "closed",
-    "outcome_category",
-    "gov_owner",
-    "edu_owner",
-]
+CASE_COLUMNS = metrics.FIGURE_COLUMNS
 
 
 def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
     """The report's facts for a selection (its as_of must be set)."""
     import dataclasses
 
-    ledger = dataclasses.replace(ledger, cases=ledger.cases[[c for c in CASE_COLUMNS if c in ledger.cases]])
+    ledger = dataclasses.replace(ledger, cases=metrics.figure_columns(ledger.cases))
     as_of = pd.Timestamp(sel.as_of)
     cases = metrics.select_cases(ledger.cases, sel)
     status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
