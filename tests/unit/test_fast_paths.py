@@ -160,7 +160,9 @@ def awkward(tmp_path_factory):
     back["closed"] = pd.NaT
     back["outcome_category"] = pd.NA
     back["case_id"] = back["case_id"] + "R"
-    c = pd.concat([c, back], ignore_index=True)
+    # a case listed twice (a hand-built or merged frame): both rows carry the same follow-ups
+    twice = c[c["case_id"].isin(led.followups["case_id"]) & c["closed"].isna()].head(5)
+    c = pd.concat([c, back, twice], ignore_index=True)
     fu = led.followups.copy()
     extra = fu.head(200).copy()
     extra["case_id"] = np.where(
@@ -272,8 +274,10 @@ def test_awkward_ledger_has_the_awkward_cases(awkward):
     assert (c["registered"] > AS_OF).sum() > 50
     assert c["school"].isna().sum() > 50 and c["township"].isna().sum() > 50
     assert c["case_id"].str.endswith("R").sum() == 60
+    assert c["case_id"].duplicated().sum() == 5
     status = metrics.followup_status(c, awkward.followups, AS_OF)
     assert status["case_id"].str.endswith("R").sum() == 60
+    assert status.loc[status["case_id"].duplicated(keep=False), "visits"].gt(0).sum() == 10
     assert set(status["step"]) >= {"none", "notice", "school_visit"}
     assert status["overdue_reason"].str.contains("通知书").any()
     table = metrics.schools_table(c, AS_OF, mode="briefing")
