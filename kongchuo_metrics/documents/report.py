@@ -10,6 +10,7 @@ the full-name annex (the caller audits it). No ID number, birth date or phone is
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 import warnings
@@ -442,8 +443,29 @@ def build(
         raise ReportError(f"未知的材料类型“{kind}”，可选：{'、'.join(KINDS)}")
     if sel.as_of is None:
         raise ReportError("请指定统计日期。")
-    if metrics.select_cases(ledger.cases, sel).empty:
+    if metrics.select_cases(metrics.figure_columns(ledger.cases), sel).empty:
         raise ReportError("所选范围内没有个案，无法生成材料。")
+    with _chart_browser(kind != "简报"):  # it starts up while the figures are computed
+        return _build(ledger, sel, settings, kind, annex, duban, ranking, started)
+
+
+@contextlib.contextmanager
+def _chart_browser(needed: bool):
+    """Start kaleido's chart browser now (its start-up runs in the background) unless it is running or no chart
+    is needed; stop it afterwards if this started it. chart_pngs then finds it running."""
+    import kaleido
+
+    started = needed and not kaleido._global_server.is_running()
+    if started:
+        kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+    try:
+        yield
+    finally:
+        if started:
+            kaleido.stop_sync_server(silence_warnings=True)
+
+
+def _build(ledger, sel, settings, kind, annex, duban, ranking, started) -> Report:
     f = facts(ledger, sel, settings)
     h, c = f.head, f.head.comparison
     place = h.place
