@@ -318,13 +318,16 @@ def headline(
     settings: Settings,
     mode: str = "ledger",
     status: pd.DataFrame | None = None,
+    cases: pd.DataFrame | None = None,
 ) -> Headline:
     """The headline figures for `selection` at its as-of date, computed exactly as the overview computes them.
 
-    `status` may pass metrics.followup_status of the selection at that date when the caller has it already.
+    `status` may pass metrics.followup_status of the selection at that date, and `cases` the selection's cases
+    (metrics.select_cases of the ledger), when the caller has them already.
     """
     as_of = pd.Timestamp(selection.as_of or dt.date.today())
-    cases = metrics.select_cases(ledger.cases, selection)
+    if cases is None:
+        cases = metrics.select_cases(ledger.cases, selection)
     dates = [d for d in ledger.report_dates if d <= as_of] or [as_of]
     s = metrics.summary(
         cases, ledger.schools, dates, as_of, settings.targets, selection.townships, selection.schools

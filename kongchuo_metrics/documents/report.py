@@ -79,7 +79,7 @@ def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
     as_of = pd.Timestamp(sel.as_of)
     cases = metrics.select_cases(ledger.cases, sel)
     status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
-    head = compare.headline(ledger, sel, settings, status=status)
+    head = compare.headline(ledger, sel, settings, status=status, cases=cases)
     c = head.comparison
     dates = [d for d in ledger.report_dates if d <= as_of] or [as_of]
     start = compare.history_start(ledger.cases)
