@@ -31,21 +31,72 @@ def _isin(values: pd.Series, among: pd.Series) -> np.ndarray:
         return values.isin(among).to_numpy(dtype=bool)
 
 
-def _index_in(values: pd.Series, among: pd.Series) -> np.ndarray:
-    """For each value, the position of its first occurrence in `among` (-1 when absent or missing)."""
+def _index_in(values: pd.Series, among: pd.Series, numbers: bool = True) -> np.ndarray:
+    """For each value, the position of its first occurrence in `among` (-1 when absent or missing); `numbers`
+    tries the ids as integers first (_number_keys)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     try:
         left, right = pa.array(values.array), pa.array(among.array)
-        found = pc.index_in(left, value_set=right)
-        return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     except (TypeError, ValueError, pa.ArrowException):
         return (
             pd.Index(among).get_indexer(values)
             if pd.Index(among).is_unique
             else _first_positions(values, among)
         )
+    keys = _number_keys(left, right) if numbers else None
+    if keys is not None:
+        return _index_in_numbers(*keys)
+    return (
+        pc.fill_null(pc.index_in(left, value_set=right), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    )
+
+
+def _number_keys(*arrays):
+    """The ids as integers when every id is one prefix character then digits without a superfluous leading zero
+    (the ledger's C000001 … C1000000), so that equal ids are equal integers and matching them hashes no
+    strings; None for any other ids. A missing id becomes -1."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    heads, rests, out = set(), [], []
+    for a in arrays:
+        if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)) or len(a) == a.null_count:
+            return None
+        head = pc.utf8_slice_codeunits(a, 0, 1)
+        bounds = pc.min_max(head)
+        heads |= {bounds["min"].as_py(), bounds["max"].as_py()}
+        rest = pc.utf8_slice_codeunits(a, 1)
+        if len(heads) > 1 or not pc.all(pc.ascii_is_decimal(rest)).as_py():
+            return None
+        rests.append(rest)
+    lengths = [pc.utf8_length(r) for r in rests]
+    width = min(pc.min(n).as_py() for n in lengths)
+    if not 1 <= width or max(pc.max(n).as_py() for n in lengths) > 18:
+        return None
+    for rest, n in zip(rests, lengths, strict=True):
+        longer = pc.greater(n, width)
+        if pc.any(pc.and_(longer, pc.starts_with(rest, "0"))).as_py():  # C01 and C1 would be one number
+            return None
+        out.append(pc.fill_null(pc.cast(rest, pa.int64()), -1).to_numpy(zero_copy_only=False))
+    return out
+
+
+def _index_in_numbers(values: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """_index_in for non-negative integer keys (-1 = missing): a lookup table, or a sorted search when sparse."""
+    n = len(among)
+    top = int(max(values.max(initial=-1), among.max(initial=-1)))
+    if top < 4 * n + 1_000_000:
+        table = np.full(top + 2, -1, dtype=np.int64)
+        table[among[::-1] + 1] = np.arange(n, dtype=np.int64)[::-1]  # the first occurrence wins
+        table[0] = -1  # a missing id (-1) matches nothing
+        return table[values + 1]
+    order = np.argsort(among, kind="stable")
+    ranked = among[order]
+    at = np.minimum(np.searchsorted(ranked, values, side="left"), max(n - 1, 0))
+    found = (ranked[at] == values) & (values >= 0) if n else np.zeros(len(values), dtype=bool)
+    return np.where(found, order[at] if n else -1, -1)
 
 
 def _first_positions(values: pd.Series, among: pd.Series) -> np.ndarray:
@@ -55,7 +106,7 @@ def _first_positions(values: pd.Series, among: pd.Series) -> np.ndarray:
 
 def _step_codes(levels: pd.Series) -> np.ndarray:
     """Ladder position of each follow-up's step_level (-1 for an unknown or missing step)."""
-    return _index_in(levels, pd.Series(list(schema.STEP_ORDER), dtype="str"))
+    return _index_in(levels, pd.Series(list(schema.STEP_ORDER), dtype="str"), numbers=False)
 
 
 def case_steps(cases: pd.DataFrame, followups: pd.DataFrame, as_of) -> pd.DataFrame:

@@ -283,3 +283,27 @@ def test_awkward_ledger_has_the_awkward_cases(awkward):
     table = metrics.schools_table(c, AS_OF, mode="briefing")
     assert {"（未填学校）", "（未填乡镇）"} <= set(table["school"]) | set(table["township"])
     assert table["names"].str.contains("等").any()
+
+
+@pytest.mark.parametrize(
+    "values, among",
+    [
+        (["C000001", "C000002", "C1000000", None, "C000003"], ["C000003", "C000001", "C000001", "C1000000"]),
+        (["C01", "C1", "C001", "C1"], ["C1", "C01"]),  # leading zeros: strings, not numbers
+        (["C+1", "C001", "C-01"], ["C001", "C+1"]),
+        (["X000001", "C000001"], ["C000001"]),  # another prefix
+        (["C123456789012345678901", "C1"], ["C1"]),  # too long for an integer
+        ([f"C{x}" for x in (10**15, 5, 10**15 + 1, 7)], [f"C{x}" for x in (10**15 + 1, 5, 5)]),  # sparse
+        ([f"C{x:06d}" for x in range(0, 3000, 7)], [f"C{x:06d}" for x in range(2999, -1, -3)]),
+    ],
+)
+def test_case_ids_match_as_pyarrow_index_in_does(values, among):
+    """Matching follow-ups to cases through integer ids gives pyarrow's index_in positions for any ids."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from kongchuo_metrics import followup
+
+    v, a = pd.Series(values, dtype="str"), pd.Series(among, dtype="str")
+    expected = pc.fill_null(pc.index_in(pa.array(v.array), value_set=pa.array(a.array)), -1)
+    assert followup._index_in(v, a).tolist() == expected.to_pylist()
