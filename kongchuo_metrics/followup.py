@@ -53,6 +53,21 @@ def _index_in(values: pd.Series, among: pd.Series, numbers: bool = True) -> np.n
     )
 
 
+def _positions(values: pd.Series, ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """_index_in(values, ids) and _index_in(ids, ids) (each id's first occurrence), the ids read once."""
+    import pyarrow as pa
+
+    if not len(ids):
+        return np.full(len(values), -1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    try:
+        keys = _number_keys(pa.array(values.array), pa.array(ids.array))
+    except (TypeError, ValueError, pa.ArrowException):
+        keys = None
+    if keys is not None:
+        return _index_in_numbers(keys[0], keys[1]), _index_in_numbers(keys[1], keys[1])
+    return _index_in(values, ids, numbers=False), _index_in(ids, ids, numbers=False)
+
+
 def _number_keys(*arrays):
     """The ids as integers when every id is one prefix character then digits without a superfluous leading zero
     (the ledger's C000001 … C1000000), so that equal ids are equal integers and matching them hashes no
@@ -161,9 +176,8 @@ def followup_status(
             fu = fu.assign(**{col: pd.to_datetime(fu[col]).astype("datetime64[s]")})
     n = len(rows)
     # each follow-up on or before the day, matched once to its open case (a repeated case id shares the steps)
-    at = _index_in(fu["case_id"], ids)
+    at, first = _positions(fu["case_id"], ids)
     keep = (at >= 0) & (fu["visit_date"] <= day).to_numpy(dtype=bool)
-    first = _index_in(ids, ids) if n else np.zeros(0, dtype=np.int64)
     where = at[keep]
     visits = np.bincount(where, minlength=n)[first]
     nat = np.iinfo(np.int64).min

@@ -184,6 +184,22 @@ def awkward(tmp_path_factory):
     return dataclasses.replace(led, cases=c, followups=fu)
 
 
+@pytest.fixture(scope="module")
+def awkward_numbers(awkward):
+    """The awkward ledger with every case id (and the unknown ones) renumbered C0000001…: the integer-id path."""
+    import dataclasses
+
+    both = pd.concat([awkward.cases["case_id"], awkward.followups["case_id"]], ignore_index=True)
+    codes, _ = pd.factorize(both)
+    ids = pd.Series(["C" + str(k + 1).zfill(7) for k in codes], dtype="str")
+    n = len(awkward.cases)
+    return dataclasses.replace(
+        awkward,
+        cases=awkward.cases.assign(case_id=ids.iloc[:n].to_numpy()),
+        followups=awkward.followups.assign(case_id=ids.iloc[n:].to_numpy()),
+    )
+
+
 def _notices(led, day):
     ids = [*metrics.open_at(led.cases, day)["case_id"].iloc[:30], "X-none"]
     return pd.DataFrame(
@@ -211,7 +227,7 @@ def _same(fast: pd.DataFrame, ref: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(fast, ref)
 
 
-@pytest.mark.parametrize("which", ["sample", "awkward"])
+@pytest.mark.parametrize("which", ["sample", "awkward", "awkward_numbers"])
 def test_followup_status_matches_the_straightforward_computation(which, request):
     led = request.getfixturevalue(which)
     for day in _days(led):
@@ -230,7 +246,7 @@ def test_followup_status_matches_the_straightforward_computation(which, request)
     _same(metrics.followup_status(one, led.followups, AS_OF), ref_followup_status(one, led.followups, AS_OF))
 
 
-@pytest.mark.parametrize("which", ["sample", "awkward"])
+@pytest.mark.parametrize("which", ["sample", "awkward", "awkward_numbers"])
 def test_schools_table_matches_the_straightforward_computation(which, request):
     led = request.getfixturevalue(which)
     for day in _days(led):
@@ -241,7 +257,7 @@ def test_schools_table_matches_the_straightforward_computation(which, request):
                 pd.testing.assert_frame_equal(fast, ref, check_dtype=len(ref) > 0)
 
 
-@pytest.mark.parametrize("which", ["sample", "awkward"])
+@pytest.mark.parametrize("which", ["sample", "awkward", "awkward_numbers"])
 def test_change_columns_match_recomputing_each_date(which, request):
     led = request.getfixturevalue(which)
     start = compare.history_start(led.cases)
