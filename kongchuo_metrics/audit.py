@@ -44,6 +44,17 @@ class AuditError(Exception):
     """The audit log could not be written; the action that needed it must be refused."""
 
 
+def writable(log: str | Path) -> bool:
+    """True when the log can be appended to (its folder made if need be); actions that must be audited are
+    refused beforehand otherwise."""
+    try:
+        path = Path(log)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+    except OSError:
+        return False
+
+
 def key_path(log: str | Path) -> Path:
     """The chain key beside the log (audit.key)."""
     return Path(log).with_suffix(".key")

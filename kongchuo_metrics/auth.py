@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import fcntl
 import hashlib
 import hmac
 import json
 import os
 import secrets
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from .access import ROLES, Scope
+from .locks import exclusive
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
@@ -63,15 +62,8 @@ class User:
         return Scope(self.name, self.role if not self.disabled else "", self.townships, self.schools)
 
 
-@contextmanager
 def _locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(str(path) + ".lock", "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return exclusive(Path(str(path) + ".lock"))
 
 
 def _read(path: Path) -> dict:

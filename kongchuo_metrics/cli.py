@@ -222,40 +222,29 @@ def cmd_special_ed(args) -> int:
     return 0
 
 
-def _comparisons(ledger: Ledger, cases: pd.DataFrame, as_of: dt.date) -> dict:
-    """previous and last_year objects ({date, open, returned_total, open_poor}, null values when unknown)."""
-    from . import compare
-
-    c = compare.compare(cases, list(ledger.report_dates), as_of, compare.history_start(ledger.cases))
-    return {"previous": c.previous.as_dict(), "last_year": c.last_year.as_dict()}
-
-
 def cmd_summary(args) -> int:
     import pandas as pd
 
-    from . import metrics
+    from . import compare
 
     ledger, settings = _load(args.path, args.store)
     as_of = _date(args.as_of)
-    sel = _selection(args, ledger, as_of)
-    cases = metrics.select_cases(ledger.cases, sel)
-    s = metrics.summary(
-        cases, ledger.schools, list(ledger.report_dates), as_of, settings.targets, sel.townships, sel.schools
-    )
-    rates = {r.key: r for r in s["rates"]}
+    head = compare.headline(ledger, _selection(args, ledger, as_of), settings, overdue=False)
+    rates = {r.key: r for r in head.rates}
     payload = {
         "as_of": as_of.isoformat(),
-        "open": s["open"],
-        "open_poor": s["open_poor"],
-        "returned_total": s["returned_total"],
-        "previous_date": s["previous_date"].date().isoformat() if s["previous_date"] is not None else None,
-        "change": s["change"],
-        **_comparisons(ledger, cases, as_of),
+        "open": head.open,
+        "open_poor": head.open_poor,
+        "returned_total": head.returned_total,
+        "previous_date": head.previous_date.date().isoformat() if head.previous_date is not None else None,
+        "change": head.change,
+        "previous": head.comparison.previous.as_dict(),
+        "last_year": head.comparison.last_year.as_dict(),
         "dropout_rate": {"primary": rates["dropout_primary"].value, "junior": rates["dropout_junior"].value},
         "consolidation_rate": rates["consolidation"].value,
         "targets": {
             r.key: {"value": r.value, "target": r.target, "kind": r.kind, "met": r.met, "note": r.note}
-            for r in s["rates"]
+            for r in head.rates
         },
     }
     if args.format == "csv":
@@ -266,11 +255,11 @@ def cmd_summary(args) -> int:
                 "目标": r.target,
                 "是否达标": {True: "达标", False: "未达标", None: "无法计算"}[r.met],
             }
-            for r in s["rates"]
+            for r in head.rates
         ]
         rows = [
-            {"指标": "在册辍学人数", "数值": s["open"]},
-            {"指标": "累计劝返人数", "数值": s["returned_total"]},
+            {"指标": "在册辍学人数", "数值": head.open},
+            {"指标": "累计劝返人数", "数值": head.returned_total},
             *rows,
         ]
         _emit(pd.DataFrame(rows), "csv")

@@ -297,9 +297,11 @@ class Headline:
     open: int
     open_poor: int
     returned_total: int
+    previous_date: pd.Timestamp | None  # the report date before as_of (None at the first)
+    change: int | None  # open now minus open at previous_date
     comparison: Comparison
     rates: tuple  # metrics.Rate, in metrics.rates order
-    overdue: int
+    overdue: int | None  # None when the caller did not ask for it (the follow-up log is not read)
     place: str  # 全区 / 黄练镇 / 黄练镇、三里镇
 
 
@@ -318,22 +320,25 @@ def headline(
     settings: Settings,
     mode: str = "ledger",
     status: pd.DataFrame | None = None,
+    overdue: bool = True,
     cases: pd.DataFrame | None = None,
 ) -> Headline:
-    """The headline figures for `selection` at its as-of date, computed exactly as the overview computes them.
+    """The headline figures for `selection` at its as-of date: the one query behind the overview's cards, the
+    pack's KPI page, the Word report's sentences and `summary` on the command line.
 
     `status` may pass metrics.followup_status of the selection at that date, and `cases` the selection's cases
-    (metrics.select_cases of the ledger), when the caller has them already.
+    (metrics.select_cases of the ledger), when the caller has them already; `overdue=False` leaves the overdue
+    count out (and the follow-up log unread).
     """
     as_of = pd.Timestamp(selection.as_of or dt.date.today())
     if cases is None:
         cases = metrics.select_cases(ledger.cases, selection)
-    dates = [d for d in ledger.report_dates if d <= as_of] or [as_of]
+    dates = selection.dates_upto(ledger.report_dates) if selection.as_of else [as_of]
     s = metrics.summary(
         cases, ledger.schools, dates, as_of, settings.targets, selection.townships, selection.schools
     )
     c = compare(cases, dates, as_of, history_start(ledger.cases), mode)
-    if status is None:
+    if status is None and overdue:
         status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
     district = ledger.meta.get("district") or settings.district or ""
     return Headline(
@@ -341,8 +346,10 @@ def headline(
         open=s["open"],
         open_poor=s["open_poor"],
         returned_total=s["returned_total"],
+        previous_date=s["previous_date"],
+        change=s["change"],
         comparison=c,
         rates=tuple(s["rates"]),
-        overdue=int(status["overdue"].sum()),
+        overdue=int(status["overdue"].sum()) if status is not None else None,
         place=place_name(selection, district),
     )

@@ -58,6 +58,20 @@ def csv_bytes(frame: pd.DataFrame, title: str | None = None) -> bytes:
 SONGTI = "宋体"
 
 
+def workbook(buf):
+    """An in-memory xlsxwriter workbook that stores every text as text: never a formula, number or link (a
+    ledger cell such as =HYPERLINK(...) or 0012 stays what it was)."""
+    import xlsxwriter
+
+    options = {
+        "in_memory": True,
+        "strings_to_formulas": False,
+        "strings_to_numbers": False,
+        "strings_to_urls": False,
+    }
+    return xlsxwriter.Workbook(buf, options)
+
+
 def gov_xlsx(
     frame: pd.DataFrame,
     title: str,
@@ -71,19 +85,9 @@ def gov_xlsx(
 
     Written with xlsxwriter and strings_to_formulas off, so no cell text is ever stored as a formula.
     """
-    import xlsxwriter
-
     shown = neutralise(for_display(frame))
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(
-        buf,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
-        },
-    )
+    wb = workbook(buf)
     ws = wb.add_worksheet("Sheet1")
     ncols = len(shown.columns) + 1
 
@@ -153,15 +157,9 @@ def template_xlsx() -> bytes:
     wb = xlsxwriter.Workbook(buf, {"in_memory": True})
     head = wb.add_format({"bold": True, "border": 1, "bg_color": "#DDEBF7", "text_wrap": True})
     text = wb.add_format({"num_format": "@"})
-    names = {
-        "cases": "台账",
-        "special_ed": "残疾儿童",
-        "schools": "学校",
-        "villages": "村屯",
-        "followups": "劝返记录",
-        "reports": "统计节点",
-    }
-    for table, sheet in names.items():
+    from .labels import TEMPLATE_SHEETS
+
+    for table, sheet in TEMPLATE_SHEETS.items():
         ws = wb.add_worksheet(sheet)
         fields = [f for f in schema.FIELDS[table]]
         ws.merge_range(

@@ -120,6 +120,19 @@ def date_labels(dates: pd.Series) -> list[str]:
     return [f"{x.year}年{x.month}月{x.day}日" for x in d]
 
 
+def _count_line(fig: go.Figure, x, y, name: str, line: dict, mode: str = "lines+markers", **extra) -> None:
+    """One line of head counts over the report dates, with its Chinese hover text (日期, name：n 人)."""
+    fig.add_scatter(
+        x=x,
+        y=y,
+        name=name,
+        mode=mode,
+        line=line,
+        hovertemplate=f"%{{x}}<br>{name}：%{{y:,d}} 人<extra></extra>",
+        **extra,
+    )
+
+
 def trend_chart(
     trend: pd.DataFrame,
     title: str | None = None,
@@ -152,40 +165,32 @@ def trend_chart(
         constraintext="none",
         hovertemplate="%{x}<br>本期劝返：%{y:,d} 人<extra></extra>",
     )
-    fig.add_scatter(
-        x=x,
-        y=trend["open"],
-        name="在册辍学",
+    _count_line(
+        fig,
+        x,
+        trend["open"],
+        "在册辍学",
+        {"color": COLORS["open"], "width": 3},
         mode="lines+markers+text",
         text=trend["open"],
         textposition="top center",
-        line={"color": COLORS["open"], "width": 3},
         cliponaxis=False,
-        hovertemplate="%{x}<br>在册辍学：%{y:,d} 人<extra></extra>",
     )
-    fig.add_scatter(
-        x=x,
-        y=trend["open_poor"],
-        name="其中建档立卡",
-        mode="lines+markers",
-        line={"color": COLORS["poor"], "width": 2},
-        hovertemplate="%{x}<br>建档立卡：%{y:,d} 人<extra></extra>",
-    )
+    _count_line(fig, x, trend["open_poor"], "其中建档立卡", {"color": COLORS["poor"], "width": 2})
     top = max(
         int(trend["open"].max()) if len(trend) else 0, int(trend["returned"].max()) if len(trend) else 0, 1
     )
     if last_year is not None and last_year["open_last_year"].notna().any():
         ly = trend[["date"]].merge(last_year, on="date", how="left")["open_last_year"]
-        fig.add_scatter(
-            x=x,
-            y=ly.astype("float"),
-            name="上年同期在册",
-            mode="lines+markers",
-            line={"color": COLORS["open"], "width": 2, "dash": "dot"},
+        _count_line(
+            fig,
+            x,
+            ly.astype("float"),
+            "上年同期在册",
+            {"color": COLORS["open"], "width": 2, "dash": "dot"},
             marker={"symbol": "circle-open"},
             opacity=0.6,
             connectgaps=False,
-            hovertemplate="%{x}<br>上年同期在册：%{y:,d} 人<extra></extra>",
         )
         top = max(top, int(ly.max()))
     if target is not None:

@@ -224,6 +224,14 @@ def followup_status(
     return out
 
 
+NOTICE_OR_BEYOND = ("notice", "administrative", "judicial")  # the township's notice and the steps after it
+
+
+def at_notice_or_beyond(status: pd.DataFrame) -> int:
+    """Open cases at the 限期复学通知书 step or past it (administrative or judicial steps)."""
+    return int(status["step"].isin(NOTICE_OR_BEYOND).sum())
+
+
 def ladder_counts(status: pd.DataFrame) -> pd.DataFrame:
     """Open cases per ladder step (every step listed, in ladder order): step, label, open, overdue."""
     g = status.groupby("step").agg(open=("case_id", "size"), overdue=("overdue", "sum"))

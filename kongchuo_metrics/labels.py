@@ -82,7 +82,7 @@ COLUMN_LABELS = {
     "severity": "级别",
 }
 # the import preview and version diff (merge.py) and the reporting calendar (reporting.py)
-_FIGURES = {
+FIGURE_LABELS = {
     "cases": "个案",
     "open": "在册",
     "returned": "累计劝返",
@@ -93,7 +93,7 @@ _FIGURES = {
 COLUMN_LABELS.update(
     {
         f"{k}_{w}": f"{v}（{wl}）"
-        for k, v in _FIGURES.items()
+        for k, v in FIGURE_LABELS.items()
         for w, wl in (("now", "现在"), ("after", "导入后"))
     }
 )
@@ -168,6 +168,31 @@ CHANGE_LABELS = {
     "moved": "转学",
 }
 VALUE_LABELS["change"] = CHANGE_LABELS
+
+
+# the children of a 督办单 on the 督办 page ("label" there is the child's masked name, not a ladder step)
+DUBAN_CHILD_LABELS = {
+    "label": "学生",
+    "school": "学校",
+    "step": "所处环节",
+    "days_since": "未跟进天数",
+    "now": "当前状态",
+}
+
+# the sheets of the blank ledger template (short names a clerk recognises; a loader finds each by its name)
+TEMPLATE_SHEETS = {
+    "cases": "台账",
+    "special_ed": "残疾儿童",
+    "schools": "学校",
+    "villages": "村屯",
+    "followups": "劝返记录",
+    "reports": "统计节点",
+}
+
+# page-level choices (segmented controls): code -> the Chinese words on the control and in the URL
+DATE_MODES = {"ledger": "台账报送日期", "weekly": "每周", "monthly": "每月"}
+TREND_SPLITS = {"none": "不分组", "township": "按乡镇", "stage": "按学段"}
+SPECIAL_ED_SPLITS = {"township": "按乡镇", "disability_type": "按残疾类别", "poor": "按建档立卡"}
 
 
 def label(column: str) -> str:

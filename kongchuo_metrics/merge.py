@@ -325,14 +325,7 @@ def apply(base: Ledger | None, subs: list[Submission], imported: str = "", versi
 # --- figures for the preview, the version list and the diff ----------------------------------------------------
 
 FIGURE_COLUMNS = ["cases", "open", "returned", "open_poor", "special_ed", "schools"]
-FIGURE_LABELS = {
-    "cases": "个案",
-    "open": "在册",
-    "returned": "累计劝返",
-    "open_poor": "建档立卡在册",
-    "special_ed": "残疾儿童",
-    "schools": "学校",
-}
+# their Chinese headers (with 现在/导入后 and the like) are in labels.FIGURE_LABELS
 
 
 def township_figures(ledger: Ledger, as_of) -> pd.DataFrame:

@@ -15,56 +15,17 @@ import numpy as np
 import pandas as pd
 
 from . import privacy, schema
-from .followup import _isin, case_steps, followup_status, ladder_counts, owners_table  # noqa: F401
+from .followup import (  # noqa: F401  (metrics.followup_status …)
+    NOTICE_OR_BEYOND,
+    _isin,
+    at_notice_or_beyond,
+    case_steps,
+    followup_status,
+    ladder_counts,
+    owners_table,
+)
+from .selection import Selection, cn_date, select_cases, select_special  # noqa: F401  (metrics.Selection …)
 from .settings import Targets
-
-# --- the selection --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which cases a view covers; describes itself in Chinese for captions and file names."""
-
-    townships: tuple[str, ...] = ()
-    schools: tuple[str, ...] = ()
-    stage: str | None = None  # "primary" | "junior" | None (both)
-    case_types: tuple[str, ...] = ()  # subset of schema.CASE_TYPES; () = all
-    poor_only: bool = False
-    as_of: dt.date | None = None
-
-    def describe(self) -> str:
-        """The filters in words, e.g. 乡镇：黄练镇；学段：初中；统计日期：2019年6月25日."""
-        parts = [f"乡镇：{'、'.join(self.townships)}" if self.townships else "乡镇：全部"]
-        if self.schools:
-            parts.append(f"学校：{'、'.join(self.schools)}")
-        if self.stage:
-            parts.append(f"学段：{schema.STAGES[self.stage]}")
-        if self.case_types:
-            parts.append("类型：" + "、".join(schema.CASE_TYPES[t] for t in self.case_types))
-        if self.poor_only:
-            parts.append("仅建档立卡")
-        if self.as_of:
-            parts.append(f"统计日期：{cn_date(self.as_of)}")
-        return "；".join(parts)
-
-    def slug(self) -> str:
-        """A short file-name-safe form of the filters: 黄练镇_初中_20190625."""
-        bits = list(self.townships[:3]) + (["等"] if len(self.townships) > 3 else [])
-        bits += list(self.schools[:3]) + (["等"] if len(self.schools) > 3 else [])
-        if self.stage:
-            bits.append(schema.STAGES[self.stage])
-        bits += [schema.CASE_TYPES[t] for t in self.case_types]
-        if self.poor_only:
-            bits.append("建档立卡")
-        if self.as_of:
-            bits.append(self.as_of.strftime("%Y%m%d"))
-        return "_".join(bits) or "全部"
-
-
-def cn_date(d: dt.date | pd.Timestamp) -> str:
-    """2019年6月25日."""
-    return f"{d.year}年{d.month}月{d.day}日"
-
 
 # the case columns the pack and the Word report read: a million-row selection or take moves every column it
 # carries, so they carry only these (in ledger order)
@@ -88,24 +49,6 @@ FIGURE_COLUMNS = [
 def figure_columns(cases: pd.DataFrame) -> pd.DataFrame:
     """`cases` with only FIGURE_COLUMNS (those it has)."""
     return cases[[c for c in FIGURE_COLUMNS if c in cases]]
-
-
-def select_cases(cases: pd.DataFrame, sel: Selection) -> pd.DataFrame:
-    """The cases matching the selection's place, stage and type filters (the date is applied by each metric)."""
-    if not (sel.townships or sel.schools or sel.stage or sel.case_types or sel.poor_only):
-        return cases
-    mask = pd.Series(True, index=cases.index)
-    if sel.townships:
-        mask &= cases["township"].isin(sel.townships)
-    if sel.schools:
-        mask &= cases["school"].isin(sel.schools)
-    if sel.stage:
-        mask &= cases["stage"] == sel.stage
-    if sel.case_types:
-        mask &= cases["case_type"].isin(sel.case_types)
-    if sel.poor_only:
-        mask &= cases["poor"].eq(True).fillna(False).astype(bool)
-    return cases[mask.fillna(False).astype(bool)]
 
 
 def counting_rule() -> str:
@@ -243,6 +186,12 @@ def open_at(cases: pd.DataFrame, as_of) -> pd.DataFrame:
 
 def _days_open(cases: pd.DataFrame, as_of) -> pd.Series:
     return (pd.Timestamp(as_of) - cases["registered"]).dt.days.astype("Int64")
+
+
+def open_list(cases: pd.DataFrame, as_of) -> pd.DataFrame:
+    """The cases open at `as_of` with open_days, the days since registration (a school's list of children)."""
+    rows = open_at(cases, as_of)
+    return rows.assign(open_days=_days_open(rows, as_of))
 
 
 # --- schools (表二) and townships -----------------------------------------------------------------------------------
@@ -604,18 +553,6 @@ def special_ed_by(special: pd.DataFrame, by: str) -> pd.DataFrame:
     t["total"] = t.sum(axis=1)
     t.index.name = by
     return t.reset_index()
-
-
-def select_special(special: pd.DataFrame, sel: Selection) -> pd.DataFrame:
-    """The roster rows in the selection's townships (and schools), poor-only when asked."""
-    mask = pd.Series(True, index=special.index)
-    if sel.townships:
-        mask &= special["township"].isin(sel.townships)
-    if sel.schools:
-        mask &= special["school"].isin(sel.schools)
-    if sel.poor_only:
-        mask &= special["poor"].eq(True).fillna(False)
-    return special[mask.fillna(False).astype(bool)]
 
 
 # --- villages (the map) --------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import shutil
 import subprocess
 import tempfile
 import time
@@ -18,11 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import compare, figures, labels, metrics, privacy, schema
+from . import compare, figures, labels, metrics, privacy, programs, reporting, schema
 from .ingest import Ledger
 from .settings import Settings
 
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 MISSING_CHROMIUM = (
     "生成汇报材料需要 Chromium 浏览器和中文字体。请以管理员身份运行："
     "apt-get install -y chromium fonts-noto-cjk（或重新运行 ./run.sh，会自动安装）。"
@@ -34,11 +32,8 @@ class PackError(Exception):
 
 
 def chromium_path() -> str | None:
-    """Debian's chromium, if installed."""
-    for c in CHROMIUM_CANDIDATES:
-        if Path(c).exists():
-            return c
-    return shutil.which("chromium")
+    """Debian's chromium, if installed (looked up here so that a test can take it away)."""
+    return programs.chromium_path()
 
 
 @dataclass(frozen=True)
@@ -53,7 +48,23 @@ class Pack:
 
 # Page geometry in CSS px (96 per inch): A4 landscape less the margins below is 1017 x 688.
 PAGE_W = 1017
-CHART_SIZES = {"trend": (1000, 350), "schools": (470, 560), "placements": (520, 430), "map": (1000, 560)}
+CHART_SIZES = {"trend": (1000, 330), "schools": (470, 560), "placements": (520, 430), "map": (1000, 560)}
+
+
+TREND_ROWS = 12  # 表一 rows printed above the trend chart
+
+
+def trend_height(rows: int) -> int:
+    """The trend chart's height under a 表一 of `rows` rows: the page's room (table, chart and the counting
+    rule above the footer, checked in a browser test) shrinks by one compact table row (16 px) per row past
+    six; past six rows the table is printed compact (`_table(compact=True)`)."""
+    return CHART_SIZES["trend"][1] - 16 * max(0, min(rows, TREND_ROWS) - 6)
+
+
+def chart_size(name: str, fig) -> tuple[int, int]:
+    """(width, height) a pack chart is printed at: its figure's own height where it was given one."""
+    width, height = CHART_SIZES[name]
+    return width, int(fig.layout.height or height)
 
 
 def _svg(fig, name: str) -> str:
@@ -61,7 +72,7 @@ def _svg(fig, name: str) -> str:
     scaled down, and checked by the tests against the figure spec)."""
     import warnings
 
-    width, height = CHART_SIZES[name]
+    width, height = chart_size(name, fig)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "kopts ignored if using a server": the server has them
         data = fig.to_image(format="svg", width=width, height=height, scale=1).decode("utf-8")
@@ -71,15 +82,19 @@ def _svg(fig, name: str) -> str:
 def _png_bytes(fig, name: str) -> bytes:
     import warnings
 
-    width, height = CHART_SIZES[name]
+    width, height = chart_size(name, fig)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         return fig.to_image(format="png", width=width, height=height, scale=2)
 
 
-def _table(frame: pd.DataFrame, max_rows: int = 18) -> str:
+def _table(frame: pd.DataFrame, max_rows: int = 18, compact: bool = False) -> str:
+    if frame.empty:
+        return "<p class='note'>无。</p>"  # never a header over no rows
     shown = labels.for_screen(frame.head(max_rows))
-    body = shown.to_html(index=False, escape=True, border=0, classes="t", na_rep="")
+    body = shown.to_html(
+        index=False, escape=True, border=0, classes="t compact" if compact else "t", na_rep=""
+    )
     more = (
         f"<p class='note'>另有 {len(frame) - max_rows} 行未列出，见看板。</p>"
         if len(frame) > max_rows
@@ -101,13 +116,14 @@ body { font-family: 'Noto Sans CJK SC', 'Source Han Sans SC', sans-serif; color:
 section { page-break-after: always; height: 182mm; overflow: hidden; position: relative; }
 section:last-child { page-break-after: auto; }
 h1 { font-size: 28pt; margin: 38mm 0 8mm; } h2 { font-size: 18pt; margin: 0 0 4mm; border-bottom: 2px solid #d9480f; }
-.cover p { font-size: 14pt; margin: 2mm 0; } .note { font-size: 9pt; color: #495057; }
+.cover p { font-size: 14pt; margin: 2mm 0; } .cover p.late { color: #C92A2A; font-size: 12pt; } .note { font-size: 9pt; color: #495057; }
 .kpis { display: flex; flex-wrap: wrap; gap: 5mm; } .kpi { border: 1px solid #dee2e6; border-radius: 3mm;
   padding: 4mm 6mm; width: 70mm; } .kpi b { display: block; font-size: 26pt; } .kpi span { font-size: 11pt; }
 .red { color: #c2255c; } .ok { color: #2b8a3e; }
 table.t { border-collapse: collapse; font-size: 10pt; margin-bottom: 3mm; }
 table.t th, table.t td { border: 1px solid #adb5bd; padding: 1.2mm 2.5mm; text-align: left; }
-table.t th { background: #dbe4f0; } .row { display: flex; gap: 6mm; } .row > div { flex: 1; }
+table.t th { background: #dbe4f0; }
+table.t.compact { font-size: 8pt; margin-bottom: 1mm; } table.t.compact th, table.t.compact td { padding: .4mm 2.5mm; } .row { display: flex; gap: 6mm; } .row > div { flex: 1; }
 svg { display: block; max-width: 100%; }
 footer { position: absolute; bottom: 0; font-size: 8pt; color: #868e96; }
 """
@@ -122,7 +138,7 @@ class Content:
     as_of: pd.Timestamp
     district: str
     source: str
-    kpi: dict
+    head: compare.Headline  # the same headline figures as the overview, the Word report and `summary`
     trend: pd.DataFrame
     schools: pd.DataFrame
     by_town: pd.DataFrame
@@ -140,6 +156,9 @@ class Content:
     figures: dict  # name -> plotly figure (trend, schools, placements, map), absent when there is nothing
     same: dict  # KPI field -> its 同比 caption (上年同期 …, or 台账不含上年同期数据)
     duban: pd.DataFrame | None = None  # the previous meeting's 督办 items (records.workflows.duban_brief)
+    not_reported: str = (
+        ""  # the townships whose report of this period is missing (reporting calendar), a sentence
+    )
 
 
 def content(
@@ -156,12 +175,12 @@ def content(
     as_of = pd.Timestamp(sel.as_of)
     cases = metrics.select_cases(metrics.figure_columns(ledger.cases), sel)  # only the columns it reads
     district = ledger.meta.get("district") or settings.district or ""
-    dates = [d for d in ledger.report_dates if d <= as_of] or [as_of]
-    kpi = metrics.summary(cases, ledger.schools, dates, as_of, settings.targets, sel.townships, sel.schools)
+    dates = sel.dates_upto(ledger.report_dates)
     trend = metrics.trend(cases, dates)
     schools = metrics.schools_table(cases, as_of, mode="briefing")
     towns = metrics.townships_table(cases, ledger.schools, as_of)
     status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
+    head = compare.headline(ledger, sel, settings, status=status, cases=cases)
     sp = metrics.special_ed_summary(metrics.select_special(ledger.special_ed, sel))
     villages, missing = metrics.village_table(status, ledger.villages)
     overdue = status[status["overdue"]]
@@ -173,10 +192,9 @@ def content(
     placements = pd.DataFrame(
         {"placement": list(schema.PLACEMENTS.values()), "count": [sp[k] for k in schema.PLACEMENTS]}
     )
-    start = compare.history_start(ledger.cases)
-    cmp = compare.compare(cases, dates, as_of, start)
-    last_year = compare.last_year_line(cases, dates, start)
-    figs = {"trend": figures.trend_chart(trend, height=CHART_SIZES["trend"][1], last_year=last_year)}
+    cmp = head.comparison
+    last_year = compare.last_year_line(cases, dates, compare.history_start(ledger.cases))
+    figs = {"trend": figures.trend_chart(trend, height=trend_height(len(trend)), last_year=last_year)}
     if len(schools):
         figs["schools"] = figures.bar_chart(schools, "school", "open", height=CHART_SIZES["schools"][1])
     figs["placements"] = figures.placements_chart(sp, height=CHART_SIZES["placements"][1])
@@ -189,14 +207,14 @@ def content(
         as_of=as_of,
         district=district,
         source=str(ledger.meta.get("source_name", "")),
-        kpi=kpi,
+        head=head,
         trend=trend,
         schools=schools,
         by_town=by_town,
         owners=metrics.owners_table(status, "gov"),
         ladder=metrics.ladder_counts(status)[["label", "open", "overdue"]],
         overdue=len(overdue),
-        notice=int(status["step"].isin(["notice", "administrative", "judicial"]).sum()),
+        notice=metrics.at_notice_or_beyond(status),
         placements=placements,
         reasons=privacy.published_reasons(sp, bool(sel.townships or sel.schools)),
         special=sp,
@@ -207,29 +225,34 @@ def content(
         figures=figs,
         same={f: compare.last_year_caption(cmp, f) for f in compare.FIELDS},
         duban=duban,
+        not_reported=reporting.not_reported_words(
+            reporting.for_ledger(
+                ledger, settings.weekly_day, settings.monthly_day, as_of.date(), sel.townships
+            )
+        ),
     )
 
 
 def kpi_boxes(c: Content) -> list[tuple[str, str, str, str]]:
     """The KPI cards: (label, value, note, colour class) for the PDF and the PPTX alike."""
-    kpi = c.kpi
-    change = "—" if kpi["change"] is None else f"{kpi['change']:+d}"
+    h = c.head
+    change = "较上一统计日" + (compare.change_words(h.change) or "无可比数据")
     boxes = [
-        ("在册辍学人数", labels.cn_number(kpi["open"]), f"较上一统计日 {change}；{c.same['open']}", ""),
+        ("在册辍学人数", labels.cn_number(h.open), f"{change}；{c.same['open']}", ""),
         (
             "累计劝返人数（本学年）",
-            labels.cn_number(kpi["returned_total"]),
+            labels.cn_number(h.returned_total),
             f"返校复学＋进入职业学校；{c.same['returned_total']}",
             "",
         ),
         (
             "建档立卡在册（红线）",
-            labels.cn_number(kpi["open_poor"]),
-            f"{'红线预警' if kpi['open_poor'] else '红线守住'}；{c.same['open_poor']}",
-            "red" if kpi["open_poor"] > 0 else "ok",
+            labels.cn_number(h.open_poor),
+            f"{'红线预警' if h.open_poor else '红线守住'}；{c.same['open_poor']}",
+            "red" if h.open_poor > 0 else "ok",
         ),
     ]
-    for r in kpi["rates"]:
+    for r in h.rates:
         if r.key == "poor_open":
             continue
         value = "—" if r.value is None else (f"{r.value:.3f}%" if r.kind == "max" else f"{r.value:.2f}%")
@@ -289,7 +312,8 @@ def build_html(
         f"<h1>{e(c.title)}</h1>"
         f"<p>范围：{e(c.scope)}</p><p>统计日期：{metrics.cn_date(c.as_of)}</p>"
         f"<p>数据：{e(c.source)}</p>"
-        f"<p>生成时间：{dt.datetime.now():%Y年%m月%d日 %H:%M}</p>{foot}</section>"
+        + (f"<p class='late'>{e(c.not_reported)}</p>" if c.not_reported else "")
+        + f"<p>生成时间：{dt.datetime.now():%Y年%m月%d日 %H:%M}</p>{foot}</section>"
     ]
     if c.duban is not None and len(c.duban):
         pages.append(_page(DUBAN_TITLE, _table(c.duban, max_rows=14) + foot))
@@ -301,7 +325,7 @@ def build_html(
     pages.append(
         _page(
             t[2],
-            f"<div class='row'><div>{_table(c.trend, 12)}</div></div>{figs['trend']}"
+            f"<div class='row'><div>{_table(c.trend, TREND_ROWS, len(c.trend) > 6)}</div></div>{figs['trend']}"
             f"<p class='note'>{e(metrics.counting_rule())}</p>{foot}",
         )
     )
@@ -346,7 +370,9 @@ def build_html(
         _page(
             t[7],
             f"<p>{e(metrics.counting_rule())}</p><p>{RATE_RULE}</p><p>{e(privacy.SUPPRESSION_RULE)}</p>"
-            f"<p>{_quality_text(c)}</p><p>{PRIVACY_NOTE}</p>{foot}",
+            f"<p>{_quality_text(c)}</p>"
+            + (f"<p>{e(c.not_reported)}</p>" if c.not_reported else "")
+            + f"<p>{PRIVACY_NOTE}</p>{foot}",
         )
     )
     return (
@@ -365,14 +391,7 @@ def print_pdf(document: str, chromium: str | None = None, timeout: int = 120) ->
         src.write_text(document, encoding="utf-8")
         cmd = [
             chromium,
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *programs.CHROMIUM_FLAGS,
             f"--user-data-dir={tmp}/profile",
             "--no-pdf-header-footer",
             f"--print-to-pdf={out}",
@@ -448,7 +467,10 @@ def build_pptx(
 
     cover = prs.slides.add_slide(prs.slide_layouts[0])
     cover.shapes.title.text = titles[0]
-    cover.placeholders[1].text = f"范围：{c.scope}\n统计日期：{metrics.cn_date(c.as_of)}\n数据：{c.source}"
+    cover.placeholders[1].text = (
+        f"范围：{c.scope}\n统计日期：{metrics.cn_date(c.as_of)}\n数据：{c.source}"
+        + (f"\n{c.not_reported}" if c.not_reported else "")
+    )
     if c.duban is not None and len(c.duban):
         table(slide(DUBAN_TITLE), c.duban, rows_max=14, size=11)
     s = slide(titles[1])
@@ -475,7 +497,8 @@ def build_pptx(
     picture(s, "map", w=Emu(9600000))
     text(s, [MAP_NOTE + f"{c.missing} 个个案所在村缺少坐标，未画出。"], y=Emu(6300000), size=12)
     s = slide(titles[7])
-    text(s, [metrics.counting_rule(), RATE_RULE, privacy.SUPPRESSION_RULE, _quality_text(c), PRIVACY_NOTE])
+    notes = [metrics.counting_rule(), RATE_RULE, privacy.SUPPRESSION_RULE, _quality_text(c)]
+    text(s, notes + ([c.not_reported] if c.not_reported else []) + [PRIVACY_NOTE])
     buf = io.BytesIO()
     prs.save(buf)
     return buf.getvalue()

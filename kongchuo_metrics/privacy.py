@@ -66,7 +66,7 @@ def mask_value(field: str, values: pd.Series) -> pd.Series:
 
 
 def public_view(cases: pd.DataFrame, mode: str = "list", detail: bool = False) -> pd.DataFrame:
-    """The case rows with every personal column masked or dropped, per privacy-security.md.
+    """The case rows with every personal column masked or dropped (the rules are listed in the README).
 
     list: names 张*三, guardian 王* / 138****1234, no ID, no birth date, no notes.
     briefing: names 张**, guardian and notes dropped.  unmasked: as loaded (county admin, audited).

@@ -9,7 +9,6 @@ scores share a rank (1, 1, 3). Rank buckets (e.g. 10/8/6/4) split the ranks into
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .settings import Targets
+from .settings import Targets, read_toml
 
 COMPONENTS = {
     "base": "基础分",
@@ -74,15 +73,7 @@ class Rules:
 
 def load_rules(folder: str | Path | None) -> Rules:
     """Rules from `folder/settings.toml` [ranking]; defaults for anything missing."""
-    path = Path(folder) if folder is not None else None
-    if path is not None and path.is_dir():
-        path = path / "settings.toml"
-    elif path is not None and path.suffix != ".toml":
-        path = path.parent / "settings.toml"
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8")).get("ranking", {}) if path else {}
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        data = {}
+    data = read_toml(folder).get("ranking", {})
     d = Rules()
     return Rules(
         base=float(data.get("base", d.base)),
@@ -272,7 +263,19 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
             "督办未反馈": t["missing_reports"],
         }
     )
+    out.attrs = dict(table.attrs)  # what 较上期 compares with travels with the table (xlsx note, Word 通报)
     return out
+
+
+def previous_words(table: pd.DataFrame) -> str:
+    """What 较上期 compares with, in one Chinese sentence (page caption, xlsx note, Word 通报)."""
+    prev = table.attrs.get("previous")
+    if not prev:
+        return "台账中没有更早的统计日，暂无较上期排名变化。"
+    when = metrics.cn_date(pd.Timestamp(prev["date"]))
+    if prev["source"] == "saved":
+        return f"较上期：与{when}保存的考核结果比较（{prev['saved_by']}保存）。"
+    return f"较上期：按台账中的上一统计日（{when}）重新计算（该期未保存考核结果）。"
 
 
 def xlsx(table: pd.DataFrame, title: str, unit: str, stat_date: str, rules: Rules) -> bytes:
@@ -280,11 +283,11 @@ def xlsx(table: pd.DataFrame, title: str, unit: str, stat_date: str, rules: Rule
     township in rank order, and the scoring rules under the table (text is never written as a formula)."""
     import io
 
-    import xlsxwriter
+    from .exports import workbook
 
     shown = display_table(table)
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    wb = workbook(buf)
     ws = wb.add_worksheet("考核排名")
     n = len(shown.columns)
     title_fmt = wb.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"})
@@ -308,7 +311,12 @@ def xlsx(table: pd.DataFrame, title: str, unit: str, stat_date: str, rules: Rule
                 ws.write_string(r, c, str(v), red if v in ("否决", "末位") else cell)
     end = 4 + len(shown)
     ws.merge_range(
-        end + 1, 0, end + 1, n - 1, "评分规则：" + describe(rules), wb.add_format({"text_wrap": True})
+        end + 1,
+        0,
+        end + 1,
+        n - 1,
+        "评分规则：" + describe(rules) + previous_words(table),
+        wb.add_format({"text_wrap": True}),
     )
     ws.set_row(end + 1, 90)
     ws.set_column(0, 0, 6)

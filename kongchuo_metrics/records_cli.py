@@ -86,6 +86,7 @@ def cmd_rank(args) -> int:
             parts = "，".join(f"{ranking.COMPONENTS[k]} {v:g}" for k, v in r["components"].items())
             flags = ("（一票否决）" if r["veto"] else "") + ("（末位）" if r["last"] else "")
             print(f"{r['rank']:>3}  {r['township']}  {r['score']:g} 分{flags}  {parts}")
+        print(ranking.previous_words(table))
     return 0
 
 

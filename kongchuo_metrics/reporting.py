@@ -102,3 +102,28 @@ def calendar_table(dates: dict[str, list[dt.date]], rules: list[Rhythm], today: 
 def not_reported(table: pd.DataFrame) -> list[str]:
     """Townships whose report of this period is missing (past its deadline)."""
     return sorted(set(table.loc[table["state"] == STATES["missing"], "township"]))
+
+
+def for_ledger(ledger, weekly_day: int, monthly_day: int, day: dt.date, townships=()) -> pd.DataFrame:
+    """`calendar_table` of a loaded ledger at `day`: its townships (cases and school table; only `townships`
+    when given), their submission dates from the ledger's meta, else the ledger's own 填报时间."""
+    towns = set(ledger.cases["township"].dropna().unique()) | set(ledger.schools["township"].dropna())
+    if townships:
+        towns &= set(townships)
+    meta = ledger.meta
+    dates = submissions(meta, sorted(towns), "" if meta.get("submissions") else meta.get("stat_date", ""))
+    dates = {t: d for t, d in dates.items() if t in towns}
+    return calendar_table(dates, rhythms(weekly_day, monthly_day), day)
+
+
+def not_reported_words(table: pd.DataFrame) -> str:
+    """本期未报送的乡镇 as one Chinese sentence for the pack and the Word 通报 ('' when every township reported):
+    per rhythm and deadline, the townships whose report is missing."""
+    missing = table[table["state"] == STATES["missing"]]
+    if missing.empty:
+        return ""
+    parts = []
+    for (rhythm, deadline), g in missing.groupby(["rhythm", "report_deadline"], sort=True):
+        d = dt.date.fromisoformat(deadline)
+        parts.append(f"{rhythm}截至{d.month}月{d.day}日未报送的有{'、'.join(sorted(g['township']))}")
+    return f"本期有{missing['township'].nunique()}个乡镇未按时报送台账：" + "；".join(parts) + "。"

@@ -1,6 +1,6 @@
 """The synthetic sample ledger: invented children, valid ID numbers, a real-looking government workbook.
 
-Built so that the 2019 reference report in domain.md comes out exactly (表一 at its six dates, 表二 by school,
+Built so that the 2019 reference report (覃塘区) comes out exactly (表一 at its six dates, 表二 by school,
 the special-education breakdown), while looking like what a township fills in: a merged title row, a
 填报单位/统计日期 row, a two-row header with varied spellings, merged township cells, mixed date formats and a
 合计 row. All names are random combinations; the ID numbers carry valid check digits but belong to no one.

@@ -76,6 +76,17 @@ def settings_path(folder: str | Path) -> Path:
     return path
 
 
+def read_toml(folder: str | Path | None) -> dict:
+    """The whole settings.toml of a ledger folder (or file), {} when there is none or it cannot be read: each
+    section's reader takes its defaults from there."""
+    if folder is None:
+        return {}
+    try:
+        return tomllib.loads(settings_path(folder).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return {}
+
+
 def _pairs(table: object, allowed: tuple[str, ...] | None = None) -> tuple[tuple[str, str], ...]:
     if not isinstance(table, dict):
         return ()
@@ -90,14 +101,8 @@ def _pairs(table: object, allowed: tuple[str, ...] | None = None) -> tuple[tuple
 
 def load_settings(folder: str | Path | None) -> Settings:
     """Settings from `folder/settings.toml` (or the file itself); defaults for anything missing."""
-    if folder is None:
-        return Settings()
-    path = settings_path(folder)
-    if not path.exists():
-        return Settings()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+    data = read_toml(folder)
+    if not data:
         return Settings()
     t = data.get("targets", {})
     targets = Targets(

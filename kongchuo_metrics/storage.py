@@ -16,7 +16,6 @@ a warning. One lock serialises commits: two imports at once both land, one after
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
@@ -24,12 +23,12 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import merge, snapshot
 from .ingest import Ledger, LedgerError, file_digest, load_ledger
+from .locks import exclusive
 from .settings import Mapping
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -71,15 +70,8 @@ def _now() -> str:
     return dt.datetime.now(CST).isoformat(timespec="seconds")
 
 
-@contextmanager
 def _locked(store: Path):
-    store.mkdir(parents=True, exist_ok=True)
-    with open(store / ".lock", "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return exclusive(store / ".lock")
 
 
 def _folders(store: Path) -> list[Path]:

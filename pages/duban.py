@@ -1,3 +1,5 @@
+"""督办: which 督办单 are open, overdue or answered, and which townships need one for their overdue cases?"""
+
 import streamlit as st
 
 import ui
@@ -17,9 +19,9 @@ if scope.role == "county_admin":
     towns = workflows.overdue_by_township(status)
     ui.empty(towns, f"{view.selection.describe()}：没有超期个案，无需督办。")
     for row in towns.itertuples(index=False):
-        left, right = st.columns([4, 1], vertical_alignment="center")
-        left.markdown(f"**{row.township}**　超期 {row.overdue} 人（未返校 {row.open} 人）")
-        if right.button("生成督办单", key=f"db_make_{row.township}", icon=":material/assignment_add:"):
+        line = st.container(horizontal=True, vertical_alignment="center")  # the button as wide as its text
+        line.markdown(f"**{row.township}**　超期 {row.overdue} 人（未返校 {row.open} 人）", width="content")
+        if line.button("生成督办单", key=f"db_make_{row.township}", icon=":material/assignment_add:"):
             try:
                 made = workflows.duban_from_overdue(
                     engine, scope, status, view.ledger.cases, row.township, as_of, paper, ui.audit_event
@@ -61,17 +63,7 @@ st.caption(
 kids = workflows.duban_children(engine, scope, pick, view.ledger.cases, view.as_of, view.mode)
 if len(kids):
     st.markdown("**涉及儿童（已脱敏；当前状态按所选统计日期的台账）**")
-    ui.table(
-        kids.rename(
-            columns={
-                "label": "学生",
-                "school": "学校",
-                "step": "所处环节",
-                "days_since": "未跟进天数",
-                "now": "当前状态",
-            }
-        )
-    )
+    ui.table(workflows.duban_children_table(kids))
 st.markdown("**反馈情况**")
 if item["feedback"]:
     ui.table(workflows.feedback_table(item["feedback"]))

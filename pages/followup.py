@@ -1,3 +1,6 @@
+"""个案跟踪: which open cases are overdue at which step of the ladder, who is responsible, and what happened to
+one child?"""
+
 import streamlit as st
 
 import ui
@@ -22,9 +25,7 @@ if ui.empty(status, f"{metrics.cn_date(view.as_of)}，所选范围内没有未�
 c1, c2, c3 = st.columns(3)
 c1.metric("未返校个案", len(status))
 c2.metric("超期个案", int(status["overdue"].sum()))
-c3.metric(
-    "已到限期复学通知书及以上环节", int(status["step"].isin(["notice", "administrative", "judicial"]).sum())
-)
+c3.metric("已到限期复学通知书及以上环节", metrics.at_notice_or_beyond(status))
 ui.chart(figures.ladder_chart(metrics.ladder_counts(status), big=view.mode == "briefing"), key="fu_ladder")
 
 only_overdue = st.toggle("只看超期个案", key="fu_overdue")

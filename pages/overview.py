@@ -1,8 +1,11 @@
+"""总览: how many children are out of school today, how many came back, is the red line held, and how does that
+compare with the last report and a year ago?"""
+
 import streamlit as st
 
 import ui
-import ui_import
 from kongchuo_metrics import compare, figures, labels, metrics, privacy
+from ui import imports
 
 view = ui.current_view()
 st.title("总览")
@@ -10,48 +13,37 @@ ui.caption(view, rule=False)
 if ui.empty(view.cases):
     st.stop()
 
-kpi = metrics.summary(
-    view.cases,
-    view.ledger.schools,
-    view.dates,
-    view.as_of,
-    view.settings.targets,
-    view.selection.townships,
-    view.selection.schools,
-)
-if kpi["open_poor"] > 0:
-    st.error(f"红线预警：建档立卡家庭学生仍有 {kpi['open_poor']} 人未返校，必须清零。")
+head = compare.headline(view.ledger, view.selection, view.settings, overdue=False)
+if head.open_poor > 0:
+    st.error(f"红线预警：建档立卡家庭学生仍有 {head.open_poor} 人未返校，必须清零。")
 else:
     st.success("建档立卡家庭学生辍学人数为 0，红线守住。")
 
-start = compare.history_start(view.ledger.cases)
-cmp = compare.compare(view.cases, view.dates, view.as_of, start)
+cmp = head.comparison
 big = view.mode == "briefing"
-rates = [r for r in kpi["rates"] if r.key != "poor_open"]
+rates = [r for r in head.rates if r.key != "poor_open"]
 # one row of six on the projector, so that the trend chart starts on the first screen
 cells = st.columns(3 + len(rates)) if big else [*st.columns(3), *st.columns(len(rates))]
 c1, c2, c3, rate_cols = cells[0], cells[1], cells[2], cells[3:]
 # on the projector the arrow alone says it: six cards in a row leave no room for the date
-since = (
-    f"较 {metrics.cn_date(kpi['previous_date'])}" if kpi["previous_date"] is not None and not big else None
-)
+since = f"较 {metrics.cn_date(head.previous_date)}" if head.previous_date is not None and not big else None
 c1.metric(
     "在册辍学人数",
-    labels.cn_number(kpi["open"]),
-    delta=kpi["change"],
+    labels.cn_number(head.open),
+    delta=head.change,
     delta_color="inverse",
     delta_description=since,
 )
 c2.metric(
     "累计劝返人数",
-    labels.cn_number(kpi["returned_total"]),
+    labels.cn_number(head.returned_total),
     delta=cmp.change("returned_total"),
     delta_description=since,
     help="本学年（9月1日起）返校复学与进入职业学校的人数",
 )
 c3.metric(
     "建档立卡在册",
-    labels.cn_number(kpi["open_poor"]),
+    labels.cn_number(head.open_poor),
     delta=cmp.change("open_poor"),
     delta_color="inverse",
     delta_description=since,
@@ -72,7 +64,7 @@ left, right = st.columns([3, 2])
 with left:
     st.subheader("辍学趋势")
     trend = metrics.trend(view.cases, view.dates)
-    last_year = compare.last_year_line(view.cases, view.dates, start)
+    last_year = compare.last_year_line(view.cases, view.dates, compare.history_start(view.ledger.cases))
     ui.chart(figures.trend_chart(trend, height=330, big=big, last_year=last_year), key="ov_trend")
     ui.counting_rule()
 with right:
@@ -86,4 +78,4 @@ with right:
         ui.table(towns[[*shown, "dropout_rate"]])
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns")
 
-ui_import.calendar_section(view, view.as_of.date(), title="各乡镇报送情况")
+imports.calendar_section(view, view.as_of.date(), title="各乡镇报送情况")

@@ -1,3 +1,6 @@
+"""乡镇考核排名: how does each township score under the bureau's rules, and how did its rank change since the last
+period?"""
+
 import streamlit as st
 
 import ui
@@ -16,7 +19,7 @@ table = workflows.ranking_table(
 )
 if ui.empty(table, "台账中没有乡镇，无法排名。"):
     st.stop()
-st.caption("排名覆盖全区县所有乡镇（不受左侧乡镇、学校筛选影响），较上期按台账中的上一统计日计算。")
+st.caption("排名覆盖全区县所有乡镇（不受左侧乡镇、学校筛选影响）。" + ranking.previous_words(table))
 
 c1, c2, c3 = st.columns(3)
 c1.metric("参评乡镇", len(table))

@@ -1,3 +1,6 @@
+"""数据比对（三比对）: which children do the 学籍, 脱贫户, pushed, 户籍 and special-education lists show that the ledger
+misses or contradicts?"""
+
 import streamlit as st
 
 import ui

@@ -1,3 +1,5 @@
+"""学校明细（表二）: which schools still have children out of school, how many, and who are they (masked)?"""
+
 import streamlit as st
 
 import ui
@@ -39,8 +41,7 @@ school = st.selectbox(
     bind="query-params",
 )
 if school:
-    open_cases = metrics.open_at(view.cases[view.cases["school"] == school], view.as_of)
-    open_cases = open_cases.assign(open_days=(view.as_of - open_cases["registered"]).dt.days)
+    open_cases = metrics.open_list(view.cases[view.cases["school"] == school], view.as_of)
     columns = [
         "case_id",
         "name",

@@ -1,7 +1,9 @@
+"""特殊教育: how are the disabled children of school age placed, and who is still unplaced and why?"""
+
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, metrics, privacy
+from kongchuo_metrics import figures, labels, metrics, privacy, schema
 
 view = ui.current_view()
 st.title("特殊教育：残疾儿童少年安置")
@@ -13,33 +15,14 @@ if ui.empty(roster, "所选范围内没有残疾儿童少年花名册数据。")
 s = metrics.special_ed_summary(roster)
 cols = st.columns(6)
 cols[0].metric("6-15周岁残疾儿童", s["total"])
-for col, key in zip(
-    cols[1:], ["mainstream", "special_school", "home_teaching", "exempt", "unplaced"], strict=True
-):
-    col.metric(
-        {
-            "mainstream": "随班就读",
-            "special_school": "特殊教育学校",
-            "home_teaching": "送教上门",
-            "exempt": "办理免学",
-            "unplaced": "未入学/未安置",
-        }[key],
-        s[key],
-    )
+for col, (key, label) in zip(cols[1:], schema.PLACEMENTS.items(), strict=True):
+    col.metric(label, s[key])
 lessons = f"，累计送教 {s['home_lessons']} 次" if s["home_lessons"] is not None else ""
 st.info(f"送教上门 {s['home_teaching']} 人，其中建档立卡家庭 {s['home_teaching_poor']} 人{lessons}。")
 
 big = view.mode == "briefing"
 ui.chart(figures.placements_chart(s, big=big), key="sped_chart")
-by = st.segmented_control(
-    "分类",
-    ["township", "disability_type", "poor"],
-    default="township",
-    required=True,
-    format_func={"township": "按乡镇", "disability_type": "按残疾类别", "poor": "按建档立卡"}.get,
-    key="sped_by",
-    bind="query-params",
-)
+by = ui.choice("分类", labels.SPECIAL_ED_SPLITS, "sped_by")
 # a place finer than the county crossed with disability: the one small-count rule, for screen, chart and file
 local = bool(view.selection.townships or view.selection.schools)
 table = privacy.published_placements(metrics.special_ed_by(roster, by), by, local)

@@ -1,7 +1,9 @@
+"""辍学趋势（表一）: how did open cases and returns move over the report dates, overall, per township or per stage?"""
+
 import streamlit as st
 
 import ui
-from kongchuo_metrics import compare, figures, metrics
+from kongchuo_metrics import compare, figures, labels, metrics
 
 view = ui.current_view()
 st.title("辍学趋势（表一）")
@@ -10,24 +12,8 @@ if ui.empty(view.cases):
     st.stop()
 
 c1, c2 = st.columns(2)
-mode = c1.segmented_control(
-    "统计节点",
-    ["ledger", "weekly", "monthly"],
-    default="ledger",
-    key="trend_dates",
-    bind="query-params",
-    format_func={"ledger": "台账报送日期", "weekly": "每周", "monthly": "每月"}.get,
-    required=True,
-)
-split = c2.segmented_control(
-    "分组",
-    ["none", "township", "stage"],
-    default="none",
-    key="trend_split",
-    bind="query-params",
-    format_func={"none": "不分组", "township": "按乡镇", "stage": "按学段"}.get,
-    required=True,
-)
+mode = ui.choice("统计节点", labels.DATE_MODES, "trend_dates", c1)
+split = ui.choice("分组", labels.TREND_SPLITS, "trend_split", c2)
 dates = metrics.report_dates(view.ledger.cases, view.ledger.report_dates, mode, end=view.as_of.date())
 trend = metrics.trend(view.cases, dates)
 last_year = compare.last_year_line(view.cases, dates, compare.history_start(view.ledger.cases))

@@ -1,7 +1,10 @@
+"""数据导入: what does a township's (or the county's) new ledger change, is anything blocking, and which version
+is current?"""
+
 import streamlit as st
 
 import ui
-import ui_import
+from ui import imports
 
 view = ui.current_view()
 st.title("数据导入")
@@ -18,8 +21,8 @@ if message := st.session_state.pop("up_last", ""):
 
 tab_import, tab_versions, tab_calendar = st.tabs(["导入台账", "历史版本", "报送情况"])
 with tab_import:
-    ui_import.import_section(view)
+    imports.import_section(view)
 with tab_versions:
-    ui_import.versions_section(view)
+    imports.versions_section(view)
 with tab_calendar:
-    ui_import.calendar_section(view)
+    imports.calendar_section(view)

@@ -1,3 +1,5 @@
+"""村级地图: in which villages are the open cases, and which of them are urgent (建档立卡, overdue)?"""
+
 import streamlit as st
 
 import ui

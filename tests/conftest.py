@@ -15,7 +15,23 @@ sys.path.insert(0, str(ROOT))
 from kongchuo_metrics.parsers import id_check_digit  # noqa: E402
 
 SAMPLE_DIR = ROOT / "data"
+# the 2019 reference report of 覃塘区 (表一 at six dates, 表二 per school), written out here and not taken from the sample generator: the
+# tests check the generated sample against it
 REFERENCE_DATES = ["2019-03-12", "2019-03-25", "2019-03-27", "2019-04-12", "2019-05-23", "2019-06-25"]
+# 表二 at 2019-06-25: open cases per school (25 in all)
+REFERENCE_TABLE_2 = {
+    "黄练二中": 1,
+    "黄练三中": 2,
+    "蒙公一中": 3,
+    "蒙公民中": 3,
+    "樟木三中": 2,
+    "樟木民中": 3,
+    "三里一中": 2,
+    "三里二中": 4,
+    "五里一中": 1,
+    "五里二中": 2,
+    "石卡一中": 2,
+}
 
 
 def sample_data_with(folder: Path, setting: str, value: str) -> Path:

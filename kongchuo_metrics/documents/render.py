@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-SOFFICE_CANDIDATES = ("/usr/bin/soffice", "/usr/bin/libreoffice")
+from .. import programs
 
 
 class RenderError(Exception):
     """LibreOffice is missing or failed; the message is Chinese."""
 
 
-def soffice_path() -> str | None:
-    """LibreOffice's soffice, if installed."""
-    for c in SOFFICE_CANDIDATES:
-        if Path(c).exists():
-            return c
-    return shutil.which("soffice")
+soffice_path = programs.soffice_path
 
 
 # the 公文 font names mapped to what Debian ships (fonts-noto-cjk), so a preview looks like the printed page

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .. import compare, figures, metrics, privacy, schema
+from .. import compare, figures, metrics, privacy, reporting, schema
 from ..ingest import Ledger
+from ..ranking import previous_words
 from ..settings import Settings
 from . import layout as L
 
@@ -65,6 +66,7 @@ class Facts:
     special: dict
     over_target: list[tuple[str, int, int]]  # township, open dropouts, ceiling
     silent_schools: list[tuple[str, int, int]]  # school, open, days since last entry or visit
+    not_reported: str = ""  # townships whose report of this period is missing (reporting calendar)
 
 
 # the case columns the report reads: filtering a million rows moves every column, so carry only these
@@ -81,7 +83,7 @@ def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
     status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
     head = compare.headline(ledger, sel, settings, status=status, cases=cases)
     c = head.comparison
-    dates = [d for d in ledger.report_dates if d <= as_of] or [as_of]
+    dates = sel.dates_upto(ledger.report_dates)
     start = compare.history_start(ledger.cases)
     trend = metrics.trend(cases, dates).merge(
         compare.last_year_line(cases, dates, start), on="date", how="left"
@@ -123,6 +125,11 @@ def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
         special=metrics.special_ed_summary(metrics.select_special(ledger.special_ed, sel)),
         over_target=over,
         silent_schools=sorted(silent, key=lambda x: -x[2]),
+        not_reported=reporting.not_reported_words(
+            reporting.for_ledger(
+                ledger, settings.weekly_day, settings.monthly_day, as_of.date(), sel.townships
+            )
+        ),
     )
 
 
@@ -194,6 +201,8 @@ def problems(f: Facts, overdue_days: int) -> list[str]:
         out.append(
             f"个别学校台账更新不及时。{names}{more}有未返校学生，但超过{REPORTING_DAYS}天没有新的登记、销号或劝返记录。"
         )
+    if f.not_reported:
+        out.append(f"部分乡镇未按时报送。{f.not_reported}统计数字中这些乡镇仍是上次报送的数据，须督促补报。")
     if not out:
         out.append("从台账数据看，各乡镇均在控制目标以内，无超期个案，建档立卡家庭学生辍学保持清零。")
     return out
@@ -554,7 +563,8 @@ def _ranking(doc, shown: pd.DataFrame) -> None:
     L.paragraph(
         doc,
         f"按考核评分规则，{first}排名第一，{last}居末位"
-        + (f"；{veto}有建档立卡（脱贫户）学生未返校，一票否决。" if veto else "。"),
+        + (f"；{veto}有建档立卡（脱贫户）学生未返校，一票否决。" if veto else "。")
+        + previous_words(shown),
     )
     cols = [
         "名次",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import schema
+from .. import header_match, schema
 from .ledger import Blocking, ColumnInfo
 
 SHARE = 0.01  # more than this share of a table's rows affected is blocking
@@ -34,7 +34,7 @@ def find_blocking(
     out: list[Blocking] = []
     rows_of = {"cases": case_rows, "schools": len(schools)}
     for c in columns:
-        if c.field and c.counts and c.confidence < schema.CERTAIN:
+        if c.field and c.counts and c.confidence < header_match.CERTAIN:
             label = schema.field_label(c.field)
             out.append(
                 Blocking(

@@ -19,7 +19,7 @@ class ColumnInfo:
     index: int  # 0-based column in the sheet
     header: str  # the header text as written (two header rows joined)
     field: str | None  # canonical field, None when unused
-    confidence: float  # 1.0 listed or set by the bureau; below schema.CERTAIN is a guess to confirm
+    confidence: float  # 1.0 listed or set by the bureau; below header_match.CERTAIN is a guess to confirm
     how: str  # 标准表头/别名 | 去掉修饰词 | 按含义 | 设置 | 未识别 | 设置为不使用 | 重复
     samples: tuple[str, ...] = ()  # up to three values, masked where they may be personal
     counts: bool = False  # the field changes the figures

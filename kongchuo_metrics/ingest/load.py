@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import schema
+from .. import header_match, schema
 from ..settings import Mapping
 from .blocking import find_blocking
 from .cases import CASE_COLUMNS, _build_cases
@@ -50,7 +50,7 @@ def load_ledger(path: str | Path, coords: str = "wgs84", mapping: Mapping | None
     """
     path = Path(path)
     mapping = mapping or Mapping()
-    user = {schema.normalize_header(k): v for k, v in mapping.columns}
+    user = {header_match.normalize_header(k): v for k, v in mapping.columns}
     outcomes = mapping.outcomes_dict()
     ignored_data: list[tuple[str, int]] = []
     report = IngestReport()
@@ -60,12 +60,12 @@ def load_ledger(path: str | Path, coords: str = "wgs84", mapping: Mapping | None
     meta: dict = {"source_name": "、".join(f.name for f in files)}
     for file in files:
         grids = read_grids(file)
-        file_hint = schema.table_from_name(file.stem)
+        file_hint = header_match.table_from_name(file.stem)
         for grid in grids:
             if grid.hidden:
                 report.sheets.append(SheetReport(grid.source, grid.sheet, None, "隐藏（已忽略）"))
                 continue
-            hint = schema.table_from_name(grid.sheet) or (file_hint if len(grids) == 1 else None)
+            hint = header_match.table_from_name(grid.sheet) or (file_hint if len(grids) == 1 else None)
             if grid.frame is not None:
                 raw = _raw_from_frame(grid, hint, user)
             else:

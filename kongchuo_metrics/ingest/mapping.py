@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import privacy, schema
+from .. import header_match, privacy, schema
 from ..parsers import as_text
 from .ledger import ColumnInfo
 
@@ -41,7 +41,7 @@ def _samples(col: pd.Series, keep: np.ndarray, field: str | None) -> tuple[str, 
 
 def column_infos(
     table: str,
-    guesses: dict[int, schema.Guess],
+    guesses: dict[int, header_match.Guess],
     headers: list,
     columns: list[pd.Series],
     keep: np.ndarray,
@@ -65,7 +65,7 @@ def column_infos(
             )
         else:
             how = "设置为不使用" if unused and i in unused else "未识别"
-            other = schema.guess_field(table, header) if header else None
+            other = header_match.guess_field(table, header) if header else None
             if other is not None and other.field in used_fields:
                 how = "重复"
             info = ColumnInfo(source, sheet, table, i, header, None, 0.0, how)
@@ -104,7 +104,7 @@ def mapping_table(columns: list[ColumnInfo]) -> pd.DataFrame:
             "把握": [f"{c.confidence:.0%}" if c.field else "" for c in columns],
             "识别方式": [c.how for c in columns],
             "需要确认": [
-                "是" if c.field and c.counts and c.confidence < schema.CERTAIN else "" for c in columns
+                "是" if c.field and c.counts and c.confidence < header_match.CERTAIN else "" for c in columns
             ],
             "样例（已脱敏）": ["、".join(c.samples) for c in columns],
         }
@@ -119,7 +119,7 @@ def columns_to_save(columns: list[ColumnInfo], chosen: dict[int, str]) -> dict[s
         info = columns[pos]
         if not info.header.strip():
             continue
-        unsure = info.field is not None and info.confidence < schema.CERTAIN
+        unsure = info.field is not None and info.confidence < header_match.CERTAIN
         if label != choice_of(info) or unsure:
             out[info.header] = "" if label == UNUSED_LABEL else label
     return out

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .. import parsers, schema
+from .. import header_match, parsers, schema
 from ..parsers import as_text
 from .files import HEADER_SCAN_ROWS, Grid
 from .ledger import ColumnInfo
@@ -20,30 +20,32 @@ UNUSED = ""  # a [columns] mapping to this (or to 不使用) marks the column as
 
 
 @functools.lru_cache(maxsize=20_000)
-def _guess(table: str, cell: str) -> schema.Guess | None:
-    return schema.guess_field(table, cell)
+def _guess(table: str, cell: str) -> header_match.Guess | None:
+    return header_match.guess_field(table, cell)
 
 
-def _column_guess(table: str, cell: object, user: dict[str, str]) -> schema.Guess | None:
+def _column_guess(table: str, cell: object, user: dict[str, str]) -> header_match.Guess | None:
     """The field a header cell names: the bureau's own [columns] mapping first, then the schema's guess."""
     if not isinstance(cell, str) or not cell.strip() or len(cell) > 60:
         return None
     if user:
-        key = schema.normalize_header(cell)
+        key = header_match.normalize_header(cell)
         if key in user:
-            name = schema.label_to_field(table, user[key]) if user[key] not in (UNUSED, "不使用") else None
-            return schema.Guess(name, 1.0, "设置") if name else None
+            name = (
+                header_match.label_to_field(table, user[key]) if user[key] not in (UNUSED, "不使用") else None
+            )
+            return header_match.Guess(name, 1.0, "设置") if name else None
     return _guess(table, cell)
 
 
 def _is_unused(cell: str, user: dict[str, str]) -> bool:
-    return bool(cell) and user.get(schema.normalize_header(cell), None) in (UNUSED, "不使用")
+    return bool(cell) and user.get(header_match.normalize_header(cell), None) in (UNUSED, "不使用")
 
 
-def _row_matches(cells: list, table: str, user: dict[str, str]) -> dict[int, schema.Guess]:
+def _row_matches(cells: list, table: str, user: dict[str, str]) -> dict[int, header_match.Guess]:
     """Column index -> guess; a field claimed by two columns goes to the surer one (the first on a tie)."""
     best: dict[str, int] = {}
-    guesses: dict[int, schema.Guess] = {}
+    guesses: dict[int, header_match.Guess] = {}
     for i, cell in enumerate(cells):
         g = _column_guess(table, cell, user)
         if g is None:
@@ -100,7 +102,7 @@ class HeaderMatch:
     row: int  # index into grid.rows of the (last) header row
     columns: dict[int, str]
     header_rows: int = 1
-    guesses: dict[int, schema.Guess] = field(default_factory=dict)
+    guesses: dict[int, header_match.Guess] = field(default_factory=dict)
     headers: tuple[str, ...] = ()  # the header text of every column (two rows joined)
     unused: tuple[int, ...] = ()  # columns the bureau's [columns] mapping marks as not used
 
@@ -156,14 +158,14 @@ def _meta(rows: list[list], header_row: int) -> dict:
     texts = [str(c) for row in rows[:header_row] for c in row if isinstance(c, str) and c.strip()]
     meta: dict = {}
     if texts:
-        meta["title"] = schema.normalize_text(texts[0])
+        meta["title"] = header_match.normalize_text(texts[0])
         m = _DISTRICT.match(meta["title"])
         if m:
             meta["district"] = m.group(1)
     joined = " ".join(texts)
     if m := _META_UNIT.search(joined):
         meta["unit"] = m.group(1)
-    if m := _META_DATE.search(schema.normalize_text(joined)):
+    if m := _META_DATE.search(header_match.normalize_text(joined)):
         parsed = parsers.parse_dates(pd.Series([m.group(1).replace(" ", "")], dtype=object))
         if parsed.values.notna().iloc[0]:
             meta["stat_date"] = parsed.values.iloc[0].date().isoformat()
@@ -323,7 +325,8 @@ def _raw_from_grid(grid: Grid, match: HeaderMatch) -> RawTable:
         match.row + 1 + grid.row_offset,
         column_infos(
             match.table,
-            match.guesses or {i: schema.Guess(n, 1.0, "标准表头/别名") for i, n in match.columns.items()},
+            match.guesses
+            or {i: header_match.Guess(n, 1.0, "标准表头/别名") for i, n in match.columns.items()},
             header_cells,
             columns,
             keep.to_numpy(),
@@ -353,7 +356,9 @@ def _raw_from_frame(grid: Grid, hint: str | None, user: dict[str, str] | None = 
     canon["_row"] = np.arange(len(frame)) + 2
     unmapped = [h for i, h in enumerate(headers) if i not in match.columns]
     excluded = {"blank": 0, "total": 0, "footer": 0, "header": 0, "duplicate": 0}
-    guesses = match.guesses or {i: schema.Guess(n, 1.0, "标准表头/别名") for i, n in match.columns.items()}
+    guesses = match.guesses or {
+        i: header_match.Guess(n, 1.0, "标准表头/别名") for i, n in match.columns.items()
+    }
     infos = column_infos(
         match.table,
         guesses,

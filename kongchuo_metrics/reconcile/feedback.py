@@ -12,7 +12,8 @@ import io
 
 import pandas as pd
 
-from .. import schema
+from .. import header_match
+from ..exports import workbook
 from ..ingest import LedgerError
 from .checks import Reconciliation, feedback_text
 from .lists import ListTable
@@ -21,16 +22,15 @@ RESULT, DATE, CHECKER = "核查结果", "核查日期", "核查人"
 
 
 def _column(header: list, names: tuple[str, ...]) -> int | None:
-    keys = {schema.normalize_header(n) for n in names}
+    keys = {header_match.normalize_header(n) for n in names}
     for i, cell in enumerate(header):
-        if isinstance(cell, str) and schema.normalize_header(cell) in keys:
+        if isinstance(cell, str) and header_match.normalize_header(cell) in keys:
             return i
     return None
 
 
 def feedback_xlsx(pushed: ListTable, result: Reconciliation, checker: str = "", checked_on=None) -> bytes:
     """The received pushed list as xlsx bytes with the check's result per child (unmasked: for the sender)."""
-    import xlsxwriter
 
     if result.pushed is None:
         raise ValueError("the check ran without a pushed list")
@@ -43,15 +43,7 @@ def feedback_xlsx(pushed: ListTable, result: Reconciliation, checker: str = "", 
         text=feedback_text(result.pushed["status"], result.pushed["detail"].fillna(""))
     )
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(
-        buf,
-        {
-            "in_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
-        },
-    )
+    wb = workbook(buf)
     date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
     head_fmt = wb.add_format({"bold": True, "border": 1, "align": "center", "bg_color": "#FFF2CC"})
     used: set[str] = set()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..settings import read_toml
 from .notices import DEFAULT_TEMPLATE, KINDS
 
 
@@ -25,15 +25,7 @@ class PaperSettings:
 
 def load_paper_settings(folder: str | Path | None) -> PaperSettings:
     """[duban] prefix, issuer and [notices] template, days_劝学通知书, days_限期复学通知书 from settings.toml."""
-    path = Path(folder) if folder is not None else None
-    if path is not None and path.is_dir():
-        path = path / "settings.toml"
-    elif path is not None and path.suffix != ".toml":
-        path = path.parent / "settings.toml"
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8")) if path else {}
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        data = {}
+    data = read_toml(folder)
     d, n = data.get("duban", {}), data.get("notices", {})
     default = PaperSettings()
     template = str(n.get("template", default.notice_template))

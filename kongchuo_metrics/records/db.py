@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 
+from ..settings import read_toml
 from .migrations import MIGRATIONS
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -44,15 +44,8 @@ def now() -> str:
 def database_url(settings_folder: str | Path | None = None, base: str | Path | None = None) -> str:
     """The records URL: $KONGCHUO_DB, else `[records] url` in settings.toml, else sqlite:///<base>/var/records.sqlite."""
     url = os.environ.get(ENV, "").strip()
-    if not url and settings_folder is not None:
-        path = Path(settings_folder)
-        path = path / "settings.toml" if path.is_dir() else path.parent / "settings.toml"
-        try:
-            url = str(
-                tomllib.loads(path.read_text(encoding="utf-8")).get("records", {}).get("url", "")
-            ).strip()
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-            url = ""
+    if not url:
+        url = str(read_toml(settings_folder).get("records", {}).get("url", "")).strip()
     if not url:
         url = f"sqlite:///{(Path(base) if base else Path.cwd()) / DEFAULT_FILE}"
     return url

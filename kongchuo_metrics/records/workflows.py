@@ -9,7 +9,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import Engine
 
-from .. import metrics, privacy, ranking, schema
+from .. import labels, metrics, privacy, ranking, schema
 from ..access import Scope
 from . import duban, notices
 from .config import PaperSettings
@@ -102,6 +102,11 @@ def duban_children(
     return kids[["label", "school", "step", "days_since", "now"]]
 
 
+def duban_children_table(kids: pd.DataFrame) -> pd.DataFrame:
+    """`duban_children` with the page's Chinese headers (学生, 学校, 所处环节, 未跟进天数, 当前状态)."""
+    return kids.rename(columns=labels.DUBAN_CHILD_LABELS)
+
+
 def delivered_followups(engine: Engine, scope: Scope, cases: pd.DataFrame) -> pd.DataFrame:
     """Delivered notices within the scope as follow-up rows for `metrics.followup_status`."""
     return notices.as_followups(notices.listing(engine, scope), cases)
@@ -143,7 +148,13 @@ def ranking_table(
     engine: Engine | None,
     delivered: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The township ranking at `as_of` with the change against the previous report date (ledger.report_dates)."""
+    """The township ranking at `as_of` with its change against the previous period.
+
+    The previous period is the ranking the county saved (published) most recently before `as_of`, when one was
+    saved on or after the ledger's previous report date: the ranks the townships were told, even if the rules or
+    the ledger changed since. Otherwise the ranking is recomputed at the previous report date. `attrs["previous"]`
+    says which: {"date" (ISO text), "source": "saved" | "recomputed", "saved_by"}, or None when there is no earlier period.
+    """
     day = pd.Timestamp(as_of)
     earlier = [d for d in ledger.report_dates if d < day]
     previous = earlier[-1] if earlier else None
@@ -154,9 +165,41 @@ def ranking_table(
             ledger, when, rules, settings.targets, settings.overdue_days, start, lapses, delivered
         )
 
-    before = earlier[-2] if len(earlier) > 1 else None
     current = at(day, previous)
-    return ranking.with_change(current, at(previous, before) if previous is not None else None)
+    saved = saved_ranking(engine, day.date()) if engine is not None else None
+    if saved is not None and (previous is None or saved["as_of"] >= previous):
+        out = ranking.with_change(current, saved["table"])
+        out.attrs["previous"] = {
+            "date": saved["as_of"].date().isoformat(),
+            "source": "saved",
+            "saved_by": saved["saved_by"],
+        }
+        return out
+    if previous is None:
+        out = ranking.with_change(current, None)
+        out.attrs["previous"] = None
+        return out
+    before = earlier[-2] if len(earlier) > 1 else None
+    out = ranking.with_change(current, at(previous, before))
+    out.attrs["previous"] = {"date": previous.date().isoformat(), "source": "recomputed", "saved_by": ""}
+    return out
+
+
+def saved_ranking(engine: Engine, before: dt.date) -> dict | None:
+    """The most recent saved ranking snapshot strictly before `before`: {as_of, saved_by, table[township, rank]}."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        last = conn.execute(
+            text("SELECT MAX(as_of) FROM ranking_snapshots WHERE as_of < :d"), {"d": before.isoformat()}
+        ).scalar()
+        if last is None:
+            return None
+        rows = conn.execute(
+            text("SELECT township, rank, saved_by FROM ranking_snapshots WHERE as_of = :d"), {"d": last}
+        ).all()
+    table = pd.DataFrame(rows, columns=["township", "rank", "saved_by"])
+    return {"as_of": pd.Timestamp(last), "saved_by": str(table["saved_by"].iloc[0]), "table": table}
 
 
 def duban_table(items: list[dict]) -> pd.DataFrame:

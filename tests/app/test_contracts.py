@@ -68,7 +68,7 @@ def test_every_page_is_registered_with_a_chinese_title():
 
 
 def test_no_private_streamlit_api():
-    for path in [ROOT / "app.py", ROOT / "ui.py", *(ROOT / "pages").glob("*.py")]:
+    for path in [ROOT / "app.py", *(ROOT / "ui").glob("*.py"), *(ROOT / "pages").glob("*.py")]:
         src = path.read_text(encoding="utf-8")
         assert "streamlit.runtime" not in src and "PagesManager" not in src, path.name
         assert not re.search(r"\bst\._|streamlit\.[a-z_]+\._", src), path.name
@@ -86,6 +86,11 @@ def test_pages_stay_thin():
     for page in (ROOT / "pages").glob("*.py"):
         src = page.read_text(encoding="utf-8")
         assert ".groupby(" not in src and "px." not in src and "go.Figure" not in src, page.name
+        # computations and label books belong to the core: no derived columns, renames, date arithmetic,
+        # code lists or inline label dicts in a page
+        for smell in (".assign(", ".rename(", ".dt.", ".isin([", "value_counts", "format_func={", ".apply("):
+            assert smell not in src, (page.name, smell)
+        assert src.startswith('"""'), page.name  # a docstring naming the question the page answers
         assert len(src.splitlines()) < 110, page.name
 
 

@@ -140,6 +140,24 @@ def test_ranking_page_shows_components_veto_and_last_place():
     assert any(b.label.startswith("下载考核排名") for b in at.get("download_button"))
 
 
+def test_rank_change_is_against_the_ranking_saved_at_the_last_meeting():
+    at = open_page("ranking", {"asof": "2019-06-10"})  # a meeting between two report dates
+    assert any("重新计算" in c.value for c in at.caption)
+    saved = at.dataframe[0].value.set_index("乡镇")["名次"]
+    at.button(key="rk_save").click().run()
+    assert any("已保存 2019年6月10日 的考核结果" in s.value for s in at.success)
+    later = open_page("ranking", {"asof": "2019-06-25"})
+    assert any("与2019年6月10日保存的考核结果比较" in c.value for c in later.caption)
+    shown = later.dataframe[0].value.set_index("乡镇")
+    arrows = {
+        n: (f"↑{d}" if d > 0 else f"↓{-d}" if d < 0 else "持平") for n, d in (saved - shown["名次"]).items()
+    }
+    assert shown["较上期"].to_dict() == arrows
+    # the ledger's previous report date (5月23日) would give other changes: the saved ranks are the ones used
+    recomputed = open_page("ranking", {"asof": "2019-05-23"}).dataframe[0].value.set_index("乡镇")["名次"]
+    assert not recomputed.equals(saved)
+
+
 def test_ranking_is_for_county_users_only(tmp_path, monkeypatch):
     users = tmp_path / "users.json"
     auth.add_user(users, "sanli", PASSWORD, "township", townships=("三里镇",))

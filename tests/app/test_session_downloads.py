@@ -13,7 +13,7 @@ import pytest
 import streamlit as st
 
 import ui
-from kongchuo_metrics import audit, auth, storage
+from kongchuo_metrics import audit, auth, privacy, storage
 from tests.app.conftest import block_audit, metric
 from tests.app.test_roles import PASSWORD, login
 from tests.conftest import case_row, write_csv
@@ -171,8 +171,8 @@ def test_one_login_message_for_unknown_wrong_and_disabled(users, isolated):
 
 def test_clear_cache_does_not_drop_the_ledger(users, monkeypatch):
     loads = []
-    real = ui.load_ledger
-    monkeypatch.setattr(ui, "load_ledger", lambda *a, **k: loads.append(a) or real(*a, **k))
+    real = ui.data.load_ledger
+    monkeypatch.setattr(ui.data, "load_ledger", lambda *a, **k: loads.append(a) or real(*a, **k))
     ui._LEDGERS.items.clear()
     at = _ready("sanli", "overview")
     assert len(loads) == 1
@@ -238,12 +238,10 @@ def test_poor_counts_per_school_and_village_are_suppressed_on_screen_and_in_down
     storage.accept(tmp_path / "store", write_csv(tmp_path / "poor.csv", rows), "poor.csv", "admin")
     at = _ready("admin", "schools")
     shown = at.dataframe[0].value.set_index("学校")
-    assert shown.loc["甲镇一中", "其中建档立卡"] == ui.privacy.SUPPRESSED  # one child, next to a masked name
-    assert (
-        shown.loc["甲镇三中", "其中建档立卡"] == ui.privacy.SUPPRESSED
-    )  # complementary: the total is public
+    assert shown.loc["甲镇一中", "其中建档立卡"] == privacy.SUPPRESSED  # one child, next to a masked name
+    assert shown.loc["甲镇三中", "其中建档立卡"] == privacy.SUPPRESSED  # complementary: the total is public
     assert shown["在册辍学人数"].sum() == 14
     _click(at, "schools_csv")
     csv = _released()[0].decode("utf-8-sig")
     line = next(x for x in csv.splitlines() if x.startswith("甲镇一中"))
-    assert f",{ui.privacy.SUPPRESSED}," in line and ",1,是" not in line
+    assert f",{privacy.SUPPRESSED}," in line and ",1,是" not in line

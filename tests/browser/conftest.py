@@ -14,20 +14,12 @@ from urllib.parse import urlparse
 
 import pytest
 
+from kongchuo_metrics import programs
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "tests" / "out" / "screenshots"
-LAUNCH_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-]
+LAUNCH_ARGS = [*programs.CHROMIUM_FLAGS, "--disable-default-apps"]
 
 
 def free_port() -> int:

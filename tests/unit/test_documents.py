@@ -213,7 +213,6 @@ def _check_no_overflow(pdf: bytes) -> int:
     return pages
 
 
-@pytest.mark.skipif(render.soffice_path() is None, reason="LibreOffice is installed by setup.sh")
 def test_rendered_with_libreoffice_pages_fit(ledger, settings, notice):
     pdf = render.docx_to_pdf(notice.docx)
     pages = _check_no_overflow(pdf)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kongchuo_metrics import schema
+from kongchuo_metrics import header_match
 from kongchuo_metrics.ingest import load_ledger
 from tests.conftest import SAMPLE_DIR
 
@@ -29,7 +29,7 @@ def test_corpus_is_big_enough_and_sourced():
 
 @pytest.mark.parametrize("row", _corpus(), ids=lambda r: f"{r['table']}:{r['header']}")
 def test_corpus_header_maps_to_its_field(row):
-    guess = schema.guess_field(row["table"], row["header"])
+    guess = header_match.guess_field(row["table"], row["header"])
     assert (guess.field if guess else "") == row["field"]
 
 
@@ -90,7 +90,7 @@ def test_renamed_headers_give_identical_tables(tmp_path, reference, k):
     for name, frame in _tables(ledger).items():
         pd.testing.assert_frame_equal(frame, reference[name], obj=name)
     # a guessed column that changes counts is never taken silently
-    guessed = {c.field for c in ledger.report.columns if c.counts and c.confidence < schema.CERTAIN}
+    guessed = {c.field for c in ledger.report.columns if c.counts and c.confidence < header_match.CERTAIN}
     assert {b.code for b in ledger.report.open_blocking} >= {f"guess:cases:{f}" for f in guessed}
 
 

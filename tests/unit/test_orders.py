@@ -103,4 +103,5 @@ def test_the_word_report_opens_with_the_duban_items(sample_ledger):
     ranked = next(t for t in doc.tables if t.rows[0].cells[0].text == "名次")
     assert [r.cells[1].text for r in ranked.rows[1:]] == shown["乡镇"].tolist()
     assert any("居末位" in t and "三里镇" in t for t in text)
+    assert any("较上期：按台账中的上一统计日（2019年5月23日）重新计算" in t for t in text)
     assert "已联合家访1人" not in " ".join(c.text for t in doc.tables for r in t.rows for c in r.cells)

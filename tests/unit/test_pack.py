@@ -59,6 +59,7 @@ def test_pack_carries_table_1_and_table_2(sample_pack):
     ):
         assert school in text
     assert "562" in text and "361" in text and "口径说明" in text
+    assert "较上一统计日减少3人" in text.replace(" ", "")  # changes in words, as in the Word report
 
 
 def test_pack_has_no_full_names_ids_or_phones(sample_pack, sample_ledger):
@@ -161,7 +162,7 @@ def test_every_pack_chart_label_is_drawn_inside_its_box(sample_ledger):
     finally:
         kaleido.stop_sync_server(silence_warnings=True)
     for name, svg in svgs.items():
-        width, height = pack.CHART_SIZES[name]
+        width, height = pack.chart_size(name, c.figures[name])
         drawn = svg_labels(svg)
         texts = [t for t, *_ in drawn]
         assert figure_labels(c.figures[name]) - set(
@@ -264,3 +265,41 @@ def test_a_ledger_with_only_the_cases_table_still_makes_every_figure(tmp_path):
     assert rates["dropout_junior"].value is None and "无法计算" in rates["dropout_junior"].note
     result = pack.make_pack(ledger, sel, load_settings(None), None, with_pptx=False)
     assert result.pages == 8
+
+
+def test_the_pdf_and_the_pptx_open_with_the_last_meetings_duban_items(sample_ledger):
+    import io
+
+    from pptx import Presentation
+
+    from kongchuo_metrics.records import workflows
+
+    item = {
+        "id": 1,
+        "number": "覃塘区控辍督〔2019〕第1号",
+        "township": "三里镇",
+        "item": "三里镇超期未跟进个案督办（2人）",
+        "lead_unit": "三里镇人民政府",
+        "partners": "县教育局",
+        "due": "2019-07-05",
+        "cycle_days": 7,
+        "content": "请逐一落实劝返责任人。",
+        "children": 2,
+        "created_at": "2019-06-25T09:00:00+08:00",
+        "status": "已反馈",
+        "overdue": True,
+        "overdue_reason": "已过交办时限仍未办结",
+        "feedback": [{"text": "已联合家访1人", "at": "2019-06-28T10:00:00+08:00"}],
+    }
+    brief = workflows.duban_brief([item])
+    sel = metrics.Selection(as_of=dt.date(2019, 6, 25))
+    result = pack.make_pack(sample_ledger, sel, load_settings(SAMPLE_DIR), None, duban=brief)
+    prs = Presentation(io.BytesIO(result.pptx))
+    titles = [s.shapes.title.text for s in prs.slides]
+    assert titles[1] == pack.DUBAN_TITLE and len(titles) == result.pages == 9  # after the cover, like the PDF
+    table = next(sh.table for sh in prs.slides[1].shapes if sh.has_table)
+    assert [c.text for c in table.rows[0].cells] == brief.columns.tolist()
+    assert table.cell(1, 0).text == "覃塘区控辍督〔2019〕第1号" and table.cell(1, 1).text == "三里镇"
+    pdf = subprocess.run(["pdftotext", "-", "-"], input=result.pdf, capture_output=True, check=True).stdout
+    page2 = pdf.decode("utf-8").split("\f")[1]
+    assert pack.DUBAN_TITLE in page2 and "覃塘区控辍督〔2019〕第1号" in page2.replace(" ", "")

@@ -161,3 +161,4 @@ def test_rank_cli_json_on_the_sample(capsys, tmp_path, monkeypatch):
     assert ws["A1"].value.endswith("乡镇控辍保学工作考核排名") and ws["A4"].value == "名次"
     assert [ws.cell(5 + i, 2).value for i in range(len(out))] == [r["township"] for r in out]
     assert str(ws.cell(6 + len(out), 1).value).startswith("评分规则：")
+    assert "较上期" in str(ws.cell(6 + len(out), 1).value)  # and what the change column compares with

@@ -85,3 +85,48 @@ def test_the_sample_settings_name_thursday_and_the_22nd():
         "周报（每周四）",
         "月报（每月 22 日前）",
     ]
+
+
+def _reported(ledger, late_town="黄练镇"):
+    """The sample as if every township last reported on 25 June and one of them again on 20 July."""
+    import dataclasses
+
+    towns = sorted(set(ledger.cases["township"].dropna()))
+    subs = {t: {"filled": "2019-07-20" if t == late_town else "2019-06-25"} for t in towns}
+    return dataclasses.replace(ledger, meta={**ledger.meta, "submissions": subs}), towns
+
+
+def test_the_pack_and_the_word_report_name_the_townships_that_have_not_reported(sample_ledger):
+    import io
+
+    from docx import Document
+
+    from kongchuo_metrics import metrics, pack
+    from kongchuo_metrics.documents import report
+
+    ledger, towns = _reported(sample_ledger)
+    settings = load_settings(SAMPLE_DIR)
+    # Friday 26 July 2019: this week's 周报 (Thursday) is missing everywhere, July's 月报 (22nd) but for 黄练镇
+    words = reporting.not_reported_words(reporting.for_ledger(ledger, 4, 22, D(2019, 7, 26)))
+    others = "、".join(t for t in towns if t != "黄练镇")
+    assert words == (
+        f"本期有10个乡镇未按时报送台账：周报（每周四）截至7月25日未报送的有{'、'.join(towns)}；"
+        f"月报（每月 22 日前）截至7月22日未报送的有{others}。"
+    )
+    sel = metrics.Selection(as_of=D(2019, 7, 26))
+    c = pack.content(ledger, sel, settings, None)
+    html = pack.build_html(ledger, sel, settings, None, c=c)
+    cover, quality = html.split("</section>")[0], html.split("七、口径说明与数据质量")[1]
+    assert words in cover and words in quality
+    doc = Document(io.BytesIO(report.build(ledger, sel, settings, "通报").docx))
+    text = [p.text for p in doc.paragraphs]
+    problems = text[text.index("三、存在的问题") : text.index("四、下一步工作")]
+    assert any(words in t for t in problems)
+    # a township filter names only that township; a period everyone reported in names nobody
+    one = metrics.Selection(as_of=D(2019, 7, 26), townships=("黄练镇",))
+    assert "黄练镇" in pack.content(ledger, one, settings, None).not_reported
+    assert "樟木乡" not in pack.content(ledger, one, settings, None).not_reported
+    assert (
+        pack.content(sample_ledger, metrics.Selection(as_of=D(2019, 6, 25)), settings, None).not_reported
+        == ""
+    )

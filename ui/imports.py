@@ -1,9 +1,5 @@
 """Streamlit glue of the 数据导入 page: staging uploads, each file's report and scope, the batch preview and
-commit, the version list with restore and diff, and the reporting calendar.
-
-Kept beside ui.py (which it uses) so that ui.py stays under the module size; it moves into the ui/ package
-when ui.py becomes one.
-"""
+commit, the version list with restore and diff, and the reporting calendar."""
 
 from __future__ import annotations
 

@@ -1,0 +1,85 @@
+"""The session and its paths: where the data, the store, the users file and the audit log are; the settings;
+who is looking; the audit line every action writes for that person."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from kongchuo_metrics import access, audit
+from kongchuo_metrics.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]  # the project folder (app.py, data/, var/)
+
+
+# Read from the environment at call time (tests and deployments point them elsewhere).
+def data_dir() -> Path:
+    """The shipped sample / settings folder."""
+    return Path(os.environ.get("KONGCHUO_DATA", ROOT / "data"))
+
+
+def store_dir() -> Path:
+    """Where accepted ledgers are versioned."""
+    return Path(os.environ.get("KONGCHUO_STORE", ROOT / "var" / "store"))
+
+
+def users_path() -> Path:
+    """The local users file (managed with `python -m kongchuo_metrics users ...`)."""
+    return Path(os.environ.get("KONGCHUO_USERS", ROOT / "var" / "users.json"))
+
+
+def audit_path() -> Path:
+    """The append-only audit log."""
+    return Path(os.environ.get("KONGCHUO_AUDIT", ROOT / "var" / "audit" / "audit.jsonl"))
+
+
+def settings() -> Settings:
+    """The bureau settings beside the shipped data (targets, overdue days, coordinates)."""
+    return load_settings(data_dir())
+
+
+def current_scope() -> access.Scope:
+    """Who is looking, as set by `require_login` for this session; nobody (sees nothing) otherwise."""
+    return st.session_state.get("scope") or access.NO_ACCESS
+
+
+# everything a login leaves in the session; ending it (logout, an unaudited login) removes all of them
+_LOGIN_KEYS = ("auth", "scope", "oidc_user", "oidc_since", "_logout", "_method")
+
+
+def _end_login() -> None:
+    for key in _LOGIN_KEYS:
+        st.session_state.pop(key, None)
+
+
+def _client() -> str:
+    """The client's address as Streamlit sees it (lockout per address); "" when unknown."""
+    try:
+        return str(st.context.ip_address or "")
+    except Exception:  # no request context (AppTest)
+        return ""
+
+
+def audit_event(event: str, **fields) -> dict:
+    """Append an audit line for the current user (no personal values in `fields`)."""
+    return _audit(event, **fields)
+
+
+def _audit(event: str, **fields) -> dict:
+    """Append an audit line; when the log cannot be written the action stops here with the reason (no
+    unaudited login, unmask, upload or pack), and a login is undone."""
+    scope = current_scope()
+    try:
+        return audit.record(audit_path(), event, scope.user, scope.role, scope.describe(), **fields)
+    except audit.AuditError as exc:
+        if event == "login":
+            _end_login()
+        st.error(str(exc))
+        st.stop()
+
+
+def audit_writable() -> bool:
+    """True when the audit log can be appended to (otherwise downloads are refused)."""
+    return audit.writable(audit_path())

@@ -1,0 +1,105 @@
+"""Small rendering helpers every page uses: escaped text, empty-selection messages, tables, charts, choices,
+rate cards."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import streamlit as st
+
+from kongchuo_metrics import metrics, privacy
+
+if TYPE_CHECKING:
+    from .view import View
+
+
+EMPTY_MESSAGE = "当前筛选条件下没有个案。请调整左侧的统计日期、乡镇、学校或学段。"
+
+
+def literal(text: object) -> str:
+    """Text (ledger values, file names, user names) made safe to place inside Streamlit markdown: shown as
+    typed, never as a link, image, HTML, formula, colour directive or icon."""
+    out = str("" if text is None else text).replace("\r", " ").replace("\n", " ")
+    # GFM turns bare URLs and e-mail addresses into links after escapes are resolved: an invisible word joiner
+    # after the scheme, "www" or "@" keeps them text
+    out = _AUTOLINK.sub(lambda m: m.group(0) + "\u2060", out)
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), out)
+
+
+# every ASCII punctuation mark may be backslash-escaped in CommonMark; these are the ones that start markup
+# (links, images, HTML, emphasis, code, tables, math, :icons: and :colour[...] directives, bare URLs)
+_AUTOLINK = re.compile(r"(?i)(?:https?|ftps?|mailto|www|xmpp)(?=[:.])|@")
+
+
+_MD_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|<>~:/$&=\"']")
+
+
+def counting_rule() -> None:
+    st.caption(metrics.counting_rule())
+
+
+def empty(frame: pd.DataFrame, message: str = EMPTY_MESSAGE) -> bool:
+    """Show the short Chinese message and return True when there is nothing to draw."""
+    if frame is None or len(frame) == 0:
+        st.info(message)
+        return True
+    return False
+
+
+def public(frame: pd.DataFrame, view: View, detail: bool = False) -> pd.DataFrame:
+    """Case rows masked for the view's mode (server side, before rendering)."""
+    return privacy.public_view(frame, view.mode, detail=detail)
+
+
+SCREEN_ROWS = 500
+
+
+def table(frame: pd.DataFrame, **kwargs) -> None:
+    """A read-only table with Chinese headers and values; blanks as blanks; the small-count rule stated under
+    a table that hides cells (privacy.suppress)."""
+    from kongchuo_metrics.labels import for_screen
+
+    st.dataframe(for_screen(frame), hide_index=True, width="stretch", **kwargs)
+    if privacy.is_suppressed(frame):
+        st.caption(privacy.SUPPRESSION_RULE)
+
+
+def choice(label: str, options: dict[str, str], key: str, where=st) -> str:
+    """A page-level choice among `options` (code -> Chinese words, from the label book): one always chosen, the
+    first by default, kept in the URL under `key`. Returns the chosen code."""
+    return where.segmented_control(
+        label,
+        list(options),
+        default=next(iter(options)),
+        required=True,
+        format_func=options.get,
+        key=key,
+        bind="query-params",
+    )
+
+
+def chart(fig, key: str) -> None:
+    """A plotly chart with the dashboard's chart config: no (English) mode bar, no zoom by accident."""
+    from kongchuo_metrics.figures import PLOTLY_CONFIG
+
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
+
+
+def rate_cards(cols: list, rates: list) -> None:
+    """The dropout and consolidation rates as metric cards against their targets (达标 / 未达标 / 无法计算)."""
+    for col, rate in zip(cols, rates, strict=True):
+        sign = "≤" if rate.kind == "max" else "≥"
+        if rate.value is None:
+            col.metric(rate.label, "—", help=rate.note)
+            col.caption(rate.note)
+            continue
+        verdict = "达标" if rate.met else "未达标"
+        col.metric(
+            rate.label,
+            f"{rate.value:.3f}%" if rate.kind == "max" else f"{rate.value:.2f}%",
+            delta=f"目标 {sign}{rate.target}%　{verdict}",
+            delta_color="normal" if rate.met else "inverse",
+            delta_arrow="off",
+        )
