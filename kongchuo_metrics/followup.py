@@ -39,18 +39,14 @@ def _index_in(values: pd.Series, among: pd.Series, numbers: bool = True) -> np.n
 
     try:
         left, right = pa.array(values.array), pa.array(among.array)
-    except (TypeError, ValueError, pa.ArrowException):
-        return (
-            pd.Index(among).get_indexer(values)
-            if pd.Index(among).is_unique
-            else _first_positions(values, among)
-        )
-    keys = _number_keys(left, right) if numbers else None
-    if keys is not None:
-        return _index_in_numbers(*keys)
-    return (
-        pc.fill_null(pc.index_in(left, value_set=right), -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    )
+        keys = _number_keys(left, right) if numbers else None
+        if keys is not None:
+            return _index_in_numbers(*keys)
+        found = pc.index_in(left, value_set=right)
+        return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    except (TypeError, ValueError, pa.ArrowException):  # e.g. categorical ids: pandas matches them
+        index = pd.Index(among)
+        return index.get_indexer(values) if index.is_unique else _first_positions(values, among)
 
 
 def _positions(values: pd.Series, ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -323,3 +323,15 @@ def test_case_ids_match_as_pyarrow_index_in_does(values, among):
     v, a = pd.Series(values, dtype="str"), pd.Series(among, dtype="str")
     expected = pc.fill_null(pc.index_in(pa.array(v.array), value_set=pa.array(a.array)), -1)
     assert followup._index_in(v, a).tolist() == expected.to_pylist()
+
+
+@pytest.mark.parametrize("dtype", ["object", "category"])
+def test_followup_status_with_other_id_types(sample, dtype):
+    """Case ids held as Python strings or as a categorical match as the ledger's arrow strings do."""
+    day = pd.Timestamp("2019-06-25")
+    cases = sample.cases.assign(case_id=sample.cases["case_id"].astype(dtype))
+    followups = sample.followups.assign(case_id=sample.followups["case_id"].astype(dtype))
+    fast = metrics.followup_status(cases, followups, day)
+    ref = ref_followup_status(sample.cases, sample.followups, day)
+    assert fast["case_id"].astype("str").tolist() == ref["case_id"].tolist()
+    pd.testing.assert_frame_equal(fast.drop(columns="case_id"), ref.drop(columns="case_id"))
