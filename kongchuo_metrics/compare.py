@@ -8,6 +8,7 @@ instead of showing 0. `headline` gives the figures every page, the pack and the 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -335,7 +336,7 @@ def headline(
         cases = metrics.select_cases(ledger.cases, selection)
     dates = selection.dates_upto(ledger.report_dates) if selection.as_of else [as_of]
     s = metrics.summary(
-        cases, ledger.schools, dates, as_of, settings.targets, selection.townships, selection.schools
+        cases, ledger.schools, dates, dataclasses.replace(selection, as_of=as_of.date()), settings.targets
     )
     c = compare(cases, dates, as_of, history_start(ledger.cases), mode)
     if status is None and overdue:

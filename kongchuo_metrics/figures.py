@@ -286,17 +286,19 @@ def placements_chart(
 ) -> go.Figure:
     """Special-education placements as bars in the fixed placement order and colours."""
     keys = list(schema.PLACEMENTS)
+    # a suppressed count (privacy.published_special) gets no bar, only its mark
+    values = [summary[k] if isinstance(summary[k], int) else None for k in keys]
     fig = go.Figure(
         go.Bar(
             x=[schema.PLACEMENTS[k] for k in keys],
-            y=[summary[k] for k in keys],
+            y=[v or 0 for v in values],
             marker_color=[PLACEMENT_COLORS[k] for k in keys],
             text=[summary[k] for k in keys],
             textposition="outside",
-            hovertemplate="%{x}：%{y:,d} 人<extra></extra>",
+            hovertemplate="%{x}：%{text} 人<extra></extra>",
         )
     )
-    top = max([summary[k] for k in keys] or [1])
+    top = max([v for v in values if v is not None] or [1])
     fig.update_yaxes(title="人数", range=[0, top * 1.18])
     return _layout(fig, title, height, big, x_labels=[schema.PLACEMENTS[k] for k in keys], top=top * 1.18)
 

@@ -189,6 +189,22 @@ TEMPLATE_SHEETS = {
     "reports": "统计节点",
 }
 
+# the map's village states, in order of urgency (metrics.village_table)
+VILLAGE_STATES = {"poor": "有建档立卡个案", "overdue": "有超期未跟进个案", "open": "有未返校个案"}
+# the reporting calendar (reporting.py)
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+REPORT_STATES = {"on_time": "按时报送", "late": "迟报", "missing": "未报（已过截止日）", "due": "待报"}
+# the township ranking's components (ranking.py)
+RANKING_COMPONENTS = {
+    "base": "基础分",
+    "dropout": "辍学率扣分",
+    "returns": "劝返率加分",
+    "overdue": "超期个案扣分",
+    "reports": "督办反馈扣分",
+}
+# the Word documents (documents/report.py)
+REPORT_KINDS = {"通报": "情况通报", "总结": "工作总结", "简报": "简报"}
+
 # page-level choices (segmented controls): code -> the Chinese words on the control and in the URL
 DATE_MODES = {"ledger": "台账报送日期", "weekly": "每周", "monthly": "每月"}
 TREND_SPLITS = {"none": "不分组", "township": "按乡镇", "stage": "按学段"}
@@ -198,6 +214,11 @@ SPECIAL_ED_SPLITS = {"township": "按乡镇", "disability_type": "按残疾类�
 def label(column: str) -> str:
     """The Chinese header of an output column."""
     return COLUMN_LABELS.get(column) or schema.field_label(column)
+
+
+def cn_date(d) -> str:
+    """2019年6月25日."""
+    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def cn_number(n: int | float | None, digits: int = 0) -> str:

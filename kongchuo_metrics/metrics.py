@@ -27,6 +27,8 @@ from .followup import (  # noqa: F401  (metrics.followup_status …)
 from .selection import Selection, cn_date, select_cases, select_special  # noqa: F401  (metrics.Selection …)
 from .settings import Targets
 
+EVERYTHING = Selection()  # the whole county (no filter, no date)
+
 # the case columns the pack and the Word report read: a million-row selection or take moves every column it
 # carries, so they carry only these (in ledger order)
 FIGURE_COLUMNS = [
@@ -283,15 +285,9 @@ def schools_table(cases: pd.DataFrame, as_of, mode: str = "list", include_zero: 
     return out.rename(columns=names_key)
 
 
-def enrolment(
-    schools: pd.DataFrame, townships: tuple[str, ...] = (), school_names: tuple[str, ...] = ()
-) -> dict:
-    """Enrolment per stage for the selected places: {"primary": int|None, "junior": int|None}."""
-    s = schools
-    if townships:
-        s = s[s["township"].isin(townships)]
-    if school_names:
-        s = s[s["school"].isin(school_names)]
+def enrolment(schools: pd.DataFrame, sel: Selection = EVERYTHING) -> dict:
+    """Enrolment per stage for the selection's places: {"primary": int|None, "junior": int|None}."""
+    s = sel.apply(schools)
     out = {}
     for stage, col in (("primary", "enrol_primary"), ("junior", "enrol_junior")):
         values = s[col] if col in s else pd.Series(dtype="Int64")
@@ -379,18 +375,12 @@ class Rate:
         return self.value <= self.target if self.kind == "max" else self.value >= self.target
 
 
-def rates(
-    cases: pd.DataFrame,
-    schools: pd.DataFrame,
-    as_of,
-    targets: Targets,
-    townships: tuple[str, ...] = (),
-    school_names: tuple[str, ...] = (),
-) -> list[Rate]:
-    """Dropout rate per stage, consolidation rate and the 建档立卡 red line, each against its target."""
-    day = pd.Timestamp(as_of)
+def rates(cases: pd.DataFrame, schools: pd.DataFrame, sel: Selection, targets: Targets) -> list[Rate]:
+    """Dropout rate per stage, consolidation rate and the 建档立卡 red line at the selection's date, each against
+    its target; `cases` are the selection's (metrics.select_cases), the enrolment is its places'."""
+    day = sel.day
     open_ = open_at(cases[["registered", "closed", "stage", "case_type", "poor"]], day)
-    enrol = enrolment(schools, townships, school_names)
+    enrol = enrolment(schools, sel)
     out = []
     for stage, target in (
         ("junior", targets.dropout_rate_junior_max),
@@ -403,11 +393,7 @@ def rates(
         out.append(
             Rate(f"dropout_{stage}", f"{schema.STAGES[stage]}辍学率", value, n, den, target, "max", note)
         )
-    s = schools
-    if townships:
-        s = s[s["township"].isin(townships)]
-    if school_names:
-        s = s[s["school"].isin(school_names)]
+    s = sel.apply(schools)
     cohort = s.dropna(subset=["cohort_intake", "graduates"]) if not s.empty else s
     if len(cohort):
         den = int(
@@ -440,17 +426,12 @@ def rates(
     return out
 
 
-def target_ceiling(
-    schools: pd.DataFrame,
-    targets: Targets,
-    townships: tuple[str, ...] = (),
-    school_names: tuple[str, ...] = (),
-    stage: str | None = None,
-) -> int | None:
-    """The most open 辍学 cases the dropout-rate targets allow for the selected places (None without enrolment)."""
-    enrol = enrolment(schools, townships, school_names)
+def target_ceiling(schools: pd.DataFrame, targets: Targets, sel: Selection = EVERYTHING) -> int | None:
+    """The most open 辍学 cases the dropout-rate targets allow for the selection's places and stage (None
+    without enrolment)."""
+    enrol = enrolment(schools, sel)
     limits = {"junior": targets.dropout_rate_junior_max, "primary": targets.dropout_rate_primary_max}
-    stages = [stage] if stage else list(limits)
+    stages = [sel.stage] if sel.stage else list(limits)
     if any(enrol[s] is None for s in stages):
         return None
     return int(sum(np.floor(enrol[s] * limits[s] / 100) for s in stages))
@@ -557,8 +538,6 @@ def special_ed_by(special: pd.DataFrame, by: str) -> pd.DataFrame:
 
 # --- villages (the map) --------------------------------------------------------------------------------------------
 
-VILLAGE_STATES = {"poor": "有建档立卡个案", "overdue": "有超期未跟进个案", "open": "有未返校个案"}
-
 
 def village_table(status: pd.DataFrame, villages: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Open cases aggregated to villages, and the open cases whose village has no coordinates.
@@ -606,17 +585,11 @@ def village_table(status: pd.DataFrame, villages: pd.DataFrame) -> tuple[pd.Data
 
 
 def summary(
-    cases: pd.DataFrame,
-    schools: pd.DataFrame,
-    dates: list,
-    as_of,
-    targets: Targets,
-    townships: tuple[str, ...] = (),
-    school_names: tuple[str, ...] = (),
+    cases: pd.DataFrame, schools: pd.DataFrame, dates: list, sel: Selection, targets: Targets
 ) -> dict:
-    """KPIs at as_of: open, open_prev (at the previous report date), change, open_poor, returned_total,
-    previous_date, rates (list of Rate)."""
-    day = pd.Timestamp(as_of)
+    """KPIs at the selection's date: open, open_prev (at the previous report date), change, open_poor,
+    returned_total, previous_date, rates (list of Rate)."""
+    day = sel.day
     prior = [pd.Timestamp(d) for d in dates if pd.Timestamp(d) < day]
     points = [*prior[-1:], day]
     tr = trend(cases, points)
@@ -629,5 +602,5 @@ def summary(
         "previous_date": points[0] if prev is not None else None,
         "open_prev": int(prev["open"]) if prev is not None else None,
         "change": int(now["open"] - prev["open"]) if prev is not None else None,
-        "rates": rates(cases, schools, day, targets, townships, school_names),
+        "rates": rates(cases, schools, sel, targets),
     }

@@ -177,11 +177,16 @@ def content(
     district = ledger.meta.get("district") or settings.district or ""
     dates = sel.dates_upto(ledger.report_dates)
     trend = metrics.trend(cases, dates)
-    schools = metrics.schools_table(cases, as_of, mode="briefing")
+    schools = privacy.published_poor(
+        metrics.schools_table(cases, as_of, mode="briefing")
+    )  # 建档立卡 per school
     towns = metrics.townships_table(cases, ledger.schools, as_of)
     status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
     head = compare.headline(ledger, sel, settings, status=status, cases=cases)
-    sp = metrics.special_ed_summary(metrics.select_special(ledger.special_ed, sel))
+    local = bool(sel.townships or sel.schools)
+    sp = privacy.published_special(
+        metrics.special_ed_summary(metrics.select_special(ledger.special_ed, sel)), local
+    )
     villages, missing = metrics.village_table(status, ledger.villages)
     overdue = status[status["overdue"]]
     by_town = pd.DataFrame({"township": towns["township"], "open": towns["open"]}).merge(
@@ -216,7 +221,7 @@ def content(
         overdue=len(overdue),
         notice=metrics.at_notice_or_beyond(status),
         placements=placements,
-        reasons=privacy.published_reasons(sp, bool(sel.townships or sel.schools)),
+        reasons=privacy.published_reasons(sp, local),
         special=sp,
         villages=villages,
         missing=len(missing),
@@ -260,6 +265,10 @@ def kpi_boxes(c: Content) -> list[tuple[str, str, str, str]]:
         label = f"{r.label}（目标{'≤' if r.kind == 'max' else '≥'}{r.target}%）"
         boxes.append((label, value, note, "ok" if r.met else "red"))
     return boxes
+
+
+def _missing_note(c: Content) -> str:
+    return f"{c.missing} 个个案所在村缺少坐标，未画出。" if c.missing else ""
 
 
 def section_titles(c: Content) -> list[str]:
@@ -363,7 +372,7 @@ def build_html(
         _page(
             t[6],
             (figs["map"] if "map" in figs else "<p>没有可标注的村。</p>")
-            + f"<p class='note'>{MAP_NOTE}{c.missing} 个个案所在村缺少坐标，未画出。</p>{foot}",
+            + f"<p class='note'>{MAP_NOTE}{_missing_note(c)}</p>{foot}",
         )
     )
     pages.append(
@@ -495,7 +504,7 @@ def build_pptx(
     picture(s, "placements", x=left + Emu(4600000), w=Emu(6600000))
     s = slide(titles[6])
     picture(s, "map", w=Emu(9600000))
-    text(s, [MAP_NOTE + f"{c.missing} 个个案所在村缺少坐标，未画出。"], y=Emu(6300000), size=12)
+    text(s, [MAP_NOTE + _missing_note(c)], y=Emu(6300000), size=12)
     s = slide(titles[7])
     notes = [metrics.counting_rule(), RATE_RULE, privacy.SUPPRESSION_RULE, _quality_text(c)]
     text(s, notes + ([c.not_reported] if c.not_reported else []) + [PRIVACY_NOTE])

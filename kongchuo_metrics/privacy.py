@@ -177,6 +177,10 @@ def suppress(
         b = out[base].fillna(0).to_numpy()
         force = ((b > 0) & (b < THRESHOLD))[:, None].repeat(len(cols), axis=1)
     primary, extra = suppression_mask(values, row_totals=bool(total), force=force)
+    # a column whose hidden cells add up to 0 hides nothing: its published total already says they are all 0
+    # (a "<5*" there would suggest 1-4 children where there are none)
+    idle = ((values * (primary | extra)).sum(axis=0) == 0) & (values.sum(axis=0) == 0)
+    primary, extra = primary & ~idle, extra & ~idle
     for k, col in enumerate(cols):
         shown = out[col].astype("Int64").astype("object")
         out[col] = shown.mask(primary[:, k] | extra[:, k], SUPPRESSED)
@@ -190,6 +194,22 @@ def published_placements(by_table: pd.DataFrame, by: str, local: bool) -> pd.Dat
     """A placements-by-township/type/建档立卡 table (metrics.special_ed_by) as it may be published: suppressed
     when its rows are townships or the selection (`local`) is a place finer than the county."""
     return suppress(by_table, PLACEMENT_COUNTS) if local or by == "township" else by_table
+
+
+def published_special(summary: dict, local: bool) -> dict:
+    """metrics.special_ed_summary as it may be published: for a place finer than the county (`local`) the
+    placement counts are one row of `suppress` with the total as its row total (the cards, the chart, the
+    pack and the Word report show the same hidden cells), and 建档立卡 among 送教上门 is hidden when it is
+    1-4 or when 送教上门 itself is hidden. The county's figures are published as they are."""
+    if not local or not summary.get("total"):
+        return dict(summary)
+    row = pd.DataFrame([{k: summary[k] for k in PLACEMENT_COUNTS}])
+    shown = suppress(row, PLACEMENT_COUNTS).iloc[0].to_dict()
+    out = {**summary, **shown}
+    poor = summary.get("home_teaching_poor") or 0
+    if 0 < poor < THRESHOLD or out["home_teaching"] == SUPPRESSED:
+        out["home_teaching_poor"] = SUPPRESSED
+    return out
 
 
 def published_reasons(summary: dict, local: bool) -> pd.DataFrame:

@@ -16,15 +16,10 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
+from .labels import RANKING_COMPONENTS
 from .settings import Targets, read_toml
 
-COMPONENTS = {
-    "base": "基础分",
-    "dropout": "辍学率扣分",
-    "returns": "劝返率加分",
-    "overdue": "超期个案扣分",
-    "reports": "督办反馈扣分",
-}
+COMPONENTS = RANKING_COMPONENTS
 DEFAULT_OVERDUE = {
     "none": 1.0,
     "school_visit": 1.0,

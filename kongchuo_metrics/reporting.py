@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-STATES = {"on_time": "按时报送", "late": "迟报", "missing": "未报（已过截止日）", "due": "待报"}
+from .labels import REPORT_STATES as STATES
+from .labels import WEEKDAYS
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .categories import CASE_TYPES, STAGES
-
-
-def cn_date(d: dt.date | pd.Timestamp) -> str:
-    """2019年6月25日."""
-    return f"{d.year}年{d.month}月{d.day}日"
+from .labels import cn_date
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ roster = metrics.select_special(view.ledger.special_ed, view.selection)
 if ui.empty(roster, "所选范围内没有残疾儿童少年花名册数据。"):
     st.stop()
 
-s = metrics.special_ed_summary(roster)
+# a place finer than the county crossed with disability: the one small-count rule, for cards, charts and files
+local = bool(view.selection.townships or view.selection.schools)
+s = privacy.published_special(metrics.special_ed_summary(roster), local)
 cols = st.columns(6)
 cols[0].metric("6-15周岁残疾儿童", s["total"])
 for col, (key, label) in zip(cols[1:], schema.PLACEMENTS.items(), strict=True):
@@ -23,8 +25,6 @@ st.info(f"送教上门 {s['home_teaching']} 人，其中建档立卡家庭 {s['h
 big = view.mode == "briefing"
 ui.chart(figures.placements_chart(s, big=big), key="sped_chart")
 by = ui.choice("分类", labels.SPECIAL_ED_SPLITS, "sped_by")
-# a place finer than the county crossed with disability: the one small-count rule, for screen, chart and file
-local = bool(view.selection.townships or view.selection.schools)
 table = privacy.published_placements(metrics.special_ed_by(roster, by), by, local)
 ui.chart(figures.stacked_placements(table, by, big=big), key="sped_stack")
 ui.table(table)

@@ -17,13 +17,7 @@ split = ui.choice("分组", labels.TREND_SPLITS, "trend_split", c2)
 dates = metrics.report_dates(view.ledger.cases, view.ledger.report_dates, mode, end=view.as_of.date())
 trend = metrics.trend(view.cases, dates)
 last_year = compare.last_year_line(view.cases, dates, compare.history_start(view.ledger.cases))
-ceiling = metrics.target_ceiling(
-    view.ledger.schools,
-    view.settings.targets,
-    view.selection.townships,
-    view.selection.schools,
-    view.selection.stage,
-)
+ceiling = metrics.target_ceiling(view.ledger.schools, view.settings.targets, view.selection)
 big = view.mode == "briefing"
 ui.chart(
     figures.trend_chart(

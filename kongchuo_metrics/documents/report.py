@@ -20,11 +20,12 @@ import pandas as pd
 
 from .. import compare, figures, metrics, privacy, reporting, schema
 from ..ingest import Ledger
+from ..labels import REPORT_KINDS
 from ..ranking import previous_words
 from ..settings import Settings
 from . import layout as L
 
-KINDS = {"通报": "情况通报", "总结": "工作总结", "简报": "简报"}
+KINDS = REPORT_KINDS
 ANNEX_ROWS = 3000  # a name list longer than this belongs in the dashboard, not on paper
 REPORTING_DAYS = 30  # schools report monthly: no entry or visit for longer than this is "not reporting"
 
@@ -101,7 +102,9 @@ def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
 
     over = []
     for t, n in zip(towns["township"], towns["open_dropout"], strict=True):
-        ceiling = metrics.target_ceiling(ledger.schools, settings.targets, (t,), sel.schools, sel.stage)
+        ceiling = metrics.target_ceiling(
+            ledger.schools, settings.targets, dataclasses.replace(sel, townships=(t,))
+        )
         if ceiling is not None and n > ceiling:
             over.append((t, int(n), int(ceiling)))
 
@@ -122,7 +125,10 @@ def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
         towns=towns.reset_index(drop=True),
         status=status,
         ladder=metrics.ladder_counts(status),
-        special=metrics.special_ed_summary(metrics.select_special(ledger.special_ed, sel)),
+        special=privacy.published_special(
+            metrics.special_ed_summary(metrics.select_special(ledger.special_ed, sel)),
+            bool(sel.townships or sel.schools),
+        ),
         over_target=over,
         silent_schools=sorted(silent, key=lambda x: -x[2]),
         not_reported=reporting.not_reported_words(
@@ -212,6 +218,8 @@ def problems(f: Facts, overdue_days: int) -> list[str]:
 
 
 def _n(v) -> str:
+    if isinstance(v, str):  # a suppressed cell (privacy.SUPPRESSED)
+        return v
     return "—" if v is None or pd.isna(v) else f"{int(v)}"
 
 
@@ -321,9 +329,9 @@ def _table_towns(doc, f: Facts, number: str) -> None:
 
 
 def _table_special(doc, sp: dict, number: str) -> None:
-    total = sp["total"] or 0
+    total = sp["total"] if isinstance(sp["total"], int) else 0
     rows = [
-        [label, _n(sp[key]), f"{sp[key] / total * 100:.1f}%" if total else "—"]
+        [label, _n(sp[key]), f"{sp[key] / total * 100:.1f}%" if total and isinstance(sp[key], int) else "—"]
         for key, label in schema.PLACEMENTS.items()
     ]
     L.caption(doc, f"表{number}　残疾儿童少年入学安置情况")

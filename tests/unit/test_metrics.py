@@ -110,7 +110,9 @@ def test_schools_table_masks_names_and_reports_freshness(small):
 
 
 def test_rates_targets_and_missing_enrolment(small):
-    rates = {r.key: r for r in M.rates(small.cases, small.schools, "2019-03-31", Targets())}
+    rates = {
+        r.key: r for r in M.rates(small.cases, small.schools, M.Selection(as_of="2019-03-31"), Targets())
+    }
     junior = rates["dropout_junior"]
     assert (junior.numerator, junior.denominator, junior.value, junior.met) == (2, 1000, 0.2, True)
     primary = rates["dropout_primary"]
@@ -142,7 +144,9 @@ def test_consolidation_rate():
     cases["registered"] = pd.Series(dtype="datetime64[s]")
     cases["closed"] = pd.Series(dtype="datetime64[s]")
     cases["poor"] = pd.Series(dtype="boolean")
-    r = {x.key: x for x in M.rates(cases, schools, "2019-06-25", Targets())}["consolidation"]
+    r = {x.key: x for x in M.rates(cases, schools, M.Selection(as_of="2019-06-25"), Targets())}[
+        "consolidation"
+    ]
     assert (r.value, r.met) == (96.0, True)
 
 

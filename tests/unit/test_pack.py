@@ -260,7 +260,9 @@ def test_a_ledger_with_only_the_cases_table_still_makes_every_figure(tmp_path):
     assert metrics.special_ed_summary(ledger.special_ed)["total"] == 0
     rates = {
         r.key: r
-        for r in metrics.rates(ledger.cases, ledger.schools, "2019-06-25", load_settings(None).targets)
+        for r in metrics.rates(
+            ledger.cases, ledger.schools, metrics.Selection(as_of="2019-06-25"), load_settings(None).targets
+        )
     }
     assert rates["dropout_junior"].value is None and "无法计算" in rates["dropout_junior"].note
     result = pack.make_pack(ledger, sel, load_settings(None), None, with_pptx=False)
