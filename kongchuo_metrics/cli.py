@@ -539,7 +539,7 @@ def cmd_import(args) -> int:
     for i, file in enumerate(args.files):
         path = Path(file)
         try:
-            sub = storage.load_submission(path, path.name, coords, mapping=settings.mapping)
+            sub = storage.load_submission(path, path.name, coords, mapping=settings.mapping, base=current[1])
             if scopes:
                 text = scopes[i] if len(scopes) > 1 else scopes[0]
                 sub = merge.Submission(

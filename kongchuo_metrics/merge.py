@@ -77,12 +77,54 @@ def present_tables(ledger: Ledger) -> tuple[str, ...]:
     return tuple(t for t in MERGE_TABLES if counts[t])
 
 
-def infer_scope(ledger: Ledger) -> ImportScope:
-    """The scope a file's rows suggest: one school when the 填报单位 line names the only school in it, else the
-    townships its cases (or roster) name. Never the whole county: that is chosen explicitly."""
+def school_townships(ledger: Ledger) -> dict[str, str]:
+    """School -> township where a ledger's school table and cases agree on one township for the school."""
+    pairs = pd.concat(
+        [ledger.schools[["school", "township"]], ledger.cases[["school", "township"]]], ignore_index=True
+    ).dropna()
+    towns = pairs.drop_duplicates().groupby("school")["township"].agg(list)
+    return {school: t[0] for school, t in towns.items() if len(t) == 1}
+
+
+def file_townships(ledger: Ledger, base: Ledger | None = None) -> list[str]:
+    """The townships a file covers: those its rows name; for a file without a 乡镇 column, the township of its
+    schools in the current data (`base`), else the one known township its title or 填报单位 line names."""
     towns = sorted(
         set(ledger.cases["township"].dropna().unique()) | set(ledger.special_ed["township"].dropna().unique())
     )
+    if towns or base is None:
+        return towns
+    by_school = school_townships(base)
+    schools = set(ledger.cases["school"].dropna()) | set(ledger.special_ed["school"].dropna())
+    found = {by_school[s] for s in schools if s in by_school}
+    if len(found) == 1:
+        return sorted(found)
+    known = set(base.cases["township"].dropna()) | set(base.schools["township"].dropna())
+    text = f"{ledger.meta.get('title') or ''} {ledger.meta.get('unit') or ''}"
+    named = {t for t in known if t and t in text}
+    return sorted(named) if len(named) == 1 else []
+
+
+def placed(sub: Submission) -> Submission:
+    """A township's (or school's) file whose rows name no township: those rows are that township's (the clerk
+    chose or confirmed the scope), so that the import replaces and keeps exactly what the preview says."""
+    if sub.scope.kind == "county" or len(sub.scope.townships) != 1:
+        return sub
+    town = sub.scope.townships[0]
+    changes = {}
+    for table in ("cases", "special_ed"):
+        frame = getattr(sub.ledger, table)
+        if "township" in frame and frame["township"].isna().any():
+            changes[table] = frame.assign(township=frame["township"].fillna(town))
+    if not changes:
+        return sub
+    return replace(sub, ledger=replace(sub.ledger, **changes))
+
+
+def infer_scope(ledger: Ledger, base: Ledger | None = None) -> ImportScope:
+    """The scope a file's rows suggest: one school when the 填报单位 line names the only school in it, else the
+    townships it covers (`file_townships`). Never the whole county: that is chosen explicitly."""
+    towns = file_townships(ledger, base)
     schools = ledger.cases["school"].dropna().unique()
     unit = str(ledger.meta.get("unit") or "")
     if len(towns) == 1 and len(schools) == 1 and schools[0] and schools[0] in unit:
@@ -229,6 +271,7 @@ def apply(base: Ledger | None, subs: list[Submission], imported: str = "", versi
     """
     if not subs:
         raise ScopeError("没有要导入的文件。")
+    subs = [placed(s) for s in subs]
     check_overlap(subs)
     base = base if base is not None else _empty_like(subs[0].ledger)
     out: dict[str, pd.DataFrame] = {}
@@ -329,11 +372,15 @@ FIGURE_COLUMNS = ["cases", "open", "returned", "open_poor", "special_ed", "schoo
 
 
 def township_figures(ledger: Ledger, as_of) -> pd.DataFrame:
-    """Per township: cases, open at `as_of`, returned by then, 建档立卡 open, special-ed records, schools."""
+    """Per township: cases, open at `as_of`, returned (累计劝返: within the school year, as the overview counts
+    them), 建档立卡 open, special-ed records, schools."""
     day = pd.Timestamp(as_of)
+    eve = pd.Timestamp(metrics.school_year_eve(np.array([day.to_datetime64()]))[0])
     c = ledger.cases
     is_open = ((c["registered"] <= day) & ~(c["closed"] <= day)).fillna(False).astype(bool)
-    returned = (c["outcome_category"].isin(schema.RETURN_OUTCOMES) & (c["closed"] <= day)).fillna(False)
+    returned = (
+        c["outcome_category"].isin(schema.RETURN_OUTCOMES) & (c["closed"] <= day) & (c["closed"] > eve)
+    ).fillna(False)
     poor = c["poor"].eq(True).fillna(False).astype(bool)
     town = c["township"].fillna("（未填乡镇）")
     per_case = (
@@ -383,8 +430,16 @@ def preview(base: Ledger | None, after: Ledger, subs: list[Submission], as_of) -
     return both[["township", "action", *cols]].sort_values(["action", "township"]).reset_index(drop=True)
 
 
+def outside_rows(sub: Submission) -> int:
+    """Rows of the file's chosen tables (follow-ups aside: they follow their cases) outside its scope."""
+    sub = placed(sub)
+    tables = [t for t in sub.tables if t in ("cases", "special_ed")]
+    return sum(int((~sub.scope.mask(getattr(sub.ledger, t))).sum()) for t in tables)
+
+
 def change_lines(base: Ledger | None, subs: list[Submission]) -> list[str]:
     """What the import replaces and what it keeps, one Chinese line per table."""
+    subs = [placed(s) for s in subs]
     empty = base is None
     lines = []
     for table in MERGE_TABLES:

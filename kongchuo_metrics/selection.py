@@ -148,3 +148,13 @@ def default_as_of(led) -> dt.date:
     if len(led.cases):
         return data_range(led.cases)[1].date()
     return dt.date.today()
+
+
+def after_filled(as_of: dt.date, filled: dt.date) -> tuple[str, ...]:
+    """A notice when the as-of date lies after the ledger's 填报时间: what happened since is not reported yet."""
+    if as_of <= filled:
+        return ()
+    return (
+        f"统计日期 {cn_date(as_of)} 晚于台账的填报时间（{cn_date(filled)}）：之后的返校、新增辍学尚未报送，"
+        "数字按填报时间的台账计算。",
+    )

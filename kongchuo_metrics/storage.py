@@ -269,11 +269,17 @@ class Batch:
 
 
 def load_submission(
-    path: Path, name: str, coords: str, scope: merge.ImportScope | None = None, mapping: Mapping | None = None
+    path: Path,
+    name: str,
+    coords: str,
+    scope: merge.ImportScope | None = None,
+    mapping: Mapping | None = None,
+    base: Ledger | None = None,
 ) -> merge.Submission:
-    """One file loaded (with the bureau's column mapping), its scope (inferred when not given) and tables."""
+    """One file loaded (with the bureau's column mapping), its scope (inferred when not given, with the current
+    data `base` for a file without a 乡镇 column) and tables."""
     ledger = _as_named(load_ledger(path, coords=coords, mapping=mapping), name)
-    scope = scope or merge.infer_scope(ledger)
+    scope = scope or merge.infer_scope(ledger, base)
     return merge.Submission(name, ledger, scope, merge.present_tables(ledger), mapping)
 
 

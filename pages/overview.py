@@ -4,7 +4,7 @@ compare with the last report and a year ago?"""
 import streamlit as st
 
 import ui
-from kongchuo_metrics import compare, figures, labels, metrics, privacy
+from kongchuo_metrics import compare, figures, metrics, privacy
 from ui import imports
 
 view = ui.current_view()
@@ -27,31 +27,21 @@ cells = st.columns(3 + len(rates)) if big else [*st.columns(3), *st.columns(len(
 c1, c2, c3, rate_cols = cells[0], cells[1], cells[2], cells[3:]
 # on the projector the arrow alone says it: six cards in a row leave no room for the date
 since = f"较 {metrics.cn_date(head.previous_date)}" if head.previous_date is not None and not big else None
-c1.metric(
-    "在册辍学人数",
-    labels.cn_number(head.open),
-    delta=head.change,
-    delta_color="inverse",
-    delta_description=since,
-)
-c2.metric(
+ui.count_card(c1, "在册辍学人数", head.open, head.change, since, inverse=True)
+ui.count_card(
+    c2,
     "累计劝返人数",
-    labels.cn_number(head.returned_total),
-    delta=cmp.change("returned_total"),
-    delta_description=since,
+    head.returned_total,
+    cmp.change("returned_total"),
+    since,
+    inverse=False,
     help="本学年（9月1日起）返校复学与进入职业学校的人数",
 )
-c3.metric(
-    "建档立卡在册",
-    labels.cn_number(head.open_poor),
-    delta=cmp.change("open_poor"),
-    delta_color="inverse",
-    delta_description=since,
-)
+ui.count_card(c3, "建档立卡在册", head.open_poor, cmp.change("open_poor"), since, inverse=True)
 for col, field in zip((c1, c2, c3), compare.FIELDS, strict=True):
     if not big:  # on the projector the deltas say it; the trend chart keeps its place on the first screen
         col.caption(compare.last_year_caption(cmp, field))
-ui.rate_cards(rate_cols, rates)
+ui.rate_cards(rate_cols, rates, big=big)
 
 if not big:  # the pack and the Word report are made before the meeting, not on the projector
     pack_col, report_col = st.columns(2)

@@ -61,6 +61,7 @@ def township_workbook(
     unit: str,
     filled: str = "2019年7月20日",
     followups: pd.DataFrame | None = None,
+    header: dict = HEADER,
 ) -> Path:
     """An xlsx with a title row, a 填报单位/填报时间 line, the header and one row per case (and a 劝返记录
     sheet when `followups` is given)."""
@@ -70,9 +71,9 @@ def township_workbook(
     ws = wb.add_worksheet("控辍保学台账")
     ws.write_string(0, 0, f"{unit}控辍保学工作台账")
     ws.write_string(1, 0, f"填报单位：{unit}　　填报时间：{filled}")
-    for c, label in enumerate(HEADER.values()):
+    for c, label in enumerate(header.values()):
         ws.write_string(2, c, label)
-    for r, row in enumerate(_text(cases, HEADER), start=3):
+    for r, row in enumerate(_text(cases, header), start=3):
         for c, v in enumerate(row):
             if v:
                 ws.write_string(r, c, v)

@@ -102,6 +102,7 @@ from .widgets import (  # noqa: F401
     SCREEN_ROWS,
     chart,
     choice,
+    count_card,
     counting_rule,
     empty,
     literal,

@@ -84,11 +84,12 @@ def blocking(sub: merge.Submission, base: Ledger | None) -> list:
     return storage.open_blocking(sub, base)
 
 
-def scope_choice(key: str, sub: merge.Submission) -> merge.Submission:
-    """The clerk confirms or changes what the file replaces (inferred by default; the county only if chosen)."""
-    inferred = merge.infer_scope(sub.ledger)
+def scope_choice(key: str, sub: merge.Submission, base: Ledger | None) -> merge.Submission:
+    """The clerk confirms or changes what the file replaces (inferred by default, any township of the current
+    data on request; the county only if chosen). Rows outside the chosen scope are said before the import."""
+    inferred = merge.infer_scope(sub.ledger, base)
     options = [inferred]
-    towns = sorted(set(sub.ledger.cases["township"].dropna().unique()))
+    towns = merge.file_townships(sub.ledger, base)
     if inferred.kind == "school" and towns:
         options.append(merge.ImportScope("township", tuple(towns)))
     if len(towns) == 1:
@@ -96,6 +97,12 @@ def scope_choice(key: str, sub: merge.Submission) -> merge.Submission:
             option = merge.ImportScope("school", (towns[0],), school)
             if option not in options:
                 options.append(option)
+    known = (
+        []
+        if base is None
+        else sorted(set(base.cases["township"].dropna()) | set(base.schools["township"].dropna()))
+    )
+    options += [o for o in (merge.ImportScope("township", (t,)) for t in known) if o not in options]
     options.append(merge.ImportScope("county"))
     scope = st.selectbox(
         "导入范围（替换哪些数据）",
@@ -112,7 +119,18 @@ def scope_choice(key: str, sub: merge.Submission) -> merge.Submission:
     )
     if scope.kind == "county":
         st.warning("已选择“全区县（整体替换）”：所选表中，文件里没有的乡镇的数据会被删除（旧版本仍可恢复）。")
-    return merge.Submission(sub.name, sub.ledger, scope, tuple(tables), sub.mapping)
+    chosen = merge.Submission(sub.name, sub.ledger, scope, tuple(tables), sub.mapping)
+    if not scope.townships and scope.kind != "county":
+        st.error(
+            "没有从文件中识别出乡镇（文件没有乡镇列，学校也不在现有数据中）：请在上面选择这份台账所属的乡镇。"
+        )
+    else:
+        outside = merge.outside_rows(chosen)
+        if outside:
+            st.error(
+                f"文件中有 {outside} 条记录不属于所选范围（{scope.describe()}），不会导入；请核对导入范围。"
+            )
+    return chosen
 
 
 def file_report(key: str, entry: dict, base: Ledger | None) -> merge.Submission | None:
@@ -151,7 +169,7 @@ def file_report(key: str, entry: dict, base: Ledger | None) -> merge.Submission 
             st.success("没有发现问题。")
         for problem in blocking(sub, base):
             st.error(f"阻断问题：{ui.literal(problem.message)}（在下方“列对应与阻断问题”中处理）")
-        return scope_choice(key, sub)
+        return scope_choice(key, sub, base)
 
 
 def import_section(view: ui.View) -> None:
@@ -193,7 +211,11 @@ def import_section(view: ui.View) -> None:
     if loaded:
         open_ = any(blocking(s, base) for s in loaded.values())
         with st.expander("列对应与阻断问题（台账适配）", expanded=open_):
-            name = st.radio("处理哪个文件", list(loaded), key="up_map_file", horizontal=True)
+            names = list(loaded)
+            first = next(
+                (i for i, n in enumerate(names) if blocking(loaded[n], base)), 0
+            )  # the one that blocks
+            name = st.radio("处理哪个文件", names, index=first, key="up_map_file", horizontal=True)
             mapping_step(loaded[name], base)
     st.subheader("导入预览")
     batch = (
@@ -208,16 +230,28 @@ def import_section(view: ui.View) -> None:
         st.caption(
             f"按 {as_of}（文件的填报时间）计算；合并到{batch.base_version or '空的数据库（尚无版本）'}。"
         )
+        if batch.base is None and any(s.scope.kind != "county" for s in subs):
+            st.warning(
+                "数据库中还没有全区县的台账：导入后看板只有这些文件的乡镇。首次使用请先导入全区县台账"
+                "（导入范围选“全区县（整体替换）”），以后每月再按乡镇导入。"
+            )
         st.text("\n".join(merge.change_lines(batch.base, subs)))
         ui.table(merge.preview(batch.base, batch.after, subs, as_of))
-    ready = batch is not None and batch.ok and not errors and not any(blocking(s, base) for s in subs)
+    unplaced = [s.name for s in subs if s.scope.kind != "county" and not s.scope.townships]
+    ready = (
+        batch is not None
+        and batch.ok
+        and not errors
+        and not unplaced
+        and not any(blocking(s, base) for s in subs)
+    )
     c1, c2 = st.columns(2)
     if c1.button(
         f"确认导入（{len(staged)} 个文件作为一个版本）",
         type="primary",
         key="up_accept",
         disabled=not ready,
-        help=None if ready else "有文件无法导入或仍有阻断问题，整批不能导入",
+        help=None if ready else "有文件无法导入、未选所属乡镇或仍有阻断问题，整批不能导入",
     ):
         try:
             version = storage.commit(

@@ -116,7 +116,7 @@ def sidebar() -> View:
     dates = sel.dates_upto(led.report_dates)
     notices = selection.dropped_params(
         asked, towns, school_opts, min(first, default_day), max(default_day, dt.date.today())
-    )
+    ) + selection.after_filled(as_of, default_day)
     view = View(led, sel, cases, dates, mode, settings(), scope, notices)
     return view
 
@@ -247,8 +247,8 @@ h1{font-size:2.1rem !important;padding:0 0 .2rem 0 !important}
 h2, h3{font-size:1.5rem !important}
 [data-testid='stMarkdownContainer'] p{font-size:1.15rem}
 [data-testid='stMetric']{container-type:inline-size}
-[data-testid='stMetricLabel'], [data-testid='stMetricLabel'] p{font-size:min(1.1rem, 10cqi) !important}
-[data-testid='stMetricValue'], [data-testid='stMetricValue'] *{font-size:min(2.4rem, 22cqi) !important;line-height:1.1}
+[data-testid='stMetricLabel'], [data-testid='stMetricLabel'] p{font-size:clamp(.8rem, 10cqi, 1.1rem) !important}
+[data-testid='stMetricValue'], [data-testid='stMetricValue'] *{font-size:clamp(1.6rem, 22cqi, 2.4rem) !important;line-height:1.1}
 [data-testid='stDataFrame']{zoom:1.3}
 [data-testid='stCaptionContainer'], [data-testid='stCaptionContainer'] p{font-size:1rem}
 [data-testid='stPageLink'] p{font-size:1.2rem;white-space:nowrap}

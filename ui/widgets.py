@@ -87,19 +87,36 @@ def chart(fig, key: str) -> None:
     st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG, width="stretch")
 
 
-def rate_cards(cols: list, rates: list) -> None:
-    """The dropout and consolidation rates as metric cards against their targets (达标 / 未达标 / 无法计算)."""
+def count_card(
+    where, label: str, value: int, change: int | None, since: str | None, inverse: bool, help=None
+):
+    """A head-count card with its change since the last report date: 持平 without an arrow when unchanged (a
+    bare grey 0 says nothing on a projector), nothing when the ledger has no earlier date."""
+    from kongchuo_metrics.labels import cn_number
+
+    if change == 0:
+        flat = {"delta_color": "off", "delta_arrow": "off"}
+        where.metric(label, cn_number(value), delta="持平", delta_description=since, help=help, **flat)
+        return
+    color = "inverse" if inverse else "normal"
+    where.metric(label, cn_number(value), delta=change, delta_color=color, delta_description=since, help=help)
+
+
+def rate_cards(cols: list, rates: list, big: bool = False) -> None:
+    """The dropout and consolidation rates as metric cards against their targets (达标 / 未达标 / 无法计算);
+    on the projector (`big`) the target goes into the label, so that the badge is one word that never wraps."""
     for col, rate in zip(cols, rates, strict=True):
         sign = "≤" if rate.kind == "max" else "≥"
+        label = f"{rate.label}（目标{sign}{rate.target}%）" if big else rate.label
         if rate.value is None:
-            col.metric(rate.label, "—", help=rate.note)
+            col.metric(label, "—", help=rate.note)
             col.caption(rate.note)
             continue
         verdict = "达标" if rate.met else "未达标"
         col.metric(
-            rate.label,
+            label,
             f"{rate.value:.3f}%" if rate.kind == "max" else f"{rate.value:.2f}%",
-            delta=f"目标 {sign}{rate.target}%　{verdict}",
+            delta=verdict if big else f"目标 {sign}{rate.target}%　{verdict}",
             delta_color="normal" if rate.met else "inverse",
             delta_arrow="off",
         )

@@ -187,7 +187,7 @@ def problems(f: Facts, overdue_days: int) -> list[str]:
         )
         due = int(f.status["overdue_reason"].str.contains("通知书", regex=False).sum())
         out.append(
-            f"部分个案跟进不及时。全区在册学生中有{overdue}人超期（超过{overdue_days}天未跟进或限期复学通知书到期），"
+            f"部分个案跟进不及时。{f.head.place}在册学生中有{overdue}人超期（超过{overdue_days}天未跟进或限期复学通知书到期），"
             f"其中{steps}"
             + (f"；限期复学通知书已到期仍未返校{due}人，应及时启动行政督促或司法督促程序" if due else "")
             + "。"
@@ -454,7 +454,7 @@ def build(
 ) -> Report:
     """The Word report of `kind` (通报/总结/简报) for the selection at sel.as_of; `annex` adds full names;
     `duban` (records.workflows.duban_brief) opens a 通报/总结 with the 督办 items and their status; `ranking`
-    (ranking.display_table) adds the township 考核 ranking after the township table."""
+    (ranking.display_table) adds the township 考核 ranking after the township table of a county-wide report."""
     started = time.perf_counter()
     if kind not in KINDS:
         raise ReportError(f"未知的材料类型“{kind}”，可选：{'、'.join(KINDS)}")
@@ -526,7 +526,7 @@ def _build(ledger, sel, settings, kind, annex, duban, ranking, started) -> Repor
         if len(f.schools):
             _table_two(doc, f)
         _table_towns(doc, f, "三")
-        if ranking is not None and len(ranking):
+        if ranking is not None and len(ranking) and not (sel.townships or sel.schools):  # the county's papers
             _ranking(doc, ranking)
         if f.special["total"]:
             L.heading(doc, "（三）残疾儿童少年入学安置", 2)

@@ -63,6 +63,20 @@ def find_blocking(
             )
         )
     total = len(cases)
+    typed = any(c.field == "case_type" for c in case_cols)
+    if case_cols and total and not typed and "case_type" in cases and cases["case_type"].eq("dropout").all():
+        out.append(
+            Blocking(
+                "cases:case_type:missing",
+                "cases",
+                "类型",
+                f"辍学台账中没有识别出“类型”列，全部 {total} 个个案按“辍学”计入辍学率；如台账中有疑似辍学或"
+                "未入学的儿童，请在列对应中指定类型列，否则请确认接受",
+                total,
+                total,
+                "accept",
+            )
+        )
     if total:
         undated = int(cases["_closed_undated"].sum()) if "_closed_undated" in cases else 0
         if _over(undated, total):
@@ -100,7 +114,7 @@ def find_blocking(
                 "cases:quarantined",
                 "cases",
                 "",
-                f"辍学台账有 {case_quarantined} 行（{_pct(case_quarantined, case_rows)}）因缺少必要信息被隔离，"
+                f"辍学台账有 {case_quarantined} 行（{_pct(case_quarantined, case_rows)}）因缺少必要信息或日期无法识别被隔离，"
                 "不计入任何统计；请看问题清单修改原表，或确认接受",
                 case_quarantined,
                 case_rows,

@@ -15,7 +15,7 @@ from . import duban, notices
 from .config import PaperSettings
 from .keys import child_keys, locate
 
-DUE_DAYS = 10  # a 督办单 made from the overdue list is due this many days after the as-of date
+DUE_DAYS = 10  # a 督办单 made from the overdue list is due this many days after the day it is issued
 
 
 def overdue_children(status: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
@@ -50,10 +50,23 @@ def duban_from_overdue(
     paper: PaperSettings,
     audit=None,
 ) -> dict:
-    """Create one 督办单 for a township listing its overdue children (masked); return {id, number}."""
+    """Create one 督办单 for a township listing its overdue children (masked); return {id, number}.
+
+    Refused while the township has an unfinished 督办单 made from the overdue list (answer or close that one
+    first: a second click must not issue a second number for the same children). Due DUE_DAYS after today."""
     kids = overdue_children(status[status["township"] == township], cases)
     if kids.empty:
         raise duban.DubanError(f"{township}在{metrics.cn_date(as_of)}没有超期个案，无需督办。")
+    pending = [
+        i
+        for i in duban.items(engine, scope)
+        if i["township"] == township and i["source"] == "overdue" and i["status_key"] != "closed"
+    ]
+    if pending:
+        raise duban.DubanError(
+            f"{township}已有未办结的超期督办单 {pending[0]['number']}（{pending[0]['status']}），"
+            "请在该督办单上反馈或办结后再交办新的督办单。"
+        )
     steps = "、".join(f"{k}{v}人" for k, v in kids["step"].value_counts().items())
     return duban.add(
         engine,
@@ -64,7 +77,7 @@ def duban_from_overdue(
             f"截至{metrics.cn_date(as_of)}，{township}有{len(kids)}名未返校儿童超期未跟进（{steps}）。"
             "请于交办时限前逐一落实劝返责任人，开展联合家访或依法送达通知书，并反馈进展。"
         ),
-        due=as_of + dt.timedelta(days=DUE_DAYS),
+        due=duban.today() + dt.timedelta(days=DUE_DAYS),
         lead_unit=f"{township}人民政府",
         partners="县教育局、相关学校",
         children=kids,

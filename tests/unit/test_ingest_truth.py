@@ -253,3 +253,19 @@ def test_a_ledger_without_a_nameable_registration_column_loads_for_mapping(tmp_p
     mapped = load_ledger(path, mapping=settings.Mapping(columns=(("第十栏", "辍学时间"),)))
     assert len(mapped.cases) == 2
     assert "cases:registered:missing" not in {b.code for b in mapped.report.blocking}
+
+
+def test_a_ledger_without_a_type_column_says_every_case_counts_as_a_dropout(tmp_path):
+    """Without 类型 every case is a 辍学 case in the dropout rate: said before import, never silently."""
+    header = [h for h in CASE_HEADER if h != "类型"]
+    rows = [
+        [v for h, v in zip(CASE_HEADER, case_row(name=f"甲{i}"), strict=True) if h != "类型"]
+        for i in range(3)
+    ]
+    path = write_csv(tmp_path / "ledger.csv", rows, header=header)
+    blocking = {b.code: b for b in load_ledger(path).report.blocking}
+    assert "cases:case_type:missing" in blocking
+    assert "全部 3 个个案按“辍学”计入辍学率" in blocking["cases:case_type:missing"].message
+    # with the column, nothing is said
+    typed = write_csv(tmp_path / "typed.csv", [case_row(name=f"甲{i}") for i in range(3)], header=CASE_HEADER)
+    assert "cases:case_type:missing" not in {b.code for b in load_ledger(typed).report.blocking}

@@ -105,3 +105,26 @@ def test_the_word_report_opens_with_the_duban_items(sample_ledger):
     assert any("居末位" in t and "三里镇" in t for t in text)
     assert any("较上期：按台账中的上一统计日（2019年5月23日）重新计算" in t for t in text)
     assert "已联合家访1人" not in " ".join(c.text for t in doc.tables for r in t.rows for c in r.cells)
+
+
+def test_a_township_report_names_its_place_and_carries_no_county_ranking(sample_ledger):
+    import datetime as dt
+
+    from kongchuo_metrics import metrics, ranking
+    from kongchuo_metrics.documents import report
+    from kongchuo_metrics.records import workflows
+    from kongchuo_metrics.settings import load_settings
+    from tests.conftest import SAMPLE_DIR
+
+    settings = load_settings(SAMPLE_DIR)
+    shown = ranking.display_table(
+        workflows.ranking_table(sample_ledger, "2019-06-25", ranking.Rules(), settings, None)
+    )
+    sel = metrics.Selection(townships=("三里镇",), as_of=dt.date(2019, 6, 25))
+    doc = Document(io.BytesIO(report.build(sample_ledger, sel, settings, "通报", ranking=shown).docx))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "居末位" not in text and not any(t.rows[0].cells[0].text == "名次" for t in doc.tables)
+    assert "全区在册学生中" not in text
+    f = report.facts(sample_ledger, sel, settings)
+    if int(f.status["overdue"].sum()):
+        assert "三里镇在册学生中有" in text

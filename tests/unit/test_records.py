@@ -376,3 +376,27 @@ def test_duban_and_notice_cli(db_url, tmp_path, monkeypatch, capsys, sample_ledg
     events = [json.loads(line)["event"] for line in log.read_text(encoding="utf-8").splitlines()]
     assert events.count("notice_issue") == 2 and {"duban_add", "duban_feedback", "duban_close"} <= set(events)
     assert "已联合家访" not in log.read_text(encoding="utf-8")  # feedback text stays out of the audit log
+
+
+def test_a_second_duban_for_the_same_overdue_children_is_refused(db_url, sample_ledger):
+    from kongchuo_metrics import metrics
+    from kongchuo_metrics.records import workflows
+    from kongchuo_metrics.records.config import PaperSettings
+
+    engine = records.open_db(db_url)
+    status = metrics.followup_status(sample_ledger.cases, sample_ledger.followups, DAY, 14)
+    town = status.loc[status["overdue"], "township"].iloc[0]
+    made = workflows.duban_from_overdue(
+        engine, ADMIN, status, sample_ledger.cases, town, DAY, PaperSettings()
+    )
+    [item] = duban.items(engine, ADMIN)
+    assert item["number"] == made["number"] and not item["overdue"]  # due ten days after today, not after DAY
+    assert item["due"] == (duban.today() + dt.timedelta(days=workflows.DUE_DAYS)).isoformat()
+    with pytest.raises(duban.DubanError, match="已有未办结的超期督办单"):
+        workflows.duban_from_overdue(engine, ADMIN, status, sample_ledger.cases, town, DAY, PaperSettings())
+    duban.feedback(engine, Scope("t", "township", townships=(town,)), made["id"], "已联合家访")
+    duban.close(engine, ADMIN, made["id"])
+    again = workflows.duban_from_overdue(
+        engine, ADMIN, status, sample_ledger.cases, town, DAY, PaperSettings()
+    )
+    assert again["number"] != made["number"]  # once the first is 办结, the next meeting may issue another

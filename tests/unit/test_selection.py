@@ -70,3 +70,11 @@ def test_a_view_opens_at_the_ledgers_fill_in_date(sample_ledger):
     assert default_as_of(sample_ledger) == dt.date.fromisoformat(sample_ledger.meta["stat_date"][:10])
     bare = dataclasses.replace(sample_ledger, meta={})
     assert default_as_of(bare) == max(sample_ledger.report_dates).date()
+
+
+def test_a_date_after_the_ledgers_fill_in_date_is_said():
+    from kongchuo_metrics.selection import after_filled
+
+    assert after_filled(dt.date(2019, 6, 25), dt.date(2019, 6, 25)) == ()
+    [note] = after_filled(dt.date(2019, 9, 30), dt.date(2019, 6, 25))
+    assert note.startswith("统计日期 2019年9月30日 晚于台账的填报时间（2019年6月25日）")

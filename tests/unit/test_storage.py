@@ -18,7 +18,7 @@ import pytest
 
 from kongchuo_metrics import audit, cli, merge, snapshot, storage
 from tests.conftest import ROOT, SAMPLE_DIR
-from tests.township_files import township_file, township_workbook
+from tests.township_files import HEADER, township_file, township_workbook
 
 SAMPLE = SAMPLE_DIR / "sample_ledger.xlsx"
 
@@ -90,6 +90,33 @@ def test_a_township_import_keeps_every_other_table_and_township_byte_for_byte(co
     assert merge.headline(after, "2019-07-20")["open"] == 25 - 3
     # the same children keep their case numbers
     assert set(town["case_id"]) == set(before.cases.loc[before.cases["township"] == "黄练镇", "case_id"])
+
+
+def test_a_township_file_without_a_township_column_is_that_townships(county, tmp_path, capsys):
+    """A clerk's file names its schools, not its township: the schools' township in the current data decides,
+    the page offers every township when nothing decides, and nothing is silently left out."""
+    before = storage.load(county, "v0001")
+    header = {k: v for k, v in HEADER.items() if k != "township"}
+    cases = close_open(before.cases[before.cases["township"] == "三里镇"])
+    path = township_workbook(tmp_path / "三里.xlsx", cases, "三里镇人民政府", header=header)
+    sub = storage.load_submission(path, path.name, "wgs84", base=before)
+    assert sub.ledger.cases["township"].isna().all() and sub.scope == merge.ImportScope(
+        "township", ("三里镇",)
+    )
+    assert merge.outside_rows(sub) == 0
+    assert cli.main(["import", str(path), "--store", str(county)]) == 0
+    after = storage.current_ledger(county, "wgs84")[1]
+    mine = after.cases[after.cases["township"] == "三里镇"]
+    assert len(mine) == len(cases) and mine["closed"].notna().all()
+    others = before.cases[before.cases["township"] != "三里镇"]
+    assert arrow_bytes(after.cases[after.cases["township"] != "三里镇"]) == arrow_bytes(others)
+    # schools nobody knows, and a title that names no township: no scope is guessed, every row would be left out
+    strange = cases.assign(school="无名学校")
+    path = township_workbook(tmp_path / "无名.xlsx", strange, "某单位", header=header)
+    sub = storage.load_submission(path, path.name, "wgs84", base=before)
+    assert sub.scope.townships == () and merge.outside_rows(sub) == len(strange)
+    chosen = merge.Submission(sub.name, sub.ledger, merge.ImportScope("township", ("三里镇",)), sub.tables)
+    assert merge.outside_rows(chosen) == 0  # once the clerk picks the township, the rows are its
 
 
 def test_a_school_scope_import_replaces_that_school_only(county, tmp_path):
@@ -386,3 +413,12 @@ def test_staged_uploads_are_private_and_swept_after_a_day(tmp_path):
     assert not path.exists() and other.exists()
     storage.discard([other])
     assert list((store / "incoming").iterdir()) == []
+
+
+def test_the_preview_counts_returns_as_the_overview_does(sample_ledger):
+    """累计劝返 in the import preview is the school year's, the figure the overview shows (77 on the sample)."""
+    from kongchuo_metrics import metrics
+
+    figures = merge.township_figures(sample_ledger, "2019-06-25").set_index("township")["returned"]
+    overview = metrics.trend(sample_ledger.cases, ["2019-06-25"], by="township").set_index("township")
+    assert figures.to_dict() == overview["returned_total"].to_dict() and figures.sum() == 77
