@@ -205,22 +205,64 @@ def with_changes(
     return out
 
 
+def open_by(cases: pd.DataFrame, keys: dict[str, str], days: list) -> pd.DataFrame:
+    """Open cases per combination of `keys` (column → label for a missing value) at each of `days`.
+
+    One factorisation of the key columns, then one comparison and one bincount per day: the frame has the key
+    columns and one count column per day (named by the day), a row per combination that has any case.
+    """
+    if not len(cases):
+        return pd.DataFrame(columns=[*keys, *days])
+    codes = np.zeros(len(cases), dtype=np.int64)
+    uniques = []
+    for col, missing in keys.items():
+        c, u = pd.factorize(cases[col].fillna(missing))
+        codes = codes * max(len(u), 1) + c
+        uniques.append((col, c, u))
+    combo, _ = pd.factorize(codes)
+    g = int(combo.max()) + 1
+    first = np.zeros(g, dtype=np.int64)
+    first[combo[::-1]] = np.arange(len(combo))[::-1]
+    out = pd.DataFrame({col: u.take(c[first]) for col, c, u in uniques})
+    for day in days:
+        d = pd.Timestamp(day)
+        is_open = ((cases["registered"] <= d) & ~(cases["closed"] <= d)).to_numpy(dtype=bool)
+        out[day] = np.bincount(combo[is_open], minlength=g).astype("int64")
+    return out
+
+
+def _open_changes(
+    table: pd.DataFrame, cases: pd.DataFrame, keys: dict[str, str], c: Comparison
+) -> pd.DataFrame:
+    """`table` plus change_prev and change_last_year (arrow text) of its open column, rows matched on `keys`;
+    a row with no case at the other date counts 0 there, and a point the ledger cannot reach is — throughout."""
+    out = table.copy()
+    known = [p.date for p in (c.previous, c.last_year) if p.known]
+    counts = open_by(cases, keys, known) if known and len(out) else None
+    for col, point in (("change_prev", c.previous), ("change_last_year", c.last_year)):
+        if not point.known:
+            out[col] = "—"
+            continue
+        if counts is None:
+            out[col] = pd.Series(dtype="object")
+            continue
+        before = out[list(keys)].merge(counts[[*keys, point.date]], on=list(keys), how="left")[point.date]
+        delta = out["open"].astype("int64").to_numpy() - before.fillna(0).astype("int64").to_numpy()
+        out[col] = [arrow(x) for x in delta]
+    return out
+
+
 def township_changes(cases: pd.DataFrame, schools: pd.DataFrame, as_of, c: Comparison) -> pd.DataFrame:
     """metrics.townships_table at as_of with change_prev and change_last_year (arrow text) of open cases."""
-
-    def at(day):
-        return metrics.townships_table(cases, schools, day)
-
-    return with_changes(at(as_of), "township", at, c)
+    table = metrics.townships_table(cases, schools, as_of)
+    return _open_changes(table, cases, {"township": "（未填乡镇）"}, c)
 
 
 def school_changes(cases: pd.DataFrame, as_of, c: Comparison, mode: str = "list", include_zero: bool = False):
-    """metrics.schools_table (表二) at as_of with change_prev and change_last_year of open cases per school."""
-
-    def at(day):
-        return metrics.schools_table(cases, day, mode=mode, include_zero=True)
-
-    out = with_changes(at(as_of), "school", at, c)
+    """metrics.schools_table (表二) at as_of with change_prev and change_last_year of open cases per school
+    (rows matched on school and township, so that a school name shared by two townships stays apart)."""
+    table = metrics.schools_table(cases, as_of, mode=mode, include_zero=True)
+    out = _open_changes(table, cases, {"school": "（未填学校）", "township": "（未填乡镇）"}, c)
     return out if include_zero else out[out["open"] > 0].reset_index(drop=True)
 
 
@@ -280,15 +322,18 @@ def headline(
     mode: str = "ledger",
     status: pd.DataFrame | None = None,
     overdue: bool = True,
+    cases: pd.DataFrame | None = None,
 ) -> Headline:
     """The headline figures for `selection` at its as-of date: the one query behind the overview's cards, the
     pack's KPI page, the Word report's sentences and `summary` on the command line.
 
-    `status` may pass metrics.followup_status of the selection at that date when the caller has it already;
-    `overdue=False` leaves the overdue count out (and the follow-up log unread).
+    `status` may pass metrics.followup_status of the selection at that date, and `cases` the selection's cases
+    (metrics.select_cases of the ledger), when the caller has them already; `overdue=False` leaves the overdue
+    count out (and the follow-up log unread).
     """
     as_of = pd.Timestamp(selection.as_of or dt.date.today())
-    cases = metrics.select_cases(ledger.cases, selection)
+    if cases is None:
+        cases = metrics.select_cases(ledger.cases, selection)
     dates = selection.dates_upto(ledger.report_dates) if selection.as_of else [as_of]
     s = metrics.summary(
         cases, ledger.schools, dates, dataclasses.replace(selection, as_of=as_of.date()), settings.targets

@@ -15,10 +15,42 @@ import numpy as np
 import pandas as pd
 
 from . import privacy, schema
+from .followup import (  # noqa: F401  (metrics.followup_status …)
+    NOTICE_OR_BEYOND,
+    _isin,
+    at_notice_or_beyond,
+    case_steps,
+    followup_status,
+    ladder_counts,
+    owners_table,
+)
 from .selection import Selection, cn_date, select_cases, select_special  # noqa: F401  (metrics.Selection …)
 from .settings import Targets
 
 EVERYTHING = Selection()  # the whole county (no filter, no date)
+
+# the case columns the pack and the Word report read: a million-row selection or take moves every column it
+# carries, so they carry only these (in ledger order)
+FIGURE_COLUMNS = [
+    "case_id",
+    "township",
+    "village",
+    "school",
+    "stage",
+    "case_type",
+    "name",
+    "poor",
+    "registered",
+    "closed",
+    "outcome_category",
+    "gov_owner",
+    "edu_owner",
+]
+
+
+def figure_columns(cases: pd.DataFrame) -> pd.DataFrame:
+    """`cases` with only FIGURE_COLUMNS (those it has)."""
+    return cases[[c for c in FIGURE_COLUMNS if c in cases]]
 
 
 def counting_rule() -> str:
@@ -172,48 +204,81 @@ def _names_list(names: pd.Series, limit: int = 10) -> str:
     return shown + (f" 等{len(names)}人" if len(names) > limit else "")
 
 
+NAMES_SHOWN = 10  # 表二 lists the ten longest-open children of a school, then 等N人
+
+
 def schools_table(cases: pd.DataFrame, as_of, mode: str = "list", include_zero: bool = False) -> pd.DataFrame:
     """表二 per school at `as_of`: school, township, open, open_poor, names (masked), oldest_days, latest_entry.
 
     In the unmasked mode the names column is `names_full`, so that no header calls full names 已脱敏.
     latest_entry is the last registration or closure date recorded for the school on or before as_of (freshness).
+    Computed on positions: (school, township) pairs as integer codes, counts with bincount, and only the names
+    a row shows (the ten longest-open of each school) are masked.
     """
     day = pd.Timestamp(as_of)
-    # only the columns this table reads, before any row selection: every row take then moves 7 columns, not 37
-    needed = cases[["case_id", "school", "township", "name", "poor", "registered", "closed"]]
-    upto = needed[needed["registered"] <= day]
     cols = ["school", "township", "open", "open_poor", "names", "oldest_days", "latest_entry"]
     names_key = {"names": "names_full"} if mode == "unmasked" else {}
-    if upto.empty:
+    rows = np.flatnonzero((cases["registered"] <= day).to_numpy(dtype=bool))
+    if not len(rows):
         return pd.DataFrame(columns=cols).rename(columns=names_key)
-    open_ = open_at(upto, day)
-    open_["masked"] = privacy.mask_names(open_["name"], mode)
-    open_["days"] = _days_open(open_, day)
-    open_["is_poor"] = open_["poor"].eq(True).fillna(False).astype(int)
-    keys = ["school", "township"]
-    base = upto.assign(
-        school=upto["school"].fillna("（未填学校）"), township=upto["township"].fillna("（未填乡镇）")
+    reg = cases["registered"].iloc[rows]
+    closed = cases["closed"].iloc[rows]
+    shut = (closed <= day).to_numpy(dtype=bool)
+    school = cases["school"].iloc[rows].fillna("（未填学校）").reset_index(drop=True)
+    town = cases["township"].iloc[rows].fillna("（未填乡镇）").reset_index(drop=True)
+    s_codes, s_uni = pd.factorize(school)
+    t_codes, t_uni = pd.factorize(town)
+    pair, pairs = pd.factorize(s_codes.astype(np.int64) * max(len(t_uni), 1) + t_codes)
+    g = len(pairs)
+    first = np.zeros(g, dtype=np.int64)
+    first[pair[::-1]] = np.arange(len(pair))[::-1]  # a row of each pair, for its names
+    # freshness: the last registration, or closure on or before the day, per pair
+    nat = np.iinfo(np.int64).min
+    reg_t = reg.to_numpy().view(np.int64)
+    close_t = closed.to_numpy().astype(reg.dtype).view(np.int64)
+    latest = np.full(g, nat, dtype=np.int64)
+    np.maximum.at(latest, pair, np.where(shut, np.maximum(reg_t, close_t), reg_t))
+    is_open = np.flatnonzero(~shut)
+    op = pair[is_open]
+    n_open = np.bincount(op, minlength=g)
+    poor = cases["poor"].iloc[rows[is_open]].eq(True).fillna(False).to_numpy(dtype=bool)
+    n_poor = np.bincount(op[poor], minlength=g)
+    days = (day - reg.iloc[is_open]).dt.days.astype("Int64").reset_index(drop=True)
+    oldest = np.full(g, -1, dtype=np.int64)
+    np.maximum.at(oldest, op, days.to_numpy(dtype=np.int64))
+    # names: the open cases longest open first (the order pandas' sort of the column gives), per school the
+    # first ten that have a name to show, and how many the school has
+    order = days.sort_values(ascending=False).index.to_numpy()
+    order = order[np.argsort(op[order], kind="stable")]
+    name = cases["name"].iloc[rows[is_open]].reset_index(drop=True)
+    shows = name.notna().to_numpy(dtype=bool, copy=True)
+    if mode != "unmasked":  # a masked empty name is missing, and a missing name is not listed
+        shows &= (name.astype("str").str.len() > 0).fillna(False).to_numpy(dtype=bool)
+    order = order[shows[order]]
+    grp = op[order]
+    starts = np.searchsorted(grp, grp, side="left")
+    picked = order[np.arange(len(order)) - starts < NAMES_SHOWN]
+    masked = privacy.mask_names(name.iloc[picked], mode).to_numpy(dtype=object)
+    lists: list[list[str]] = [[] for _ in range(g)]
+    for k, text in zip(op[picked], masked, strict=True):  # at most ten names per school
+        lists[k].append(text)
+    names = [
+        "、".join(x) + (f" 等{n}人" if n > NAMES_SHOWN else "") for x, n in zip(lists, n_open, strict=True)
+    ]
+    out = pd.DataFrame(
+        {
+            "school": school.iloc[first].to_numpy(),
+            "township": town.iloc[first].to_numpy(),
+            "open": n_open.astype("int64"),
+            "open_poor": n_poor.astype("int64"),
+            "names": pd.array(names, dtype="str"),
+            "oldest_days": pd.array(np.where(oldest >= 0, oldest, 0), dtype="Int64"),
+            "latest_entry": latest.view(reg.dtype),
+        }
     )
-    open_ = open_.assign(
-        school=open_["school"].fillna("（未填学校）"), township=open_["township"].fillna("（未填乡镇）")
-    )
-    events = pd.concat(
-        [
-            base[keys + ["registered"]].rename(columns={"registered": "d"}),
-            base.loc[base["closed"] <= day, keys + ["closed"]].rename(columns={"closed": "d"}),
-        ]
-    )
-    latest = events.groupby(keys)["d"].max().rename("latest_entry")
-    agg = open_.groupby(keys).agg(
-        open=("case_id", "size"), open_poor=("is_poor", "sum"), oldest_days=("days", "max")
-    )
-    names = (
-        open_.sort_values("days", ascending=False).groupby(keys)["masked"].agg(_names_list).rename("names")
-    )
-    out = pd.concat([latest, agg, names], axis=1).reset_index()
-    out[["open", "open_poor"]] = out[["open", "open_poor"]].fillna(0).astype("int64")
-    out["oldest_days"] = out["oldest_days"].astype("Int64")
-    out["names"] = out["names"].fillna("")
+    out["school"] = out["school"].astype(school.dtype)
+    out["township"] = out["township"].astype(town.dtype)
+    out.loc[oldest < 0, "oldest_days"] = pd.NA
     if not include_zero:
         out = out[out["open"] > 0]
     out = out.sort_values(["township", "school"]).reset_index(drop=True)[cols]
@@ -390,99 +455,7 @@ def reasons_table(cases: pd.DataFrame, as_of, by: tuple[str, ...] = ("township",
     return out.sort_values([*by, "registered"], ascending=[True] * len(by) + [False]).reset_index(drop=True)
 
 
-# --- escalation and accountability ------------------------------------------------------------------------------
-
-
-def _isin(values: pd.Series, among: pd.Series) -> np.ndarray:
-    """values.isin(among) as a bool array; arrow strings go through pyarrow (pandas loops over them in Python)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        left, right = pa.array(values.array), pa.array(among.array)
-        return pc.fill_null(pc.is_in(left, value_set=right), False).to_numpy(zero_copy_only=False)
-    except (TypeError, ValueError, pa.ArrowException):
-        return values.isin(among).to_numpy(dtype=bool)
-
-
-def case_steps(cases: pd.DataFrame, followups: pd.DataFrame, as_of) -> pd.DataFrame:
-    """Per case (index case_id): visits, last_visit, step (highest ladder step reached), deadline of the last notice,
-    all counting follow-ups on or before as_of."""
-    day = pd.Timestamp(as_of)
-    fu = followups[followups["visit_date"] <= day]
-    fu = fu[_isin(fu["case_id"], cases["case_id"])] if len(fu) > len(cases) else fu
-    level = pd.Categorical(fu["step_level"], categories=list(schema.STEP_ORDER), ordered=True)
-    fu = fu.assign(level=level.codes)
-    g = fu.groupby("case_id", sort=False)
-    out = pd.DataFrame({"visits": g.size(), "last_visit": g["visit_date"].max(), "level": g["level"].max()})
-    notices = fu[fu["deadline"].notna()]
-    out["deadline"] = notices.groupby("case_id")["deadline"].max()
-    out["step"] = pd.Series(
-        np.asarray(schema.STEP_ORDER, dtype=object)[out["level"].to_numpy()], index=out.index
-    )
-    return out.drop(columns="level")
-
-
-def followup_status(
-    cases: pd.DataFrame, followups: pd.DataFrame, as_of, days: int = 14, notices: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """The open cases at as_of with: open_days, last_visit, days_since (last visit or registration), step,
-    deadline, overdue (bool) and overdue_reason (Chinese), sorted most overdue first.
-
-    `notices`: delivered notices from the records database as follow-up rows (records.notices.as_followups);
-    a delivery is a visit on the ladder and its return deadline counts like a ledger 复学期限.
-    """
-    day = pd.Timestamp(as_of)
-    open_ = open_at(cases, day)
-    if notices is not None and len(notices):
-        followups = pd.concat(
-            [followups, notices[notices["case_id"].isin(open_["case_id"])]], ignore_index=True
-        )
-    steps = case_steps(open_, followups, day)
-    out = open_.join(steps, on="case_id")
-    out["visits"] = out["visits"].fillna(0).astype("int64")
-    out["step"] = out["step"].fillna("none")
-    out["open_days"] = _days_open(out, day)
-    since = out["last_visit"].fillna(out["registered"])
-    out["days_since"] = (day - since).dt.days.astype("Int64")
-    stale = (out["days_since"] > days).fillna(False).astype(bool)
-    # a notice whose deadline has passed is overdue unless the case has since gone up the ladder
-    past = ((out["deadline"] < day) & (out["step"] == "notice")).fillna(False).astype(bool)
-    # a delivered 劝学通知书 (school step) gives a 7-day deadline too
-    school_past = ((out["deadline"] < day) & (out["step"] == "school_visit")).fillna(False).astype(bool)
-    reason = pd.Series("", index=out.index, dtype="str")
-    reason = reason.mask(stale, f"超过{days}天未跟进")
-    reason = reason.mask(school_past, "劝学通知书已到期仍未返校")
-    reason = reason.mask(past, "限期复学通知书已到期仍未返校")
-    reason = reason.mask(stale & past, f"超过{days}天未跟进；限期复学通知书已到期")
-    out["overdue"] = stale | past | school_past
-    out["overdue_reason"] = reason
-    return out.sort_values(["overdue", "days_since"], ascending=[False, False]).reset_index(drop=True)
-
-
-NOTICE_OR_BEYOND = ("notice", "administrative", "judicial")  # the township's notice and the steps after it
-
-
-def at_notice_or_beyond(status: pd.DataFrame) -> int:
-    """Open cases at the 限期复学通知书 step or past it (administrative or judicial steps)."""
-    return int(status["step"].isin(NOTICE_OR_BEYOND).sum())
-
-
-def ladder_counts(status: pd.DataFrame) -> pd.DataFrame:
-    """Open cases per ladder step (every step listed, in ladder order): step, label, open, overdue."""
-    g = status.groupby("step").agg(open=("case_id", "size"), overdue=("overdue", "sum"))
-    g = g.reindex(list(schema.STEP_ORDER), fill_value=0)
-    g["label"] = [schema.STEPS[s] for s in g.index]
-    return g.reset_index().rename(columns={"index": "step"})[["step", "label", "open", "overdue"]]
-
-
-def owners_table(status: pd.DataFrame, line: str) -> pd.DataFrame:
-    """Open and overdue cases per responsible person on one line ("gov" or "edu"): owner, open, overdue."""
-    col = f"{line}_owner"
-    t = status.assign(owner=status[col].fillna("（未明确责任人）"))
-    out = t.groupby("owner").agg(open=("case_id", "size"), overdue=("overdue", "sum")).reset_index()
-    out["overdue"] = out["overdue"].astype("int64")
-    return out.sort_values(["overdue", "open"], ascending=False).reset_index(drop=True)
+# --- escalation and accountability (kongchuo_metrics.followup) --------------------------------------------
 
 
 def timeline(case_id: str, cases: pd.DataFrame, followups: pd.DataFrame) -> pd.DataFrame:

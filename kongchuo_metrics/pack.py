@@ -173,7 +173,7 @@ def content(
     from .exports import scope_title
 
     as_of = pd.Timestamp(sel.as_of)
-    cases = metrics.select_cases(ledger.cases, sel)
+    cases = metrics.select_cases(metrics.figure_columns(ledger.cases), sel)  # only the columns it reads
     district = ledger.meta.get("district") or settings.district or ""
     dates = sel.dates_upto(ledger.report_dates)
     trend = metrics.trend(cases, dates)
@@ -182,7 +182,7 @@ def content(
     )  # 建档立卡 per school
     towns = metrics.townships_table(cases, ledger.schools, as_of)
     status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
-    head = compare.headline(ledger, sel, settings, status=status)
+    head = compare.headline(ledger, sel, settings, status=status, cases=cases)
     local = bool(sel.townships or sel.schools)
     sp = privacy.published_special(
         metrics.special_ed_summary(metrics.select_special(ledger.special_ed, sel)), local

@@ -10,6 +10,7 @@ the full-name annex (the caller audits it). No ID number, birth date or phone is
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 import warnings
@@ -70,32 +71,18 @@ class Facts:
 
 
 # the case columns the report reads: filtering a million rows moves every column, so carry only these
-CASE_COLUMNS = [
-    "case_id",
-    "township",
-    "village",
-    "school",
-    "stage",
-    "case_type",
-    "name",
-    "poor",
-    "registered",
-    "closed",
-    "outcome_category",
-    "gov_owner",
-    "edu_owner",
-]
+CASE_COLUMNS = metrics.FIGURE_COLUMNS
 
 
 def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
     """The report's facts for a selection (its as_of must be set)."""
     import dataclasses
 
-    ledger = dataclasses.replace(ledger, cases=ledger.cases[[c for c in CASE_COLUMNS if c in ledger.cases]])
+    ledger = dataclasses.replace(ledger, cases=metrics.figure_columns(ledger.cases))
     as_of = pd.Timestamp(sel.as_of)
     cases = metrics.select_cases(ledger.cases, sel)
     status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
-    head = compare.headline(ledger, sel, settings, status=status)
+    head = compare.headline(ledger, sel, settings, status=status, cases=cases)
     c = head.comparison
     dates = sel.dates_upto(ledger.report_dates)
     start = compare.history_start(ledger.cases)
@@ -473,8 +460,29 @@ def build(
         raise ReportError(f"未知的材料类型“{kind}”，可选：{'、'.join(KINDS)}")
     if sel.as_of is None:
         raise ReportError("请指定统计日期。")
-    if metrics.select_cases(ledger.cases, sel).empty:
+    if metrics.select_cases(metrics.figure_columns(ledger.cases), sel).empty:
         raise ReportError("所选范围内没有个案，无法生成材料。")
+    with _chart_browser(kind != "简报"):  # it starts up while the figures are computed
+        return _build(ledger, sel, settings, kind, annex, duban, ranking, started)
+
+
+@contextlib.contextmanager
+def _chart_browser(needed: bool):
+    """Start kaleido's chart browser now (its start-up runs in the background) unless it is running or no chart
+    is needed; stop it afterwards if this started it. chart_pngs then finds it running."""
+    import kaleido
+
+    started = needed and not kaleido._global_server.is_running()
+    if started:
+        kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+    try:
+        yield
+    finally:
+        if started:
+            kaleido.stop_sync_server(silence_warnings=True)
+
+
+def _build(ledger, sel, settings, kind, annex, duban, ranking, started) -> Report:
     f = facts(ledger, sel, settings)
     h, c = f.head, f.head.comparison
     place = h.place
