@@ -64,7 +64,9 @@ def find_blocking(
         )
     total = len(cases)
     typed = any(c.field == "case_type" for c in case_cols)
-    all_dropout = "case_type" not in cases or cases["case_type"].eq("dropout").all()  # (a 疑似 sheet is typed)
+    all_dropout = (
+        "case_type" not in cases or cases["case_type"].eq("dropout").all()
+    )  # (a 疑似 sheet is typed)
     if case_cols and total and not typed and all_dropout:
         out.append(
             Blocking(
