@@ -99,12 +99,15 @@ def main() -> None:
             WITH c AS (SELECT CAST(registered AS DATE) r, CAST(closed AS DATE) cl,
                               outcome_category IN ('returned', 'vocational') ret, coalesce(poor, false) p
                        FROM read_parquet('{parquet}')),
-                 dd AS (SELECT date, lag(date) OVER (ORDER BY date) prev FROM d)
+                 -- returns count within the school year (from 1 September), as metrics.trend counts them
+                 dd AS (SELECT date, lag(date) OVER (ORDER BY date) prev,
+                               make_date(year(date) - CASE WHEN month(date) >= 9 THEN 0 ELSE 1 END, 8, 31) eve
+                        FROM d)
             SELECT date,
                    count(*) FILTER (WHERE r <= date AND (cl IS NULL OR cl > date)) AS open,
                    count(*) FILTER (WHERE r <= date AND (cl IS NULL OR cl > date) AND p) AS open_poor,
-                   count(*) FILTER (WHERE ret AND cl <= date AND (prev IS NULL OR cl > prev)) AS returned,
-                   count(*) FILTER (WHERE ret AND cl <= date) AS returned_total
+                   count(*) FILTER (WHERE ret AND cl <= date AND cl > greatest(coalesce(prev, eve), eve)) AS returned,
+                   count(*) FILTER (WHERE ret AND cl <= date AND cl > eve) AS returned_total
             FROM dd, c GROUP BY date ORDER BY date"""
         t = time.perf_counter()
         duck = con.execute(sql).df()
