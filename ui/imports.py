@@ -228,7 +228,8 @@ def import_section(view: ui.View) -> None:
     elif batch is not None:
         as_of = max(merge.filled_date(s.ledger) for s in subs) or view.as_of.date().isoformat()
         st.caption(
-            f"按 {as_of}（文件的填报时间）计算；合并到{batch.base_version or '空的数据库（尚无版本）'}。"
+            f"按 {as_of}（{'各文件中最晚的填报时间' if len(subs) > 1 else '文件的填报时间'}）计算；"
+            f"合并到{batch.base_version or '空的数据库（尚无版本）'}。"
         )
         if batch.base is None and any(s.scope.kind != "county" for s in subs):
             st.warning(
