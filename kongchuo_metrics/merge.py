@@ -41,7 +41,7 @@ class ImportScope:
             return "全区县（整体替换）"
         if self.kind == "school":
             return f"学校：{self.school}（{self.townships[0] if self.townships else '?'}）"
-        return "乡镇：" + "、".join(self.townships)
+        return "乡镇：" + ("、".join(self.townships) or "未识别（请选择所属乡镇）")
 
     def as_dict(self) -> dict:
         return {"kind": self.kind, "townships": list(self.townships), "school": self.school}
