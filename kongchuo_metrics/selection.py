@@ -65,7 +65,7 @@ class Selection:
     def places(self, ledger) -> tuple[list[str], list[str]]:
         """(townships, schools) of the ledger's cases and school table that the selection's places cover."""
         frames = [ledger.cases[["township", "school"]], ledger.schools[["township", "school"]]]
-        both = pd.concat([f[self.mask(f.assign(poor=True))] for f in frames], ignore_index=True)
+        both = pd.concat([f[self.mask(f)] for f in frames], ignore_index=True)  # mask skips absent columns
         return sorted(set(both["township"].dropna())), sorted(set(both["school"].dropna()))
 
     def dates_upto(self, report_dates) -> list[pd.Timestamp]:
