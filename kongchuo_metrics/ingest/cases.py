@@ -81,11 +81,11 @@ def _build_cases(
         out["id_number"], out["_id_ok"] = ids.values, ids.extra["checksum_ok"]
         probs.add(df, t, "id_number", ids.warnings)
     else:
-        out["id_number"], out["_id_ok"] = pd.Series(pd.NA, index=df.index, dtype="str"), False
+        out["id_number"], out["_id_ok"] = parsers.const_text(None, df.index), False
 
     birth, _, birth_err = _parse_date_col(df, t, "birth_date", probs)
     probs.add(df, t, "birth_date", birth_err)
-    sex = parsers.parse_sex(df["sex"]) if "sex" in df else pd.Series(pd.NA, index=df.index, dtype="str")
+    sex = parsers.parse_sex(df["sex"]) if "sex" in df else parsers.const_text(None, df.index)
     if ids is not None:
         id_birth, id_sex = ids.extra["birth"], ids.extra["sex"]
         disagree = birth.notna() & id_birth.notna() & (birth != id_birth)
@@ -106,7 +106,7 @@ def _build_cases(
     if only is None or "stage" in only:
         out["stage"] = parsers.parse_stages(df.get("stage"), grade, out["school"])
     else:
-        out["stage"] = pd.Series(pd.NA, index=df.index, dtype="str")
+        out["stage"] = parsers.const_text(None, df.index)
     out["case_type"] = parsers.parse_case_types(df.get("case_type"), df.index, default="dropout")
     sheet_suspected = df["_sheet"].astype("str").str.contains("疑似", regex=False)
     if "case_type" not in df:
@@ -128,7 +128,7 @@ def _build_cases(
             pd.Series("other", index=df.index).where(out["reason"].notna())
         )
     else:
-        out["reason_category"] = pd.Series(pd.NA, index=df.index, dtype="str")
+        out["reason_category"] = parsers.const_text(None, df.index)
 
     category = parsers.classify_outcomes(out["outcome"], outcomes or {})
     unknown = out["outcome"].notna() & category.isna()
@@ -162,8 +162,8 @@ def _build_cases(
         values=out["age"].astype("str"),
     )
 
-    reason = pd.Series("", index=df.index, dtype="str")
-    column = pd.Series("", index=df.index, dtype="str")
+    reason = parsers.const_text("", df.index)
+    column = parsers.const_text("", df.index)
     reason, column = _first_reason(
         reason, column, out["township"].isna() & out["school"].isna(), "缺少乡镇和学校，无法归属", "township"
     )

@@ -15,7 +15,7 @@ MAX_CELL_CHARS = 500
 def _text_col(frame: pd.DataFrame, name: str) -> pd.Series:
     if name in frame:
         return as_text(frame[name])
-    return pd.Series(pd.NA, index=frame.index, dtype="str")
+    return parsers.const_text(None, frame.index)
 
 
 def _check_text_cells(df: pd.DataFrame, table: str, names: list[str], probs: Problems) -> pd.DataFrame:
@@ -51,7 +51,7 @@ def _parse_date_col(df: pd.DataFrame, table: str, name: str, probs: Problems, er
     parsed = parsers.parse_dates(df[name]) if name in df else None
     if parsed is None:
         empty = pd.Series(pd.NaT, index=df.index, dtype="datetime64[s]")
-        return empty, pd.Series("", index=df.index, dtype="str"), pd.Series("", index=df.index, dtype="str")
+        return empty, parsers.const_text("", df.index), parsers.const_text("", df.index)
     probs.add(df, table, name, parsed.warnings)
     return parsed.values, parsed.extra["precision"], parsed.errors
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import header_match, schema
+from .. import header_match, parsers, schema
 from ..settings import Mapping
 from .blocking import find_blocking
 from .cases import CASE_COLUMNS, _build_cases
@@ -164,7 +164,8 @@ def load_ledger(
                 report.sheets.append(SheetReport(grid.source, grid.sheet, None, status, None, nonempty, note))
                 continue
             report.columns.extend(raw.columns)
-            raw.frame["_source"], raw.frame["_sheet"] = grid.source, grid.sheet
+            raw.frame["_source"] = parsers.const_text(grid.source, raw.frame.index)
+            raw.frame["_sheet"] = parsers.const_text(grid.sheet, raw.frame.index)
             raws[raw.table].append(raw)
             for k, v in raw.excluded.items():
                 report.excluded[k] += v
@@ -222,7 +223,7 @@ def load_ledger(
         if table == "cases":
             # cases stay whole until the duplicate checks are done: one take at the end, not a copy per step
             frame = frame.reset_index(drop=True)
-            frame["_sheet"] = raw["_sheet"].to_numpy()
+            frame["_sheet"] = raw["_sheet"].array  # (no Python string per row)
             built[table], case_keep = frame, keep.to_numpy()
         else:
             built[table] = frame[keep].copy()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import privacy, schema
-from ..parsers import as_text
+from ..parsers import all_empty, as_text, const_text
 from .ledger import PROBLEM_COLUMNS
 
 ERROR, WARNING, EXCLUDED = "错误", "警告", "排除"
@@ -34,6 +34,8 @@ class Problems:
         rows: str = "_row",
     ) -> None:
         """Record `messages` (one per row of `df`, empty where nothing is wrong) against `column`."""
+        if all_empty(messages):  # the usual case: a clean column, nothing to record
+            return
         mask = messages.notna() & (messages != "")
         if not mask.any():
             return
@@ -72,7 +74,7 @@ class Problems:
         mask = mask.fillna(False).astype(bool)
         if not mask.any():
             return
-        messages = pd.Series("", index=df.index, dtype="str").mask(mask, message)
+        messages = const_text("", df.index).mask(mask, message)
         self.add(df, table, column, messages, severity=severity, values=values, rows=rows)
 
     def frame(self) -> pd.DataFrame:
