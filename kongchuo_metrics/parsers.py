@@ -58,6 +58,16 @@ def per_unique(fn):
 
     @functools.wraps(fn)
     def wrapper(raw: pd.Series, *args, **kwargs):
+        if _is_text(raw):
+            # arrow text: its dictionary is the distinct values (in order of first appearance, a missing cell
+            # one of them) and its indices the codes, in one pass
+            import pyarrow.compute as pc
+
+            arr = _arrow_text(raw)
+            encoded = pc.dictionary_encode(_whole(arr), null_encoding="encode")
+            codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+            distinct = str_series(encoded.dictionary, pd.RangeIndex(len(encoded.dictionary)), raw.name)
+            return _spread(fn(distinct, *args, **kwargs), codes, raw.index)
         try:
             codes, _ = pd.factorize(raw, use_na_sentinel=False)
         except TypeError:  # unhashable cells (lists from a nested Parquet column): parse row by row
@@ -128,6 +138,7 @@ def _cell_text(value: object) -> object:
     return str(value)
 
 
+_BLANK_BYTES = max(len(t.encode("utf-8")) for t in BLANK_TOKENS)
 _ZW = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
 _WS = "[\t\r\n\x0b\x0c]|  "
 # text made only of printable ASCII and CJK unified ideographs, with no double space, is already NFKC, has no
@@ -137,6 +148,26 @@ _NEEDS_WORK = "[^\x20-\x7e\u4e00-\u9fff]|  "
 
 def _is_arrow_text(values: pd.Series) -> bool:
     return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+
+
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def _is_text(values: pd.Series) -> bool:
+    """True for the "str" dtype on arrow large_string: what str_series makes, so the column itself can stand in
+    for a rebuilt one."""
+    if values.dtype != _STR:
+        return False
+    import pyarrow as pa
+
+    return pa.types.is_large_string(pa.array(values.array).type)
+
+
+def _whole(arr):
+    """An arrow array in one chunk (cheap: a column read from a file comes in a few large chunks)."""
+    import pyarrow as pa
+
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def str_series(arr, index: pd.Index, name=None) -> pd.Series:
@@ -198,12 +229,18 @@ def _normalize(text: pd.Series) -> pd.Series:
 
     arr = _arrow_text(text)
     if len(arr) >= 50_000 and pc.count_distinct(arr.slice(0, 5_000)).as_py() <= 500:
-        whole = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        whole = _whole(arr)
         encoded = pc.dictionary_encode(whole)
         if len(encoded.dictionary) * 8 <= len(whole):
-            arr = _normalize_arrow(encoded.dictionary).take(encoded.indices)
-            return str_series(arr, text.index)
-    return str_series(_normalize_arrow(arr), text.index)
+            dictionary = encoded.dictionary
+            clean = _normalize_arrow(dictionary)
+            if clean is dictionary and _is_text(text):  # nothing to change (the usual column)
+                return text.rename(None)
+            return str_series(clean.take(encoded.indices), text.index)
+    clean = _normalize_arrow(arr)
+    if clean is arr and _is_text(text):
+        return text.rename(None)
+    return str_series(clean, text.index)
 
 
 def _normalize_arrow(arr):
@@ -212,6 +249,7 @@ def _normalize_arrow(arr):
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    tokens = pa.array(sorted(BLANK_TOKENS), type=pa.large_string())
     if pc.any(pc.match_substring_regex(arr, _NEEDS_WORK)).as_py():
         if not pc.all(pc.string_is_ascii(arr)).as_py():
             arr = pc.utf8_normalize(arr, form="NFKC")
@@ -219,9 +257,20 @@ def _normalize_arrow(arr):
                 arr = pc.replace_substring_regex(arr, _ZW, "")
         if pc.any(pc.match_substring_regex(arr, _WS)).as_py():
             arr = pc.replace_substring_regex(arr, "[ \t\r\n\x0b\x0c]+", " ")
-    arr = pc.utf8_trim_whitespace(arr)
+        arr = pc.utf8_trim_whitespace(arr)
+    else:
+        # printable ASCII and CJK only: a space is the only white space there is to trim, and lower-casing
+        # keeps each cell's length, so only cells as short as a blank token can be one. The array comes back
+        # unchanged (the same object) when no cell needs anything.
+        if pc.any(pc.or_(pc.starts_with(arr, " "), pc.ends_with(arr, " "))).as_py():
+            arr = pc.utf8_trim_whitespace(arr)
+        short = pc.less_equal(pc.binary_length(arr), _BLANK_BYTES)
+        if not pc.any(short).as_py():
+            return arr
+        if not pc.any(pc.is_in(pc.utf8_lower(pc.filter(arr, short)), value_set=tokens)).as_py():
+            return arr
     # blank tokens (无, N/A, /, -) become missing
-    blank = pc.is_in(pc.utf8_lower(arr), value_set=pa.array(sorted(BLANK_TOKENS), type=pa.large_string()))
+    blank = pc.is_in(pc.utf8_lower(arr), value_set=tokens)
     return pc.if_else(blank, pa.scalar(None, type=pa.large_string()), arr)
 
 
