@@ -91,6 +91,47 @@ def const_text(value: str | None, index: pd.Index, name=None) -> pd.Series:
     return str_series(arr, index, name)
 
 
+def numbered(prefix: str, index: pd.Index, width: int) -> pd.Series:
+    """prefix + 1, 2, 3 ... zero-padded to `width` digits (C000001, ...), one per row of `index`, written straight
+    into an arrow buffer: the same texts as prefix + str(k).zfill(width), without a Python string per row."""
+    import pyarrow as pa
+
+    head = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
+    numbers = np.arange(1, len(index) + 1, dtype=np.int64)
+    digits = np.maximum(width, np.searchsorted(10 ** np.arange(1, 19), numbers, side="right") + 1)
+    sizes = len(head) + digits
+    offsets = np.zeros(len(index) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    data = np.empty(int(offsets[-1]), dtype=np.uint8)
+    # the numbers increase, so the rows of one digit count are one block of equal-width rows
+    for d in np.unique(digits):
+        rows = np.flatnonzero(digits == d)
+        a, z = rows[0], rows[-1] + 1
+        block = data[offsets[a] : offsets[z]].reshape(z - a, len(head) + d)
+        block[:, : len(head)] = head
+        k = numbers[a:z]
+        for i in range(d):  # the digits, last first
+            block[:, len(head) + d - 1 - i] = k // 10**i % 10 + 48
+    arr = pa.LargeStringArray.from_buffers(len(index), pa.py_buffer(offsets), pa.py_buffer(data))
+    return str_series(arr, index)
+
+
+def join_few(a: pd.Series, b: pd.Series, sep: str) -> pd.Series:
+    """a + sep + b ("str", missing where either is) for columns of few distinct values (file and sheet names):
+    joined once per distinct pair and spread back by codes instead of built again on every row."""
+    import pyarrow as pa
+
+    ca, ua = pd.factorize(a)
+    cb, ub = pd.factorize(b)
+    pair, pairs = pd.factorize(ca.astype(np.int64) * (len(ub) + 1) + cb)
+    if len(pairs) > 1000:
+        return (a + sep + b).astype("str")
+    ia, ib = pairs // (len(ub) + 1), pairs % (len(ub) + 1)
+    texts = [None if i < 0 or j < 0 else f"{ua[i]}{sep}{ub[j]}" for i, j in zip(ia, ib, strict=True)]
+    arr = pa.array(texts, type=pa.large_string()).take(pa.array(pair))
+    return str_series(arr, a.index)
+
+
 def all_empty(messages: pd.Series) -> bool:
     """True when every cell of a text column is "" or missing (a message column with nothing to say); for
     arrow-backed text a look at its offsets, not a comparison per row."""
@@ -243,6 +284,48 @@ def _normalize(text: pd.Series) -> pd.Series:
     return str_series(clean, text.index)
 
 
+# bytes that cannot occur in UTF-8 text of printable ASCII and U+4E00..U+9FFF only: control bytes, DEL, the
+# lead bytes of 2- and 4-byte characters and of 3-byte ones outside U+4000..U+9FFF (E4 also leads U+4000..U+4DFF,
+# told apart by its next byte)
+_ODD_BYTE = np.ones(256, dtype=bool)
+_ODD_BYTE[0x20:0x7F] = False
+_ODD_BYTE[0x80:0xC0] = False
+_ODD_BYTE[0xE4:0xEA] = False
+
+
+def _bytes_clean(arr) -> tuple[bool, bool]:
+    """(surely no cell matches _NEEDS_WORK, some cell may hold a space) from the raw bytes of a large_string
+    array: a table look-up per byte instead of a regex per cell. A True first answer is exact; False only
+    means "look with the regex"."""
+    import pyarrow as pa
+
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    space = False
+    for c in chunks:
+        if not len(c) or not pa.types.is_large_string(c.type):
+            if len(c):
+                return False, True
+            continue
+        offsets = np.frombuffer(c.buffers()[1], dtype=np.int64)[c.offset : c.offset + len(c) + 1]
+        data = np.frombuffer(c.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]] if c.buffers()[2] else None
+        if data is None or not len(data):
+            continue
+        if (data >= 0x80).any():
+            if _ODD_BYTE[data].any():
+                return False, True
+        elif (data < 0x20).any() or (data == 0x7F).any():  # ASCII: comparisons are cheaper than a look-up
+            return False, True
+        lead = np.flatnonzero(data == 0xE4)
+        if len(lead) and (lead[-1] + 1 >= len(data) or (data[lead + 1] < 0xB8).any()):
+            return False, True
+        spaces = np.flatnonzero(data == 0x20)
+        if len(spaces):
+            space = True
+            if (np.diff(spaces) == 1).any():  # two spaces in a row (perhaps across two cells: then look)
+                return False, True
+    return True, space
+
+
 def _normalize_arrow(arr):
     """_normalize on a pyarrow large_string array. The two regex passes run only when some cell needs them: most
     columns have neither, and a match test is several times cheaper than a replace."""
@@ -250,7 +333,8 @@ def _normalize_arrow(arr):
     import pyarrow.compute as pc
 
     tokens = pa.array(sorted(BLANK_TOKENS), type=pa.large_string())
-    if pc.any(pc.match_substring_regex(arr, _NEEDS_WORK)).as_py():
+    clean, space = _bytes_clean(arr)
+    if not clean and pc.any(pc.match_substring_regex(arr, _NEEDS_WORK)).as_py():
         if not pc.all(pc.string_is_ascii(arr)).as_py():
             arr = pc.utf8_normalize(arr, form="NFKC")
             if pc.any(pc.match_substring_regex(arr, _ZW)).as_py():
@@ -262,7 +346,7 @@ def _normalize_arrow(arr):
         # printable ASCII and CJK only: a space is the only white space there is to trim, and lower-casing
         # keeps each cell's length, so only cells as short as a blank token can be one. The array comes back
         # unchanged (the same object) when no cell needs anything.
-        if pc.any(pc.or_(pc.starts_with(arr, " "), pc.ends_with(arr, " "))).as_py():
+        if space and pc.any(pc.or_(pc.starts_with(arr, " "), pc.ends_with(arr, " "))).as_py():
             arr = pc.utf8_trim_whitespace(arr)
         short = pc.less_equal(pc.binary_length(arr), _BLANK_BYTES)
         if not pc.any(short).as_py():
@@ -352,6 +436,12 @@ _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], d
 def _ymd(y: pd.Series, m: pd.Series, d: pd.Series) -> pd.Series:
     """Dates from year, month, day columns (numbers or digit strings); NaT where the day does not exist."""
     yf, mf, df_ = _float_values(y), _float_values(m), _float_values(d)
+    return pd.Series(_civil(yf, mf, df_), index=y.index)
+
+
+def _civil(yf: np.ndarray, mf: np.ndarray, df_: np.ndarray) -> np.ndarray:
+    """_ymd on numpy arrays of year, month and day numbers (float or int): datetime64[s], NaT where the day
+    does not exist."""
     # comparisons with NaN are False, so a missing part fails the range test
     ok = (yf >= 1900) & (yf <= 2100) & (mf >= 1) & (mf <= 12) & (df_ >= 1) & (df_ <= 31)
     out = np.full(len(yf), np.datetime64("NaT"), dtype="datetime64[s]")
@@ -366,7 +456,7 @@ def _ymd(y: pd.Series, m: pd.Series, d: pd.Series) -> pd.Series:
         doy = (153 * ((mi + 9) % 12) + 2) // 5 + di - 1
         days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
         out[np.flatnonzero(ok)[exists]] = (days[exists] * 86400).astype("datetime64[s]")
-    return pd.Series(out, index=y.index)
+    return out
 
 
 @per_unique
@@ -539,6 +629,52 @@ def _fixed_width_bytes(text: pd.Series, width: int) -> np.ndarray:
     return np.frombuffer("".join(text.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, width)
 
 
+_BIRTH_YEARS = (1900, 2100)
+
+
+@functools.cache
+def _birth_table() -> np.ndarray:
+    """The date of every (year, month 1-12, day 1-31) of _BIRTH_YEARS as datetime64[s] (NaT for 2 月 30 日)."""
+    y0, y1 = _BIRTH_YEARS
+    years, months, days = np.meshgrid(np.arange(y0, y1 + 1), np.arange(1, 13), np.arange(1, 32), indexing="ij")
+    return _civil(years.ravel(), months.ravel(), days.ravel())
+
+
+def _birth_dates(chars8: np.ndarray) -> np.ndarray:
+    """Dates from n x 8 ASCII digits YYYYMMDD (as _civil does them), by one look-up in a table of every date."""
+    digits = chars8.astype(np.int32) - 48
+    y = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    m = digits[:, 4] * 10 + digits[:, 5]
+    d = digits[:, 6] * 10 + digits[:, 7]
+    ok = (y >= _BIRTH_YEARS[0]) & (y <= _BIRTH_YEARS[1]) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= 31)
+    at = ((y - _BIRTH_YEARS[0]) * 12 + (m - 1)) * 31 + (d - 1)
+    out = _birth_table()[np.where(ok, at, 0)]
+    out[~ok] = np.datetime64("NaT")
+    return out
+
+
+def _id18_matrix(text: pd.Series) -> np.ndarray | None:
+    """The n x 18 bytes of a text column whose every cell is 17 ASCII digits and a digit or X (the usual ID
+    column), read straight from the arrow buffer; None when any cell is anything else (then a regex decides)."""
+    import pyarrow as pa
+
+    if not len(text) or not _is_arrow_text(text):
+        return None
+    arr = _whole(_arrow_text(text))
+    if arr.null_count or len(arr) * 18 != _data_bytes(arr):
+        return None
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    if not (np.diff(offsets) == 18).all():
+        return None
+    chars = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]].reshape(len(arr), 18)
+    digit = (chars[:, :17] - np.uint8(48)) < 10  # (uint8: a byte below "0" wraps round to a large number)
+    last = chars[:, 17]
+    if not (digit.all() and (((last - np.uint8(48)) < 10) | (last == ord("X"))).all()):
+        return None
+    assert pa.types.is_large_string(arr.type)
+    return chars
+
+
 def _labels(rows: np.ndarray, codes: np.ndarray, labels: tuple[str, ...], index: pd.Index) -> pd.Series:
     """Text labels[codes] at the row positions, missing elsewhere, built in arrow (no Python string per row)."""
     import pyarrow as pa
@@ -556,10 +692,14 @@ def _check_digit_ok(ids18: pd.Series) -> np.ndarray:
 
 def _check_index(chars17: np.ndarray) -> np.ndarray:
     """MOD 11-2 over 17 columns of ASCII digits: the position of each row's check character in "10X98765432"."""
-    total = np.zeros(len(chars17), dtype=np.int64)
-    for i in range(17):  # column by column: no n x 17 int64 temporary
-        total += (chars17[:, i] - 48).astype(np.int64) * _ID_WEIGHTS[i]
-    return total % 11
+    # column by column in int16 (17 digits x weight 10 x byte 57 < 2**15): no n x 17 temporary
+    total = np.zeros(len(chars17), dtype=np.int16)
+    term = np.empty(len(chars17), dtype=np.int16)
+    for i in range(17):
+        np.multiply(chars17[:, i], np.int16(_ID_WEIGHTS[i]), out=term, casting="unsafe")
+        total += term
+    # the bytes are digits + 48: take 48 x the weights back out (a multiple of 11 keeps it non-negative)
+    return (total.astype(np.int64) - 48 * int(_ID_WEIGHTS.sum())) % 11
 
 
 def _check_chars_ok(chars: np.ndarray) -> np.ndarray:
@@ -596,8 +736,13 @@ def parse_ids(raw: pd.Series) -> Parsed:
     elif pd.api.types.is_numeric_dtype(raw.dtype):
         as_number = raw.notna()
     text = as_text(raw)
-    long18 = text.str.fullmatch("[0-9]{17}[0-9X]").fillna(False).astype(bool)
-    if long18.all():  # the usual column: nothing to clean, no 15-digit IDs (one regex pass, not six)
+    chars = _id18_matrix(text)  # every cell 17 digits and a check character: the bytes, no regex
+    long18 = (
+        pd.Series(True, index=idx)
+        if chars is not None
+        else text.str.fullmatch("[0-9]{17}[0-9X]").fillna(False).astype(bool)
+    )
+    if chars is not None:  # the usual column: nothing to clean, no 15-digit IDs (one regex pass, not six)
         old15 = pd.Series(False, index=idx)
     else:
         if text.str.contains("[ \t'\"‘’“”`]", regex=True).any():
@@ -608,29 +753,41 @@ def parse_ids(raw: pd.Series) -> Parsed:
         long18 = text.str.fullmatch("[0-9]{17}[0-9X]").fillna(False).astype(bool)
         old15 = text.str.fullmatch("[0-9]{15}").fillna(False).astype(bool)
     present = text.notna()
-    damaged = as_number & present & (text.str.len() >= 16)
-    warnings = warnings.mask(present & ~long18 & ~old15, MSG_ID_FORMAT)
+    damaged = as_number & present
+    if damaged.any():
+        damaged &= text.str.len() >= 16
+    odd = present & ~long18 & ~old15
+    if odd.any():
+        warnings = warnings.mask(odd, MSG_ID_FORMAT)
     birth = pd.Series(pd.NaT, index=idx, dtype="datetime64[s]")
     sex = const_text(None, idx)
     checksum_ok = old15.copy()
     if long18.any():
         # 18-character IDs read as a byte matrix: check character, birth date and sex digit by column
         rows = np.flatnonzero(long18.to_numpy())
-        chars = _fixed_width_bytes(text[long18], 18)
+        if chars is None:
+            chars = _fixed_width_bytes(text[long18], 18)
         ok = _check_chars_ok(chars)
         checksum_ok.iloc[rows] = ok
-        warnings.iloc[rows[~ok]] = MSG_ID_CHECKSUM
-        b = _ymd(*(pd.Series(_number(chars[:, a:z])) for a, z in ((6, 10), (10, 12), (12, 14))))
-        birth.iloc[rows] = b.to_numpy()
+        if not ok.all():
+            warnings.iloc[rows[~ok]] = MSG_ID_CHECKSUM
+        b = _birth_dates(chars[:, 6:14])
+        if len(rows) == len(idx):
+            birth = pd.Series(b, index=idx)
+        else:
+            birth.iloc[rows] = b
         sex = _labels(rows, (chars[:, 16] - 48) % 2, ("女", "男"), idx)
     if old15.any():
         old = text[old15]
         b = _ymd(("19" + old.str[6:8]), old.str[8:10], old.str[10:12])
         birth.loc[b.index] = b
         sex.loc[old.index] = old.str[14].map({str(d): ("男" if d % 2 else "女") for d in range(10)})
-    warnings = warnings.mask(damaged, MSG_ID_NUMBER)
-    no_birth = (long18 | old15) & birth.isna() & (warnings == "")
-    warnings = warnings.mask(no_birth, MSG_ID_BIRTH)
+    if damaged.any():
+        warnings = warnings.mask(damaged, MSG_ID_NUMBER)
+    no_birth = (long18 | old15) & birth.isna()
+    if no_birth.any():
+        warnings = warnings.mask(no_birth & (warnings == ""), MSG_ID_BIRTH)
+    fine = pd.Series(True, index=idx) if all_empty(warnings) else warnings == ""
     return Parsed(
         text,
         errors,
@@ -639,7 +796,7 @@ def parse_ids(raw: pd.Series) -> Parsed:
         {
             "birth": birth,
             "sex": sex,
-            "valid": (long18 | old15) & (warnings == ""),
+            "valid": (long18 | old15) & fine,
             "checksum_ok": checksum_ok,
         },
     )

@@ -116,7 +116,8 @@ def _build_cases(
 
     registered, reg_prec, reg_err = _parse_date_col(df, t, "registered", probs)
     closed, closed_prec, closed_err = _parse_date_col(df, t, "closed", probs)
-    probs.add(df, t, "closed", closed_err.mask(closed_err != "", closed_err + "，按未返校处理"))
+    if not parsers.all_empty(closed_err):
+        probs.add(df, t, "closed", closed_err.mask(closed_err != "", closed_err + "，按未返校处理"))
     # a month-only closing date counts from the month's last day: the case stays open until we know it closed
     closed = closed.mask(closed_prec == "month", closed + pd.offsets.MonthEnd(0))
     before = closed.notna() & registered.notna() & (closed < registered)
@@ -152,15 +153,9 @@ def _build_cases(
 
     age = ((registered - birth).dt.days / 365.25).astype("float")
     out["age"] = np.floor(age).astype("Int64")
-    odd_age = out["age"].notna() & ~out["age"].between(6, 15)
-    probs.where(
-        df,
-        t,
-        "birth_date",
-        odd_age.fillna(False).astype(bool),
-        "辍学时年龄不在 6–15 岁之间",
-        values=out["age"].astype("str"),
-    )
+    odd_age = (out["age"].notna() & ~out["age"].between(6, 15)).fillna(False).astype(bool)
+    if odd_age.any():
+        probs.where(df, t, "birth_date", odd_age, "辍学时年龄不在 6–15 岁之间", values=out["age"].astype("str"))
 
     reason = parsers.const_text("", df.index)
     column = parsers.const_text("", df.index)
@@ -172,6 +167,6 @@ def _build_cases(
         reason, column, registered.isna(), "缺少辍学（登记）日期，无法确定统计时点", "registered"
     )
     keep = _quarantine(df, t, reason, column, probs)
-    out["source"] = df["_source"] + "/" + df["_sheet"]
+    out["source"] = parsers.join_few(df["_source"], df["_sheet"], "/")
     out["source_row"] = df["_row"]
     return out, keep

@@ -29,10 +29,11 @@ def _check_text_cells(df: pd.DataFrame, table: str, names: list[str], probs: Pro
         col = out[name]
         if parsers._is_arrow_text(col):
             # one look in pyarrow first: most columns have neither (no pandas mask per column)
+            # a cell of at most MAX_CELL_CHARS bytes has at most as many characters
             arr = parsers._arrow_text(col)
-            hit = pc.or_kleene(
-                pc.match_substring_regex(arr, "^[=+\\-@]"), pc.greater(pc.utf8_length(arr), MAX_CELL_CHARS)
-            )
+            hit = pc.greater(pc.binary_length(arr), MAX_CELL_CHARS)
+            for lead in "=+-@":
+                hit = pc.or_kleene(hit, pc.starts_with(arr, lead))
             if not pc.any(hit).as_py():
                 continue
         formula = col.str.match(r"^[=+\-@]").fillna(False).astype(bool)

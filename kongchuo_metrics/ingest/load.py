@@ -262,9 +262,7 @@ def load_ledger(
         cases = cases[[c for c in cases.columns if c in wanted]]
     cases = cases.take(rows[order]).reset_index(drop=True)
     cases = _fill_township_from_school(cases, built["schools"], probs)
-    cases["case_id"] = "C" + pd.Series(np.arange(1, len(cases) + 1), index=cases.index).astype(
-        "str"
-    ).str.zfill(6)
+    cases["case_id"] = parsers.numbered("C", cases.index, 6)  # C000001, C000002, ...
     if built["followups"].empty:
         followups = pd.DataFrame(
             {
