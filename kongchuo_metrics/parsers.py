@@ -265,7 +265,6 @@ def _normalize(text: pd.Series) -> pd.Series:
     back by its dictionary codes: the same result (the rules look at one cell at a time) in two passes over the
     column instead of five or six.
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     arr = _arrow_text(text)
@@ -307,7 +306,11 @@ def _bytes_clean(arr) -> tuple[bool, bool]:
                 return False, True
             continue
         offsets = np.frombuffer(c.buffers()[1], dtype=np.int64)[c.offset : c.offset + len(c) + 1]
-        data = np.frombuffer(c.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]] if c.buffers()[2] else None
+        data = (
+            np.frombuffer(c.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+            if c.buffers()[2]
+            else None
+        )
         if data is None or not len(data):
             continue
         if (data >= 0x80).any():
@@ -636,7 +639,9 @@ _BIRTH_YEARS = (1900, 2100)
 def _birth_table() -> np.ndarray:
     """The date of every (year, month 1-12, day 1-31) of _BIRTH_YEARS as datetime64[s] (NaT for 2 月 30 日)."""
     y0, y1 = _BIRTH_YEARS
-    years, months, days = np.meshgrid(np.arange(y0, y1 + 1), np.arange(1, 13), np.arange(1, 32), indexing="ij")
+    years, months, days = np.meshgrid(
+        np.arange(y0, y1 + 1), np.arange(1, 13), np.arange(1, 32), indexing="ij"
+    )
     return _civil(years.ravel(), months.ravel(), days.ravel())
 
 

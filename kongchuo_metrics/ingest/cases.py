@@ -155,7 +155,9 @@ def _build_cases(
     out["age"] = np.floor(age).astype("Int64")
     odd_age = (out["age"].notna() & ~out["age"].between(6, 15)).fillna(False).astype(bool)
     if odd_age.any():
-        probs.where(df, t, "birth_date", odd_age, "辍学时年龄不在 6–15 岁之间", values=out["age"].astype("str"))
+        probs.where(
+            df, t, "birth_date", odd_age, "辍学时年龄不在 6–15 岁之间", values=out["age"].astype("str")
+        )
 
     reason = parsers.const_text("", df.index)
     column = parsers.const_text("", df.index)
