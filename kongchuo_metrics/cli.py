@@ -52,11 +52,12 @@ def _data_dir() -> Path:
 
 
 def _load(
-    path: str | None, store: str | None = None, fields: tuple[str, ...] | None = None
+    path: str | None, store: str | None = None, fields: tuple[str, ...] | None = None, ordered: bool = True
 ) -> tuple[Ledger, object]:
     """The ledger of a file or folder, or the current version of a store (`--store`).
 
-    `fields`: the case columns the command needs; a file is then parsed for those only (see load_ledger)."""
+    `fields`: the case columns the command needs; a file is then parsed for those only (see load_ledger);
+    `ordered=False`: the command only counts, so the cases may stay in file order."""
     from .ingest import load_ledger
     from .settings import load_settings
 
@@ -78,7 +79,10 @@ def _load(
         settings = load_settings(_data_dir())
         return storage.load_folder(path, settings.coords), settings
     settings = load_settings(path)
-    return load_ledger(path, coords=settings.coords, mapping=settings.mapping, fields=fields), settings
+    ledger = load_ledger(
+        path, coords=settings.coords, mapping=settings.mapping, fields=fields, ordered=ordered
+    )
+    return ledger, settings
 
 
 def _known(ledger: Ledger, column: str) -> set[str]:
@@ -190,9 +194,9 @@ def cmd_trend(args) -> int:
 
     from . import metrics
 
-    # 表一 reads four case fields, and the ones the filters name
+    # 表一 reads four case fields, and the ones the filters name; it counts, so file order will do
     fields = ("registered", "closed", "outcome_category", "poor", "township", "school")
-    ledger, _ = _load(args.path, args.store, fields + (("stage",) if args.stage else ()))
+    ledger, _ = _load(args.path, args.store, fields + (("stage",) if args.stage else ()), ordered=False)
     sel = _selection(args, ledger)
     cases = metrics.select_cases(ledger.cases, sel)
     if args.dates:

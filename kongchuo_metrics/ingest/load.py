@@ -106,6 +106,7 @@ def load_ledger(
     coords: str = "wgs84",
     mapping: Mapping | None = None,
     fields: tuple[str, ...] | frozenset[str] | None = None,
+    ordered: bool = True,
 ) -> Ledger:
     """Load a ledger file or folder into typed tables; raise LedgerError (Chinese) when it is unusable.
 
@@ -117,6 +118,10 @@ def load_ledger(
     order as a whole load. The accounting stays whole: rows of one repeated episode (identical or conflicting)
     are compared on all their fields, read for those rows. Warnings about the fields not read are not made;
     meta["fields"] names the fields, and such a ledger is never stored.
+
+    `ordered=False` (with `fields`): the kept case rows stay in the order of the file instead of being sorted by
+    registration date, for a caller that only counts (表一): the same rows, the same report, without gathering
+    a million rows into another order. `case_id` is then made only when asked for or needed (follow-ups).
     """
     path = Path(path)
     only = frozenset(fields) if fields is not None else None
@@ -242,27 +247,40 @@ def load_ledger(
 
     case_keep = _dedupe_cases(cases, case_keep, probs, report, complete)
     case_quarantined += report.rows_quarantined - before
-    # the kept rows by registration date, then file/sheet and row: integer keys, one lexsort (NaT sorts last)
     rows = np.flatnonzero(case_keep)
-    # sources in their sorted order, as integers (the few distinct texts are ranked, not a million cells)
-    codes, uniques = pd.factorize(cases["source"])
-    rank = np.empty(len(uniques), dtype=np.int64)
-    rank[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))
-    source_code = rank[codes[rows]]
-    registered = cases["registered"].to_numpy()[rows]
-    registered_key = np.where(
-        np.isnat(registered), np.iinfo("int64").max, registered.astype("datetime64[s]").astype("int64")
-    )
-    order = np.lexsort((cases["source_row"].to_numpy()[rows], source_code, registered_key))
+    if only is None or ordered:
+        # the kept rows by registration date, then file/sheet and row: integer keys, one lexsort (NaT last)
+        # sources in their sorted order, as integers (the few distinct texts are ranked, not a million cells)
+        codes, uniques = pd.factorize(cases["source"])
+        rank = np.empty(len(uniques), dtype=np.int64)
+        rank[np.argsort(np.asarray(uniques, dtype=object), kind="stable")] = np.arange(len(uniques))
+        source_code = rank[codes[rows]]
+        registered = cases["registered"].to_numpy()[rows]
+        registered_key = np.where(
+            np.isnat(registered), np.iinfo("int64").max, registered.astype("datetime64[s]").astype("int64")
+        )
+        rows = rows[np.lexsort((cases["source_row"].to_numpy()[rows], source_code, registered_key))]
+    if "_outcome_unknown" in cases:
+        # the resolution texts nobody classified, counted over the kept rows in their final order (before
+        # the columns are cut down to those asked for: `outcome` may not be among them)
+        unknown_at = rows[cases["_outcome_unknown"].fillna(False).astype(bool).to_numpy()[rows]]
+        if len(unknown_at):
+            report.unknown_outcomes = {
+                str(k): int(v) for k, v in cases["outcome"].iloc[unknown_at].value_counts().items()
+            }
     if only is not None:
         # only the columns asked for (and those the steps below read) are gathered into the kept order
         wanted = set(only) | {"township", "school", "source_row", "_outcome_unknown", "_closed_undated"}
         if not built["followups"].empty:
             wanted |= {"id_number", "name", "child_key", "registered", "_id_ok", "_sheet"}
         cases = cases[[c for c in cases.columns if c in wanted]]
-    cases = cases.take(rows[order]).reset_index(drop=True)
+    if len(rows) == len(cases) and (rows == np.arange(len(cases))).all():
+        cases = cases.reset_index(drop=True)  # every row kept in file order: nothing to gather
+    else:
+        cases = cases.take(rows).reset_index(drop=True)
     cases = _fill_township_from_school(cases, built["schools"], probs)
-    cases["case_id"] = parsers.numbered("C", cases.index, 6)  # C000001, C000002, ...
+    if only is None or ordered or "case_id" in only or not built["followups"].empty:
+        cases["case_id"] = parsers.numbered("C", cases.index, 6)  # C000001, C000002, ...
     if built["followups"].empty:
         followups = pd.DataFrame(
             {
@@ -274,11 +292,6 @@ def load_ledger(
         )
     else:
         followups = _link_followups(built["followups"], cases, probs, report)
-    unknown = cases["_outcome_unknown"].fillna(False).astype(bool) if "_outcome_unknown" in cases else None
-    if unknown is not None and unknown.any():
-        report.unknown_outcomes = {
-            str(k): int(v) for k, v in cases.loc[unknown, "outcome"].value_counts().items()
-        }
     schools = built["schools"]
     stage_rows = int(schools["_stage_unassigned"].sum()) if "_stage_unassigned" in schools else 0
     report.blocking = find_blocking(
