@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +43,8 @@ def _spread(result, codes: np.ndarray, index: pd.Index):
         )
     if _is_arrow_text(result) and len(result) and result.notna().all() and (result == result.iloc[0]).all():
         # one text for every row (the messages of a clean column, a precision): repeated, not gathered
+        if result.dtype == _STR:
+            return const_text(result.iloc[0], index, result.name)
         import pyarrow as pa
 
         arr = pa.repeat(pa.scalar(result.iloc[0], type=pa.large_string()), len(codes))
@@ -79,16 +82,35 @@ def per_unique(fn):
     return wrapper
 
 
-def const_text(value: str | None, index: pd.Index, name=None) -> pd.Series:
-    """One text (or missing, for None) on every row of `index` as a "str" Series, built in arrow: the same as
-    pd.Series(value, index=index, dtype="str"), several times cheaper for a long index."""
+# constant text arrays by (text, length), shared while some column holds them: arrow arrays are immutable (a
+# change to a pandas column makes a new one), so the dozen empty or missing columns of a load share one buffer
+_CONSTANT: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _constant_array(value: str | None, n: int):
     import pyarrow as pa
 
-    if value is None or value is pd.NA:
-        arr = pa.nulls(len(index), pa.large_string())
-    else:
-        arr = pa.repeat(pa.scalar(value, type=pa.large_string()), len(index))
-    return str_series(arr, index, name)
+    key = (value, n)
+    arr = _CONSTANT.get(key)
+    if arr is None:
+        if value is None:
+            # no data buffer: missing cells need offsets (all 0) and a validity bitmap (all 0) only
+            zeros = pa.py_buffer(np.zeros(n + 1, dtype=np.int64))
+            bitmap = pa.py_buffer(np.zeros((n + 7) // 8, dtype=np.uint8))
+            arr = pa.LargeStringArray.from_buffers(n, zeros, pa.py_buffer(b""), bitmap, null_count=n)
+        else:
+            arr = pa.repeat(pa.scalar(value, type=pa.large_string()), n)
+        _CONSTANT[key] = arr
+    return arr
+
+
+def const_text(value: str | None, index: pd.Index, name=None) -> pd.Series:
+    """One text (or missing, for None) on every row of `index` as a "str" Series, built in arrow: the same as
+    pd.Series(value, index=index, dtype="str"), several times cheaper for a long index (and the same constant
+    column of one length is one shared arrow array)."""
+    if value is pd.NA or (isinstance(value, float) and value != value):
+        value = None
+    return str_series(_constant_array(value, len(index)), index, name)
 
 
 def numbered(prefix: str, index: pd.Index, width: int) -> pd.Series:
@@ -116,11 +138,37 @@ def numbered(prefix: str, index: pd.Index, width: int) -> pd.Series:
     return str_series(arr, index)
 
 
+def without_spaces(text: pd.Series) -> pd.Series:
+    """The text with every space removed (names, case numbers); the column itself when it has none."""
+    if _is_text(text):
+        import pyarrow.compute as pc
+
+        if not pc.any(pc.match_substring(_arrow_text(text), " ")).as_py():
+            return text
+    return text.str.replace(" ", "", regex=False)
+
+
+def _constant(text: pd.Series) -> str | None:
+    """The one text every cell of a column holds (none missing), or None."""
+    import pyarrow.compute as pc
+
+    if not len(text) or not _is_text(text):
+        return None
+    arr = _arrow_text(text)
+    first = text.iloc[0]
+    if arr.null_count or not isinstance(first, str):
+        return None
+    return first if pc.all(pc.equal(arr, first)).as_py() else None
+
+
 def join_few(a: pd.Series, b: pd.Series, sep: str) -> pd.Series:
     """a + sep + b ("str", missing where either is) for columns of few distinct values (file and sheet names):
     joined once per distinct pair and spread back by codes instead of built again on every row."""
     import pyarrow as pa
 
+    one_a, one_b = _constant(a), _constant(b)
+    if one_a is not None and one_b is not None:  # one file, one sheet: one text
+        return const_text(f"{one_a}{sep}{one_b}", a.index)
     ca, ua = pd.factorize(a)
     cb, ub = pd.factorize(b)
     pair, pairs = pd.factorize(ca.astype(np.int64) * (len(ub) + 1) + cb)

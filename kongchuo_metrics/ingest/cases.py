@@ -74,7 +74,7 @@ def _build_cases(
         out, t, ["township", "village", "name", "school", "reason", "outcome", "note"], probs
     )
     out = out.drop(columns=["_row", "_sheet"])
-    out["name"] = out["name"].str.replace(" ", "", regex=False)
+    out["name"] = parsers.without_spaces(out["name"])
 
     ids = parsers.parse_ids(df["id_number"]) if "id_number" in df else None
     if ids is not None:
@@ -109,7 +109,7 @@ def _build_cases(
         out["stage"] = parsers.const_text(None, df.index)
     out["case_type"] = parsers.parse_case_types(df.get("case_type"), df.index, default="dropout")
     sheet_suspected = df["_sheet"].astype("str").str.contains("疑似", regex=False)
-    if "case_type" not in df:
+    if "case_type" not in df and sheet_suspected.any():
         out["case_type"] = out["case_type"].mask(sheet_suspected, "suspected")
     for name in schema.fields_of_kind(t, "flag"):
         out[name] = _flag_col(df, t, name, probs)
@@ -149,7 +149,7 @@ def _build_cases(
     out["outcome_category"] = category.where(closing & closed.notna(), "open")
     out["_outcome_unknown"] = unknown & ~said_yes
     out["_closed_undated"] = no_date
-    out["case_no"] = _text_col(df, "case_no").str.replace(" ", "", regex=False)
+    out["case_no"] = parsers.without_spaces(_text_col(df, "case_no"))
 
     age = ((registered - birth).dt.days / 365.25).astype("float")
     out["age"] = np.floor(age).astype("Int64")
