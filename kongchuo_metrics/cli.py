@@ -73,11 +73,12 @@ def _load(
         return storage.load(store, version.name, settings.coords), settings
     if not path:
         raise UsageError("请给出台账文件或文件夹，或用 --store 指定已导入的数据库。")
-    from . import storage
+    if Path(path).is_dir():  # (a file is never a version folder: the store code is not imported for it)
+        from . import storage
 
-    if storage.is_version(Path(path)):  # a version folder of a store: its snapshot, not its raw files again
-        settings = load_settings(_data_dir())
-        return storage.load_folder(path, settings.coords), settings
+        if storage.is_version(Path(path)):  # a version folder of a store: its snapshot, not its raw files
+            settings = load_settings(_data_dir())
+            return storage.load_folder(path, settings.coords), settings
     settings = load_settings(path)
     ledger = load_ledger(
         path, coords=settings.coords, mapping=settings.mapping, fields=fields, ordered=ordered

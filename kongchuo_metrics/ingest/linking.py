@@ -108,8 +108,10 @@ def _dedupe_cases(
     child = pd.factorize(_child_codes(keys["child_key"].astype("str")))[0].astype(np.int64)  # dense: < 2**31
     day = keys["registered"].to_numpy(dtype="datetime64[s]").astype("datetime64[D]").astype("int64")
     day = np.where(keys["registered"].isna().to_numpy(), -(2**31), day)  # NaT: one group of its own
-    episode = pd.Series(pd.factorize(child * (2**32) + (day + 2**31))[0], index=kept)
-    shared = episode[episode.duplicated(keep=False)]
+    codes = pd.factorize(child * (2**32) + (day + 2**31))[0]
+    episode = pd.Series(codes, index=kept)
+    # the episodes of more than one row, by counting each code (dense: no second hash table)
+    shared = episode[np.bincount(codes)[codes] > 1] if len(codes) else episode
     if shared.empty:
         return keep
     sub = cases.loc[shared.index]
