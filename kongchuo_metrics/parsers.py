@@ -94,14 +94,26 @@ def _constant_array(value: str | None, n: int):
     arr = _CONSTANT.get(key)
     if arr is None:
         if value is None:
-            # no data buffer: missing cells need offsets (all 0) and a validity bitmap (all 0) only
-            zeros = pa.py_buffer(np.zeros(n + 1, dtype=np.int64))
-            bitmap = pa.py_buffer(np.zeros((n + 7) // 8, dtype=np.uint8))
-            arr = pa.LargeStringArray.from_buffers(n, zeros, pa.py_buffer(b""), bitmap, null_count=n)
+            # no text: missing cells need offsets (all 0) and a validity bitmap (all 0, the same zeros) only
+            zeros = _zeros(n + 1)
+            arr = pa.LargeStringArray.from_buffers(n, zeros, pa.py_buffer(b""), zeros, n)
+        elif value == "":
+            arr = pa.LargeStringArray.from_buffers(n, _zeros(n + 1), pa.py_buffer(b""), None, 0)
         else:
             arr = pa.repeat(pa.scalar(value, type=pa.large_string()), n)
         _CONSTANT[key] = arr
     return arr
+
+
+@functools.lru_cache(maxsize=4)
+def _zeros(n: int):
+    """A buffer of n zero int64s (the offsets of n empty or missing texts; as a bitmap, none valid), shared by
+    every constant column of one length: a load makes a few dozen, and each would be 8 MB at a million rows."""
+    import pyarrow as pa
+
+    zeros = np.zeros(n, dtype=np.int64)
+    zeros.flags.writeable = False  # shared: nobody may write into it
+    return pa.py_buffer(zeros)
 
 
 def const_text(value: str | None, index: pd.Index, name=None) -> pd.Series:
