@@ -352,6 +352,28 @@ _ODD_BYTE[0x80:0xC0] = False
 _ODD_BYTE[0xE4:0xEA] = False
 
 
+def leading_or_long(arr, leads: bytes, limit: int) -> bool:
+    """Whether some cell of an arrow text array may start with one of the ASCII `leads` or be longer than
+    `limit` characters, from its offsets and first bytes (a cell of at most `limit` bytes has at most `limit`
+    characters). False is exact; True means "look cell by cell"."""
+    import pyarrow as pa
+
+    for c in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        if not len(c):
+            continue
+        if not pa.types.is_large_string(c.type) or c.buffers()[2] is None:
+            return True
+        offsets = np.frombuffer(c.buffers()[1], dtype=np.int64)[c.offset : c.offset + len(c) + 1]
+        sizes = np.diff(offsets)
+        if (sizes > limit).any():
+            return True
+        data = np.frombuffer(c.buffers()[2], dtype=np.uint8)
+        starts = offsets[:-1][sizes > 0]
+        if len(starts) and np.isin(data[starts], np.frombuffer(leads, dtype=np.uint8)).any():
+            return True
+    return False
+
+
 def _bytes_clean(arr) -> tuple[bool, bool]:
     """(surely no cell matches _NEEDS_WORK, some cell may hold a space) from the raw bytes of a large_string
     array: a table look-up per byte instead of a regex per cell. A True first answer is exact; False only
@@ -707,10 +729,7 @@ def _birth_table() -> np.ndarray:
 
 def _birth_dates(chars8: np.ndarray) -> np.ndarray:
     """Dates from n x 8 ASCII digits YYYYMMDD (as _civil does them), by one look-up in a table of every date."""
-    digits = chars8.astype(np.int32) - 48
-    y = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
-    m = digits[:, 4] * 10 + digits[:, 5]
-    d = digits[:, 6] * 10 + digits[:, 7]
+    y, m, d = _number(chars8[:, :4]), _number(chars8[:, 4:6]), _number(chars8[:, 6:])
     ok = (y >= _BIRTH_YEARS[0]) & (y <= _BIRTH_YEARS[1]) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= 31)
     at = ((y - _BIRTH_YEARS[0]) * 12 + (m - 1)) * 31 + (d - 1)
     out = _birth_table()[np.where(ok, at, 0)]
@@ -734,9 +753,12 @@ def fixed_width_matrix(text: pd.Series, width: int) -> np.ndarray | None:
 
 def id18_bytes_ok(chars: np.ndarray) -> bool:
     """True when every row of an n x 18 byte matrix is 17 ASCII digits and a digit or X (the ID pattern)."""
-    digit = (chars[:, :17] - np.uint8(48)) < 10  # (uint8: a byte below "0" wraps round to a large number)
-    last = chars[:, 17]
-    return bool(digit.all() and (((last - np.uint8(48)) < 10) | (last == ord("X"))).all())
+    if not len(chars):
+        return True
+    body, last = chars[:, :17], chars[:, 17]
+    if body.min() < ord("0") or body.max() > ord("9"):  # two reductions, no n x 17 temporary
+        return False
+    return bool((((last - np.uint8(48)) < 10) | (last == ord("X"))).all())
 
 
 def _id18_matrix(text: pd.Series) -> np.ndarray | None:

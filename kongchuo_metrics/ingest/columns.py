@@ -20,7 +20,6 @@ def _text_col(frame: pd.DataFrame, name: str) -> pd.Series:
 
 def _check_text_cells(df: pd.DataFrame, table: str, names: list[str], probs: Problems) -> pd.DataFrame:
     """Warn about formula-like and very long cells; cut cells at MAX_CELL_CHARS."""
-    import pyarrow.compute as pc
 
     out = df
     for name in names:
@@ -29,12 +28,7 @@ def _check_text_cells(df: pd.DataFrame, table: str, names: list[str], probs: Pro
         col = out[name]
         if parsers._is_arrow_text(col):
             # one look in pyarrow first: most columns have neither (no pandas mask per column)
-            # a cell of at most MAX_CELL_CHARS bytes has at most as many characters
-            arr = parsers._arrow_text(col)
-            hit = pc.greater(pc.binary_length(arr), MAX_CELL_CHARS)
-            for lead in "=+-@":
-                hit = pc.or_kleene(hit, pc.starts_with(arr, lead))
-            if not pc.any(hit).as_py():
+            if not parsers.leading_or_long(parsers._arrow_text(col), b"=+-@", MAX_CELL_CHARS):
                 continue
         formula = col.str.match(r"^[=+\-@]").fillna(False).astype(bool)
         long = col.str.len().gt(MAX_CELL_CHARS).fillna(False).astype(bool)

@@ -203,3 +203,26 @@ def test_trend_cli_on_a_parquet_with_extra_columns_and_unclassified_outcomes(tmp
     assert [r["open"] for r in got] == want["open"].tolist()
     assert [r["returned"] for r in got] == want["returned"].tolist()
     assert [r["open_poor"] for r in got] == want["open_poor"].tolist()
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["abc", "王芳", None, ""],
+        ["abc", "=SUM(A1)"],
+        ["abc", "+86 139"],
+        ["x", "-1"],
+        ["x", "@me"],
+        ["ａ" * 200],  # 600 bytes but 200 characters: looked at, not long
+        ["a" * 501],
+        ["中" * 167, "b"],
+    ],
+)
+def test_leading_or_long_never_misses_a_formula_or_a_long_cell(texts):
+    arr = pa.array(texts, pa.large_string())
+    formula = pc.any(pc.match_substring_regex(arr, "^[=+\\-@]")).as_py()
+    long = pc.any(pc.greater(pc.utf8_length(arr), 500)).as_py()
+    if formula or long:
+        assert parsers.leading_or_long(arr, b"=+-@", 500)
+    if all(t is None or (len(t.encode()) <= 500 and (t == "" or t[0] not in "=+-@")) for t in texts):
+        assert not parsers.leading_or_long(arr, b"=+-@", 500)
