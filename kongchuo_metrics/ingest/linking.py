@@ -78,6 +78,27 @@ def _child_codes(keys: pd.Series) -> np.ndarray:
     return out
 
 
+def _shared_episodes(child: np.ndarray, day: np.ndarray, index: pd.Index) -> pd.Series:
+    """The rows whose (child, day) pair more than one row holds, with an episode number per pair.
+
+    One hash table over a 64-bit mix of the pair finds the candidates (rows whose mix another row shares:
+    every repeated pair, and perhaps a pair that only collides); the pairs of those few rows are then numbered
+    exactly, so a collision never joins two episodes."""
+    if not len(child):
+        return pd.Series(np.zeros(0, dtype=np.int64), index=index)
+    with np.errstate(over="ignore"):
+        mix = child.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + day.astype(np.uint64)
+    codes = pd.factorize(mix)[0]
+    maybe = np.flatnonzero(np.bincount(codes)[codes] > 1)
+    if not len(maybe):
+        return pd.Series(np.zeros(0, dtype=np.int64), index=index[maybe])
+    # exact: the child (dense among these rows) packed with the day, numbered again
+    dense = pd.factorize(child[maybe])[0].astype(np.int64)
+    exact = pd.factorize(dense * (2**32) + (day[maybe] + 2**31))[0]
+    repeated = np.bincount(exact)[exact] > 1
+    return pd.Series(exact[repeated], index=index[maybe[repeated]])
+
+
 def _dedupe_cases(
     cases: pd.DataFrame,
     keep: np.ndarray,
@@ -104,14 +125,11 @@ def _dedupe_cases(
             child_key=("no:" + number).where(has, keys["child_key"]),
             registered=keys["registered"].mask(has),
         )
-    # the child as an integer, then with the registration day: one int64 factorize
-    child = pd.factorize(_child_codes(keys["child_key"].astype("str")))[0].astype(np.int64)  # dense: < 2**31
+    # the child as an integer (its ID digits, or a dictionary code), and the registration day
+    child = _child_codes(keys["child_key"].astype("str"))
     day = keys["registered"].to_numpy(dtype="datetime64[s]").astype("datetime64[D]").astype("int64")
     day = np.where(keys["registered"].isna().to_numpy(), -(2**31), day)  # NaT: one group of its own
-    codes = pd.factorize(child * (2**32) + (day + 2**31))[0]
-    episode = pd.Series(codes, index=kept)
-    # the episodes of more than one row, by counting each code (dense: no second hash table)
-    shared = episode[np.bincount(codes)[codes] > 1] if len(codes) else episode
+    shared = _shared_episodes(child, day, kept)
     if shared.empty:
         return keep
     sub = cases.loc[shared.index]

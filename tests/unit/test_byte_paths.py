@@ -226,3 +226,23 @@ def test_leading_or_long_never_misses_a_formula_or_a_long_cell(texts):
         assert parsers.leading_or_long(arr, b"=+-@", 500)
     if all(t is None or (len(t.encode()) <= 500 and (t == "" or t[0] not in "=+-@")) for t in texts):
         assert not parsers.leading_or_long(arr, b"=+-@", 500)
+
+
+def test_shared_episodes_are_the_pairs_held_by_more_than_one_row():
+    from kongchuo_metrics.ingest.linking import _shared_episodes
+
+    rng = np.random.default_rng(5)
+    n = 50_000
+    child = np.concatenate([rng.integers(0, 10**17, n // 2), rng.integers(-300, 0, n // 2)])
+    child[: n // 10] = child[n // 10 : n // 5]  # the same children again...
+    day = rng.integers(17000, 17100, n)
+    day[: n // 20] = day[n // 10 : n // 10 + n // 20]  # ...half of them on the same day
+    day[-5:] = -(2**31)  # no registration date
+    index = pd.RangeIndex(n) + 2
+    got = _shared_episodes(child, day, index)
+    frame = pd.DataFrame({"c": child, "d": day}, index=index)
+    want = frame[frame.duplicated(keep=False)]
+    assert got.index.equals(want.index) and len(want) > n // 20
+    # one number per pair, two pairs never one number
+    pairs = want.assign(e=got.to_numpy()).groupby(["c", "d"])["e"].nunique()
+    assert (pairs == 1).all() and got.nunique() == len(pairs)
