@@ -97,6 +97,11 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=30)
     ap.add_argument("--reruns", type=int, default=3)
     ap.add_argument("--same-page", action="store_true", help="issue 6's pattern: one page per session")
+    ap.add_argument(
+        "--visited",
+        action="store_true",
+        help="every (page, township) of the plan visited once by one session before the load (earlier visitors)",
+    )
     args = ap.parse_args()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,6 +111,15 @@ def main() -> None:
             server = psutil.Process(proc.pid)
             warm: list = []
             session(url, [("", "")], warm, [])
+            if args.visited:
+                pairs = sorted(
+                    {
+                        step
+                        for steps in [plan(i, args.reruns, args.same_page) for i in range(args.sessions)]
+                        for step in steps
+                    }
+                )
+                session(url, pairs, warm, [])
             before = server.memory_info().rss
             cpu_before = server.cpu_times()
             latencies: list[float] = []

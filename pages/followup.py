@@ -18,7 +18,8 @@ days = st.number_input(
     bind="query-params",
     width=320,
 )
-status = ui.followup_status(view, int(days))
+stamp = ui.followup_stamp(view, int(days))
+status = ui.followup_status(view, stamp=stamp)
 if ui.empty(status, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校个案。"):
     st.stop()
 
@@ -26,7 +27,13 @@ c1, c2, c3 = st.columns(3)
 c1.metric("未返校个案", len(status))
 c2.metric("超期个案", int(status["overdue"].sum()))
 c3.metric("已到限期复学通知书及以上环节", metrics.at_notice_or_beyond(status))
-ui.chart(figures.ladder_chart(metrics.ladder_counts(status), big=view.mode == "briefing"), key="fu_ladder")
+ladder = ui.shared(
+    view,
+    "fu_ladder",
+    lambda: figures.ladder_chart(metrics.ladder_counts(status), big=view.mode == "briefing"),
+    stamp,
+)
+ui.chart(ladder, key="fu_ladder")
 
 only_overdue = st.toggle("只看超期个案", key="fu_overdue")
 rows = status[status["overdue"]] if only_overdue else status
@@ -50,12 +57,12 @@ ui.case_list(rows, view, columns, "未返校个案跟踪表", key="fu_list")
 left, right = st.columns(2)
 with left:
     st.subheader("政府线责任人")
-    gov = metrics.owners_table(status, "gov")
+    gov = ui.shared(view, "fu_gov", lambda: metrics.owners_table(status, "gov"), stamp)
     ui.table(gov)
     ui.downloads(gov, view, "政府线责任人", key="fu_gov")
 with right:
     st.subheader("教育线责任人")
-    edu = metrics.owners_table(status, "edu")
+    edu = ui.shared(view, "fu_edu", lambda: metrics.owners_table(status, "edu"), stamp)
     ui.table(edu)
     ui.downloads(edu, view, "教育线责任人", key="fu_edu")
 

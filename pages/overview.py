@@ -13,7 +13,9 @@ ui.caption(view, rule=False)
 if ui.empty(view.cases):
     st.stop()
 
-head = compare.headline(view.ledger, view.selection, view.settings, overdue=False)
+head = ui.shared(
+    view, "headline", lambda: compare.headline(view.ledger, view.selection, view.settings, overdue=False)
+)
 if head.open_poor > 0:
     st.error(f"红线预警：建档立卡家庭学生仍有 {head.open_poor} 人未返校，必须清零。")
 else:
@@ -53,16 +55,36 @@ if not big:  # the pack and the Word report are made before the meeting, not on 
 left, right = st.columns([3, 2])
 with left:
     st.subheader("辍学趋势")
-    trend = metrics.trend(view.cases, view.dates)
-    last_year = compare.last_year_line(view.cases, view.dates, compare.history_start(view.ledger.cases))
-    ui.chart(figures.trend_chart(trend, height=330, big=big, last_year=last_year), key="ov_trend")
+    trend = ui.shared(
+        view,
+        "ov_trend",
+        lambda: figures.trend_chart(
+            metrics.trend(view.cases, view.dates),
+            height=330,
+            big=big,
+            last_year=compare.last_year_line(
+                view.cases, view.dates, compare.history_start(view.ledger.cases)
+            ),
+        ),
+    )
+    ui.chart(trend, key="ov_trend")
     ui.counting_rule()
 with right:
     st.subheader("各乡镇在册辍学人数")
-    towns = compare.township_changes(view.cases, view.ledger.schools, view.as_of, cmp)  # every township
-    if not ui.empty(towns[towns["open"] > 0], "统计日期当天各乡镇均无在册辍学学生。"):
-        ui.chart(figures.bar_chart(towns[towns["open"] > 0], "township", "open", big=big), key="ov_towns")
-        towns = privacy.published_poor(towns)  # 建档立卡 per township: small counts hidden
+    # every township; 建档立卡 per township with small counts hidden
+    towns = ui.shared(
+        view,
+        "ov_towns",
+        lambda: privacy.published_poor(
+            compare.township_changes(view.cases, view.ledger.schools, view.as_of, cmp)
+        ),
+    )
+    with_open = towns[towns["open"] > 0]
+    if not ui.empty(with_open, "统计日期当天各乡镇均无在册辍学学生。"):
+        bars = ui.shared(
+            view, "ov_towns_bar", lambda: figures.bar_chart(with_open, "township", "open", big=big)
+        )
+        ui.chart(bars, key="ov_towns")
         shown = ["township", "open", "change_prev", "change_last_year", "open_poor", "returned_total"]
         ui.table(towns[[*shown, "dropout_rate"]])
         counts = privacy.summable(towns, ["open", "open_poor", "returned_total"])

@@ -12,16 +12,21 @@ if ui.empty(view.cases):
     st.stop()
 
 include_zero = st.toggle("列出所有学校（含已全部返校的学校）", key="schools_all", bind="query-params")
-cmp = compare.compare(view.cases, view.dates, view.as_of, compare.history_start(view.ledger.cases))
-table = compare.school_changes(view.cases, view.as_of, cmp, mode=view.mode, include_zero=include_zero)
+
+
+def table_two():
+    """表二 (建档立卡 per school with small counts hidden), its total and its chart."""
+    cmp = compare.compare(view.cases, view.dates, view.as_of, compare.history_start(view.ledger.cases))
+    table = compare.school_changes(view.cases, view.as_of, cmp, mode=view.mode, include_zero=include_zero)
+    bars = figures.bar_chart(table[table["open"] > 0], "school", "open", big=view.mode == "briefing")
+    return privacy.published_poor(table), int(table["open"].sum()), bars
+
+
+table, total, bars = ui.shared(view, "schools", table_two, include_zero)
 if ui.empty(table, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校学生。"):
     st.stop()
-st.metric("未返校学生合计", int(table["open"].sum()))
-table = privacy.published_poor(table)  # 建档立卡 per school: small counts hidden
-ui.chart(
-    figures.bar_chart(table[table["open"] > 0], "school", "open", big=view.mode == "briefing"),
-    key="schools_bar",
-)
+st.metric("未返校学生合计", total)
+ui.chart(bars, key="schools_bar")
 ui.table(table)
 ui.downloads(
     table,
