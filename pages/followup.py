@@ -4,7 +4,8 @@ one child?"""
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, metrics
+from kongchuo_metrics import metrics
+from ui import results
 
 view = ui.current_view()
 st.title("个案跟踪（一人一案）")
@@ -27,13 +28,8 @@ c1, c2, c3 = st.columns(3)
 c1.metric("未返校个案", len(status))
 c2.metric("超期个案", int(status["overdue"].sum()))
 c3.metric("已到限期复学通知书及以上环节", metrics.at_notice_or_beyond(status))
-ladder = ui.shared(
-    view,
-    "fu_ladder",
-    lambda: figures.ladder_chart(metrics.ladder_counts(status), big=view.mode == "briefing"),
-    stamp,
-)
-ui.chart(ladder, key="fu_ladder")
+shown = results.followup(view, status, stamp)  # the ladder chart and the owners tables
+ui.chart(shown.ladder, key="fu_ladder")
 
 only_overdue = st.toggle("只看超期个案", key="fu_overdue")
 rows = status[status["overdue"]] if only_overdue else status
@@ -57,17 +53,21 @@ ui.case_list(rows, view, columns, "未返校个案跟踪表", key="fu_list")
 left, right = st.columns(2)
 with left:
     st.subheader("政府线责任人")
-    gov = ui.shared(view, "fu_gov", lambda: metrics.owners_table(status, "gov"), stamp)
-    ui.table(gov)
-    ui.downloads(gov, view, "政府线责任人", key="fu_gov")
+    ui.table(shown.gov)
+    ui.downloads(shown.gov, view, "政府线责任人", key="fu_gov")
 with right:
     st.subheader("教育线责任人")
-    edu = ui.shared(view, "fu_edu", lambda: metrics.owners_table(status, "edu"), stamp)
-    ui.table(edu)
-    ui.downloads(edu, view, "教育线责任人", key="fu_edu")
+    ui.table(shown.edu)
+    ui.downloads(shown.edu, view, "教育线责任人", key="fu_edu")
 
 st.subheader("个案时间线")
-options = ui.public(rows.head(ui.SCREEN_ROWS), view).set_index("case_id")
+options = ui.shared(  # the masked choices, as shared as the list above
+    view,
+    "fu_options",
+    lambda: ui.public(rows.head(ui.SCREEN_ROWS), view).set_index("case_id"),
+    stamp,
+    only_overdue,
+)
 pick = st.selectbox(
     "选择个案",
     options.index.tolist(),

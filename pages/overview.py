@@ -4,8 +4,8 @@ compare with the last report and a year ago?"""
 import streamlit as st
 
 import ui
-from kongchuo_metrics import compare, figures, metrics, privacy
-from ui import imports
+from kongchuo_metrics import compare, metrics, privacy
+from ui import imports, results
 
 view = ui.current_view()
 st.title("总览")
@@ -13,9 +13,8 @@ ui.caption(view, rule=False)
 if ui.empty(view.cases):
     st.stop()
 
-head = ui.shared(
-    view, "headline", lambda: compare.headline(view.ledger, view.selection, view.settings, overdue=False)
-)
+shown = results.overview(view)  # the headline, the charts and the township table
+head = shown.head
 if head.open_poor > 0:
     st.error(f"红线预警：建档立卡家庭学生仍有 {head.open_poor} 人未返校，必须清零。")
 else:
@@ -55,38 +54,15 @@ if not big:  # the pack and the Word report are made before the meeting, not on 
 left, right = st.columns([3, 2])
 with left:
     st.subheader("辍学趋势")
-    trend = ui.shared(
-        view,
-        "ov_trend",
-        lambda: figures.trend_chart(
-            metrics.trend(view.cases, view.dates),
-            height=330,
-            big=big,
-            last_year=compare.last_year_line(
-                view.cases, view.dates, compare.history_start(view.ledger.cases)
-            ),
-        ),
-    )
-    ui.chart(trend, key="ov_trend")
+    ui.chart(shown.trend, key="ov_trend")
     ui.counting_rule()
 with right:
     st.subheader("各乡镇在册辍学人数")
-    # every township; 建档立卡 per township with small counts hidden
-    towns = ui.shared(
-        view,
-        "ov_towns",
-        lambda: privacy.published_poor(
-            compare.township_changes(view.cases, view.ledger.schools, view.as_of, cmp)
-        ),
-    )
-    with_open = towns[towns["open"] > 0]
-    if not ui.empty(with_open, "统计日期当天各乡镇均无在册辍学学生。"):
-        bars = ui.shared(
-            view, "ov_towns_bar", lambda: figures.bar_chart(with_open, "township", "open", big=big)
-        )
-        ui.chart(bars, key="ov_towns")
-        shown = ["township", "open", "change_prev", "change_last_year", "open_poor", "returned_total"]
-        ui.table(towns[[*shown, "dropout_rate"]])
+    towns = shown.towns  # every township; 建档立卡 with small counts hidden
+    if not ui.empty(towns[towns["open"] > 0], "统计日期当天各乡镇均无在册辍学学生。"):
+        ui.chart(shown.bars, key="ov_towns")
+        columns = ["township", "open", "change_prev", "change_last_year", "open_poor", "returned_total"]
+        ui.table(towns[[*columns, "dropout_rate"]])
         counts = privacy.summable(towns, ["open", "open_poor", "returned_total"])
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns", xlsx_sum=counts)
 

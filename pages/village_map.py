@@ -3,7 +3,8 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, metrics, privacy
+from kongchuo_metrics import figures, metrics
+from ui import results
 
 view = ui.current_view()
 st.title("村级地图：未返校学生分布")
@@ -14,16 +15,7 @@ if ui.empty(status, f"{metrics.cn_date(view.as_of)}，所选范围内没有未�
     st.stop()
 
 
-def village_layer():
-    """Open cases per village (建档立卡 with small counts hidden, on the map too), the cases without
-    coordinates, and the map."""
-    villages, missing = metrics.village_table(status, view.ledger.villages)
-    villages = privacy.published_poor(villages)
-    deck = figures.village_deck(villages, figures.load_boundaries(ui.data_dir()), view.selection.townships)
-    return villages, missing, deck
-
-
-villages, missing, deck = ui.shared(view, "map", village_layer, stamp)
+villages, missing, deck = results.village_map(view, status, stamp)
 st.metric(
     "未返校学生", len(status), help="与其他页面同一筛选条件下的在册人数一致，含缺少坐标、未画在图上的个案"
 )

@@ -75,6 +75,13 @@ class _Held:
                 with self.lock:
                     self.building.pop(key, None)
 
+    def full(self, share: float = 0.8) -> bool:
+        """True when the entries take `share` of the count or byte bound (warming stops there)."""
+        with self.lock:
+            return len(self.items) >= share * self.size or bool(
+                self.budget and sum(self.weights.values()) >= share * self.budget
+            )
+
     def put(self, key: tuple, value):
         weight = _weigh(value) if self.budget else 0
         with self.lock:
@@ -129,10 +136,16 @@ def _start_once(store: str) -> int:
     return storage.sweep_incoming(store) + storage.clean_pending(store)
 
 
-@st.cache_resource(max_entries=32)
+_SCOPED = _Held(32)
+
+
 def _scoped(path: str, digest: str, coords: str, scope_key: tuple) -> Ledger:
+    """The ledger as a scope may see it, once per version and scope (also from the warming thread)."""
     role, townships, schools = scope_key
-    return access.scoped_ledger(_load(path, digest, coords), access.Scope("", role, townships, schools))
+    scope = access.Scope("", role, townships, schools)
+    return _SCOPED.get(
+        (path, digest, coords, scope_key), lambda: access.scoped_ledger(_load(path, digest, coords), scope)
+    )
 
 
 def _digest(path: Path) -> str:
@@ -198,6 +211,15 @@ def ledger() -> Ledger:
 _RESULTS = _Held(512, budget=768e6)
 
 
+def forget_results() -> None:
+    """Drop every shared result, scoped ledger and follow-up status (tests start from nothing; the loaded
+    ledgers stay)."""
+    for held in (_RESULTS, _STATUS, _SCOPED):
+        with held.lock:
+            held.items.clear()
+            held.weights.clear()
+
+
 def shared(view: View, name: str, make, *extra):
     """`make()` for this view, computed once for all sessions with the same ledger version, scope, selection
     and mode, and the same `name` and `extra` (anything else the result depends on, such as a page's choice).
@@ -247,9 +269,18 @@ def _options(path: str, digest: str, coords: str, scope_key: tuple, townships: t
     return sorted(set(cases["school"].dropna().unique()) | set(schools["school"].dropna()))
 
 
-@st.cache_resource(max_entries=16)
+_STATUS = _Held(16)
+
+
 def _status(
     path: str, digest: str, coords: str, scope_key: tuple, as_of: str, days: int, deliveries: str = ""
+) -> pd.DataFrame:
+    key = (path, digest, coords, scope_key, as_of, days, deliveries)
+    return _STATUS.get(key, lambda: _status_of(*key))
+
+
+def _status_of(
+    path: str, digest: str, coords: str, scope_key: tuple, as_of: str, days: int, deliveries: str
 ) -> pd.DataFrame:
     led = _scoped(path, digest, coords, scope_key)
     # `deliveries` changes with every 送达回证 recorded: delivered notices move the ladder and set deadlines

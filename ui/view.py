@@ -184,11 +184,16 @@ def frame():
 
 def run_app() -> None:
     """The whole app for one run: the frame, then the page the URL names (app.py is this call)."""
-    page, _ = frame()
+    from . import results
+
+    results.run_started()
     try:
+        page, view = frame()
         page.run()
     finally:
+        results.run_ended()
         _RUN.view = None  # no Streamlit call here: during st.stop even session_state access raises
+    results.warm(view, _options(*view.key[0], None))
 
 
 def current_view() -> View:
