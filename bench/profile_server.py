@@ -91,7 +91,9 @@ def main() -> None:
 
     main_prof = cProfile.Profile()
     _profiles.append(main_prof)
-    threading.Thread(target=drive, args=(url, args.sessions, args.reruns, out, args.visited), daemon=True).start()
+    threading.Thread(
+        target=drive, args=(url, args.sessions, args.reruns, out, args.visited), daemon=True
+    ).start()
 
     main_prof.enable()
     bootstrap.load_config_options({"server_port": args.port, "server_headless": True})
