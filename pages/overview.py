@@ -13,8 +13,7 @@ ui.caption(view, rule=False)
 if ui.empty(view.cases):
     st.stop()
 
-shown = results.overview(view)  # the headline, the charts and the township table
-head = shown.head
+head = results.headline(view)
 if head.open_poor > 0:
     st.error(f"红线预警：建档立卡家庭学生仍有 {head.open_poor} 人未返校，必须清零。")
 else:
@@ -51,6 +50,7 @@ if not big:  # the pack and the Word report are made before the meeting, not on 
     with report_col:
         ui.report_button(view)
 
+shown = results.overview(view)  # the trend chart and the township table
 left, right = st.columns([3, 2])
 with left:
     st.subheader("辍学趋势")

@@ -112,6 +112,9 @@ def _weigh(value) -> int:
 
 _LEDGERS = _Held(4)
 
+# the server's own threads (no session, no Streamlit element): the start's preload and the warming
+BACKGROUND_THREADS = ("kongchuo-preload", "kongchuo-warm")
+
 
 _SOURCES = _Held(8)
 
@@ -124,16 +127,28 @@ def _load(path: str, digest: str, coords: str) -> Ledger:
 
 def _read_ledger(path: str, coords: str) -> Ledger:
     # a store version is read from its Arrow snapshot (rebuilt from the raw files when stale), never parsed again
-    with st.spinner("正在读取台账…"):
+    import contextlib
+
+    # a spinner needs a session: the server's start (ui.serve) loads the ledger before anyone has one
+    background = threading.current_thread().name in BACKGROUND_THREADS
+    with contextlib.nullcontext() if background else st.spinner("正在读取台账…"):
         if storage.is_version(Path(path)):
             return storage.load_folder(path, coords)
         return load_ledger(path, coords=coords, mapping=settings().mapping)
 
 
-@st.cache_resource
+_STARTED: dict[str, int] = {}
+
+
 def _start_once(store: str) -> int:
     """At server start: unconfirmed uploads older than a day and half-written versions are removed."""
-    return storage.sweep_incoming(store) + storage.clean_pending(store)
+    with _STARTED_LOCK:
+        if store not in _STARTED:
+            _STARTED[store] = storage.sweep_incoming(store) + storage.clean_pending(store)
+        return _STARTED[store]
+
+
+_STARTED_LOCK = threading.Lock()
 
 
 _SCOPED = _Held(32)
@@ -195,9 +210,12 @@ def _settings_stamp() -> str:
     return f"{p.stat().st_mtime_ns}|{p.stat().st_size}" if p.exists() else ""
 
 
-def _ledger_key() -> tuple:
+def _ledger_key(scope: access.Scope | None = None) -> tuple:
+    """(ledger path, its digest with the settings', coordinates, scope key): of the session's scope, or of
+    `scope` (the server's start, before any session)."""
     path, _ = ledger_source()
-    return str(path), _digest(path) + _settings_stamp(), settings().coords, current_scope().key()
+    scope = scope or current_scope()
+    return str(path), _digest(path) + _settings_stamp(), settings().coords, scope.key()
 
 
 def ledger() -> Ledger:
@@ -214,7 +232,7 @@ _RESULTS = _Held(512, budget=768e6)
 def forget_results() -> None:
     """Drop every shared result, scoped ledger and follow-up status (tests start from nothing; the loaded
     ledgers stay)."""
-    for held in (_RESULTS, _STATUS, _SCOPED):
+    for held in (_RESULTS, _STATUS, _SCOPED, _OPTIONS):
         with held.lock:
             held.items.clear()
             held.weights.clear()
@@ -254,9 +272,16 @@ def selected_cases(led: Ledger, key: tuple, sel) -> pd.DataFrame:
     )
 
 
-@st.cache_resource(max_entries=64)
+_OPTIONS = _Held(64)
+
+
 def _options(path: str, digest: str, coords: str, scope_key: tuple, townships: tuple | None) -> list[str]:
     """Filter options from the scoped ledger: townships (townships=None), else the schools of those townships."""
+    key = (path, digest, coords, scope_key, townships)
+    return _OPTIONS.get(key, lambda: _options_of(*key))
+
+
+def _options_of(path: str, digest: str, coords: str, scope_key: tuple, townships: tuple | None) -> list[str]:
     led = _scoped(path, digest, coords, scope_key)
     if townships is None:
         return sorted(set(led.cases["township"].dropna().unique()) | set(led.schools["township"].dropna()))

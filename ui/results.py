@@ -21,17 +21,25 @@ from .data import _RESULTS, date_bounds, followup_stamp, followup_status, shared
 from .view import View
 
 
+def headline(view: View) -> compare.Headline:
+    """The overview's cards (the first figures a visitor sees: computed before its charts)."""
+    return shared(
+        view, "headline", lambda: compare.headline(view.ledger, view.selection, view.settings, overdue=False)
+    )
+
+
 class Overview(NamedTuple):
-    head: compare.Headline
     trend: object  # the trend chart
     towns: pd.DataFrame  # every township; 建档立卡 with small counts hidden
     bars: object | None  # the chart of the townships with open cases (None when there is none)
 
 
 def overview(view: View) -> Overview:
+    """The overview's trend chart and township table."""
+
     def make() -> Overview:
         big = view.mode == "briefing"
-        head = compare.headline(view.ledger, view.selection, view.settings, overdue=False)
+        head = headline(view)
         trend = figures.trend_chart(
             metrics.trend(view.cases, view.dates),
             height=330,
@@ -43,7 +51,7 @@ def overview(view: View) -> Overview:
         towns = compare.township_changes(view.cases, view.ledger.schools, view.as_of, head.comparison)
         with_open = towns[towns["open"] > 0]
         bars = figures.bar_chart(with_open, "township", "open", big=big) if len(with_open) else None
-        return Overview(head, trend, privacy.published_poor(towns), bars)
+        return Overview(trend, privacy.published_poor(towns), bars)
 
     return shared(view, "overview", make)
 
@@ -177,6 +185,45 @@ def run_ended() -> None:
         _ACTIVE[0] -= 1
 
 
+def opening(scope) -> View:
+    """At the server's start (ui.serve), before anyone connects: load the current ledger version and compute
+    the views `scope` opens first (the scope as a whole, then each of its townships), so that the first
+    visitor's figures are already there. Runs on the preload thread; visitors' runs take precedence."""
+    from .data import _ledger_key, _scoped, selected_cases
+    from .session import settings
+
+    key = _ledger_key(scope)
+    led = _scoped(*key)
+    _, day = date_bounds(led, key)
+    sel = metrics.Selection(as_of=day)
+    base = View(
+        led,
+        sel,
+        selected_cases(led, key, sel),
+        sel.dates_upto(led.report_dates),
+        "list",
+        settings(),
+        scope,
+        (),
+        (key, sel, "list"),
+    )
+    for step in _pages(base):
+        step()
+    return base
+
+
+def warm_townships(base: View) -> None:
+    """Each township's views of `base`'s scope, on this thread (the start's preload), once per version."""
+    from .data import _options
+
+    key = base.key[0]
+    if os.environ.get("KONGCHUO_WARM", "1") == "0" or key in _WARMED:
+        return
+    _WARMED.add(key)
+    WARM_DONE.clear()
+    _warm(base, _options(*key, None), whole=False)
+
+
 def warm(view: View, townships: list[str]) -> None:
     """Compute, in the background, what each page shows for the scope as a whole and for each of its
     `townships` at the view's opening date, masked as in the list mode: the views a joint meeting and the
@@ -193,12 +240,12 @@ def warm(view: View, townships: list[str]) -> None:
     threading.Thread(target=_warm, args=(view, townships), name="kongchuo-warm", daemon=True).start()
 
 
-def _warm(base: View, townships: list[str]) -> None:
+def _warm(base: View, townships: list[str], whole: bool = True) -> None:
     try:
         ledger_key = base.key[0]
         led = base.ledger
         _, day = date_bounds(led, ledger_key)
-        for places in [(), *((t,) for t in townships)]:
+        for places in [*([()] if whole else []), *((t,) for t in townships)]:
             sel = metrics.Selection(townships=places, as_of=day)
             cases = metrics.select_cases(led.cases, sel)  # not kept: only the small results are
             view = dataclasses.replace(
@@ -224,6 +271,7 @@ def _warm(base: View, townships: list[str]) -> None:
 def _pages(view: View) -> list:
     """What each page computes for the view with its default choices (labels: the first of each)."""
     return [
+        lambda: headline(view),
         lambda: overview(view),
         lambda: table_one(view, next(iter(labels.DATE_MODES)), next(iter(labels.TREND_SPLITS))),
         lambda: table_two(view, False),

@@ -87,3 +87,36 @@ def test_warming_computes_each_townships_view_ahead_of_its_visitor(users, headli
     ui.data.forget_results()
     at2 = login("admin2", query={"tsp": "樟木乡"})
     assert metric(at2, "在册辍学人数") == metric(visitor, "在册辍学人数")
+
+
+def test_the_servers_start_computes_the_opening_view_before_anyone_connects(headlines, monkeypatch):
+    """ui.serve.preload (started by app.py's st.App lifespan): the local user's opening view is ready, so
+    the first visitor's run computes no headline; the figures are the page's own."""
+    import threading
+
+    from ui import serve
+
+    monkeypatch.delenv("KONGCHUO_USERS", raising=False)
+    monkeypatch.setenv("KONGCHUO_USERS", "/nonexistent/users.json")  # no users: the local user
+    serve.READY.clear()
+    worker = threading.Thread(target=serve.preload, name="kongchuo-preload")
+    worker.start()
+    worker.join(120)
+    assert serve.READY.is_set() and "opening_views" in serve.TIMELINE
+    computed = len(headlines)
+    assert computed >= 1  # the local user's county view, computed by the start
+    from tests.app.conftest import open_page
+
+    at = open_page("overview")
+    assert metric(at, "在册辍学人数") == "25"  # the reference figure, from the preloaded result
+    assert len(headlines) == computed  # the visitor computed nothing
+    ui.data.forget_results()
+    again = open_page("overview")
+    assert metric(again, "在册辍学人数") == "25" and len(headlines) == computed + 1
+
+
+def test_opening_scopes_are_the_users_distinct_scopes_county_first(users):
+    from ui import serve
+
+    scopes = serve.opening_scopes()
+    assert [s.key() for s in scopes] == [("county_admin", (), ()), ("township", ("三里镇",), ())]
