@@ -187,14 +187,15 @@ def run_ended() -> None:
 
 def opening(scope) -> View:
     """At the server's start (ui.serve), before anyone connects: load the current ledger version and compute
-    the views `scope` opens first (the scope as a whole, then each of its townships), so that the first
-    visitor's figures are already there. Runs on the preload thread; visitors' runs take precedence."""
-    from .data import _ledger_key, _scoped, selected_cases
+    every page of the view `scope` opens at (the scope as a whole, the opening date, default choices), so that
+    the first visitor's figures are already there. Returns that view (warm_townships takes it from there)."""
+    from .data import _ledger_key, _options, _scoped, selected_cases
     from .session import settings
 
     key = _ledger_key(scope)
     led = _scoped(*key)
     _, day = date_bounds(led, key)
+    _options(*key, None), _options(*key, ())  # the sidebar's townships and schools
     sel = metrics.Selection(as_of=day)
     base = View(
         led,
