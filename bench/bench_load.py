@@ -92,11 +92,32 @@ def session(url: str, steps: list, latencies: list, errors: list, timeout: float
         ws.close()
 
 
+def wait_idle(server, quiet: float = 1.0, limit: float = 300) -> float:
+    """Block until the server process has used under 5% of a core for `quiet` seconds; returns the time."""
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        before = sum(server.cpu_times()[:2])
+        time.sleep(quiet)
+        if sum(server.cpu_times()[:2]) - before < 0.05 * quiet:
+            break
+    return time.perf_counter()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sessions", type=int, default=30)
     ap.add_argument("--reruns", type=int, default=3)
     ap.add_argument("--same-page", action="store_true", help="issue 6's pattern: one page per session")
+    ap.add_argument(
+        "--settle",
+        action="store_true",
+        help="after the first visit, wait until the server is idle (its warming done) before the load",
+    )
+    ap.add_argument(
+        "--visited",
+        action="store_true",
+        help="every (page, township) of the plan visited once by one session before the load (earlier visitors)",
+    )
     args = ap.parse_args()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,7 +126,20 @@ def main() -> None:
         try:
             server = psutil.Process(proc.pid)
             warm: list = []
+            t0 = time.perf_counter()
             session(url, [("", "")], warm, [])
+            settled = None
+            if args.settle:  # a meeting's first visitor opens the dashboard before the others join
+                settled = wait_idle(server) - t0
+            if args.visited:
+                pairs = sorted(
+                    {
+                        step
+                        for steps in [plan(i, args.reruns, args.same_page) for i in range(args.sessions)]
+                        for step in steps
+                    }
+                )
+                session(url, pairs, warm, [])
             before = server.memory_info().rss
             cpu_before = server.cpu_times()
             latencies: list[float] = []
@@ -134,6 +168,8 @@ def main() -> None:
     lat = sorted(latencies)
     p95 = lat[max(0, int(len(lat) * 0.95) - 1)] if lat else float("nan")
     print(f"sessions {args.sessions} x reruns {args.reruns} on {url} in {wall:.1f}s")
+    if settled is not None:
+        print(f"server idle {settled:.1f}s after the first visit began (warming done), then the load started")
     print(f"completed reruns: {len(lat)} / {args.sessions * args.reruns}")
     print(f"errors: {len(errors)}" + (f"  first: {errors[:3]}" if errors else ""))
     if lat:

@@ -37,10 +37,29 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def first_figures(env: dict, browser) -> tuple[float, float]:
-    """Seconds from the server's start to the first KPI value in the browser, and the server's peak MB."""
+def first_figures(env: dict, browser) -> tuple[float, float, float]:
+    """Seconds from the server process's start to the first KPI value in the browser, the same from the moment
+    the server accepts connections (its health check answers), and the server's peak MB."""
+    import threading
+    import urllib.request
+
     port = free_port()
     t0 = time.perf_counter()
+    up: list[float] = []
+
+    def health() -> None:
+        while time.perf_counter() - t0 < 120:
+            try:
+                if (
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read()
+                    == b"ok"
+                ):
+                    up.append(time.perf_counter())
+                    return
+            except OSError:
+                time.sleep(0.02)
+
+    watcher = threading.Thread(target=health, daemon=True)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
         cwd=ROOT,
@@ -48,6 +67,7 @@ def first_figures(env: dict, browser) -> tuple[float, float]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    watcher.start()
     try:
         page = browser.new_page()
         url = f"http://127.0.0.1:{port}/"
@@ -66,11 +86,16 @@ def first_figures(env: dict, browser) -> tuple[float, float]:
             timeout=120000,
             polling=50,
         )
-        seconds = time.perf_counter() - t0
+        done = time.perf_counter()
+        seconds = done - t0
+        watcher.join(5)
+        serving = done - up[0] if up else float("nan")
         figure = page.locator("[data-testid='stMetricValue']").first.inner_text()
-        print(f"  first figure {figure!r} after {seconds:.2f} s")
+        print(
+            f"  first figure {figure!r} after {seconds:.2f} s ({serving:.2f} s after the server accepted connections)"
+        )
         page.close()
-        return seconds, peak_rss_mb(proc.pid)
+        return seconds, serving, peak_rss_mb(proc.pid)
     finally:
         proc.terminate()
         try:
@@ -137,8 +162,9 @@ def main() -> None:
             browser.close()
         best = min(r[0] for r in results)
         print(
-            f"fresh server -> first figures in the browser: best {best:.2f} s of {args.runs} "
-            f"(target <= 3 s); server peak memory {max(r[1] for r in results):.0f} MB"
+            f"fresh server -> first figures in the browser: best {best:.2f} s of {args.runs} from the process's start, "
+            f"{min(r[1] for r in results):.2f} s from accepting connections (target <= 3 s); "
+            f"server peak memory {max(r[2] for r in results):.0f} MB (the start's preload and warming included)"
         )
 
 

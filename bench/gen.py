@@ -52,6 +52,7 @@ def generate(n_cases: int, n_followups: int, n_schools: int = 200, n_villages: i
             "就读学校": schools["学校名称"].to_numpy()[s_idx],
             "年级": rng.choice(["三年级", "五年级", "初一", "初二", "九年级"], n_cases),
             "是否建档立卡": np.where(rng.random(n_cases) < 0.08, "是", "否"),
+            "类型": "辍学",  # every case a dropout (the DuckDB peers count every case)
             "辍学时间": reg.strftime("%Y.%-m.%-d"),
             "辍学原因": rng.choice(["厌学", "外出打工", "早婚早育", "家庭经济困难"], n_cases),
             "是否返校": np.where(is_closed, "是", "否"),

@@ -4,7 +4,8 @@ one child?"""
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, metrics
+from kongchuo_metrics import metrics
+from ui import results
 
 view = ui.current_view()
 st.title("个案跟踪（一人一案）")
@@ -18,7 +19,8 @@ days = st.number_input(
     bind="query-params",
     width=320,
 )
-status = ui.followup_status(view, int(days))
+stamp = ui.followup_stamp(view, int(days))
+status = ui.followup_status(view, stamp=stamp)
 if ui.empty(status, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校个案。"):
     st.stop()
 
@@ -26,7 +28,8 @@ c1, c2, c3 = st.columns(3)
 c1.metric("未返校个案", len(status))
 c2.metric("超期个案", int(status["overdue"].sum()))
 c3.metric("已到限期复学通知书及以上环节", metrics.at_notice_or_beyond(status))
-ui.chart(figures.ladder_chart(metrics.ladder_counts(status), big=view.mode == "briefing"), key="fu_ladder")
+shown = results.followup(view, status, stamp)  # the ladder chart and the owners tables
+ui.chart(shown.ladder, key="fu_ladder")
 
 only_overdue = st.toggle("只看超期个案", key="fu_overdue")
 rows = status[status["overdue"]] if only_overdue else status
@@ -50,17 +53,21 @@ ui.case_list(rows, view, columns, "未返校个案跟踪表", key="fu_list")
 left, right = st.columns(2)
 with left:
     st.subheader("政府线责任人")
-    gov = metrics.owners_table(status, "gov")
-    ui.table(gov)
-    ui.downloads(gov, view, "政府线责任人", key="fu_gov")
+    ui.table(shown.gov)
+    ui.downloads(shown.gov, view, "政府线责任人", key="fu_gov")
 with right:
     st.subheader("教育线责任人")
-    edu = metrics.owners_table(status, "edu")
-    ui.table(edu)
-    ui.downloads(edu, view, "教育线责任人", key="fu_edu")
+    ui.table(shown.edu)
+    ui.downloads(shown.edu, view, "教育线责任人", key="fu_edu")
 
 st.subheader("个案时间线")
-options = ui.public(rows.head(ui.SCREEN_ROWS), view).set_index("case_id")
+options = ui.shared(  # the masked choices, as shared as the list above
+    view,
+    "fu_options",
+    lambda: ui.public(rows.head(ui.SCREEN_ROWS), view).set_index("case_id"),
+    stamp,
+    only_overdue,
+)
 pick = st.selectbox(
     "选择个案",
     options.index.tolist(),

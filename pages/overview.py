@@ -4,8 +4,8 @@ compare with the last report and a year ago?"""
 import streamlit as st
 
 import ui
-from kongchuo_metrics import compare, figures, metrics, privacy
-from ui import imports
+from kongchuo_metrics import compare, metrics, privacy
+from ui import imports, results
 
 view = ui.current_view()
 st.title("总览")
@@ -13,7 +13,7 @@ ui.caption(view, rule=False)
 if ui.empty(view.cases):
     st.stop()
 
-head = compare.headline(view.ledger, view.selection, view.settings, overdue=False)
+head = results.headline(view)
 if head.open_poor > 0:
     st.error(f"红线预警：建档立卡家庭学生仍有 {head.open_poor} 人未返校，必须清零。")
 else:
@@ -50,21 +50,19 @@ if not big:  # the pack and the Word report are made before the meeting, not on 
     with report_col:
         ui.report_button(view)
 
+shown = results.overview(view)  # the trend chart and the township table
 left, right = st.columns([3, 2])
 with left:
     st.subheader("辍学趋势")
-    trend = metrics.trend(view.cases, view.dates)
-    last_year = compare.last_year_line(view.cases, view.dates, compare.history_start(view.ledger.cases))
-    ui.chart(figures.trend_chart(trend, height=330, big=big, last_year=last_year), key="ov_trend")
+    ui.chart(shown.trend, key="ov_trend")
     ui.counting_rule()
 with right:
     st.subheader("各乡镇在册辍学人数")
-    towns = compare.township_changes(view.cases, view.ledger.schools, view.as_of, cmp)  # every township
+    towns = shown.towns  # every township; 建档立卡 with small counts hidden
     if not ui.empty(towns[towns["open"] > 0], "统计日期当天各乡镇均无在册辍学学生。"):
-        ui.chart(figures.bar_chart(towns[towns["open"] > 0], "township", "open", big=big), key="ov_towns")
-        towns = privacy.published_poor(towns)  # 建档立卡 per township: small counts hidden
-        shown = ["township", "open", "change_prev", "change_last_year", "open_poor", "returned_total"]
-        ui.table(towns[[*shown, "dropout_rate"]])
+        ui.chart(shown.bars, key="ov_towns")
+        columns = ["township", "open", "change_prev", "change_last_year", "open_poor", "returned_total"]
+        ui.table(towns[[*columns, "dropout_rate"]])
         counts = privacy.summable(towns, ["open", "open_poor", "returned_total"])
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns", xlsx_sum=counts)
 

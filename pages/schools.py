@@ -3,7 +3,8 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import compare, figures, metrics, privacy
+from kongchuo_metrics import metrics, privacy
+from ui import results
 
 view = ui.current_view()
 st.title("学校明细（表二）")
@@ -12,16 +13,13 @@ if ui.empty(view.cases):
     st.stop()
 
 include_zero = st.toggle("列出所有学校（含已全部返校的学校）", key="schools_all", bind="query-params")
-cmp = compare.compare(view.cases, view.dates, view.as_of, compare.history_start(view.ledger.cases))
-table = compare.school_changes(view.cases, view.as_of, cmp, mode=view.mode, include_zero=include_zero)
+
+
+table, total, bars = results.table_two(view, include_zero)
 if ui.empty(table, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校学生。"):
     st.stop()
-st.metric("未返校学生合计", int(table["open"].sum()))
-table = privacy.published_poor(table)  # 建档立卡 per school: small counts hidden
-ui.chart(
-    figures.bar_chart(table[table["open"] > 0], "school", "open", big=view.mode == "briefing"),
-    key="schools_bar",
-)
+st.metric("未返校学生合计", total)
+ui.chart(bars, key="schools_bar")
 ui.table(table)
 ui.downloads(
     table,

@@ -3,18 +3,17 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, labels, metrics, privacy, schema
+from kongchuo_metrics import labels, privacy, schema
+from ui import results
 
 view = ui.current_view()
 st.title("特殊教育：残疾儿童少年安置")
 ui.caption(view)
-roster = metrics.select_special(view.ledger.special_ed, view.selection)
+roster, s, chart = results.placements(view)  # s: published (the one small-count rule)
 if ui.empty(roster, "所选范围内没有残疾儿童少年花名册数据。"):
     st.stop()
 
-# a place finer than the county crossed with disability: the one small-count rule, for cards, charts and files
 local = bool(view.selection.townships or view.selection.schools)
-s = privacy.published_special(metrics.special_ed_summary(roster), local)
 cols = st.columns(6)
 cols[0].metric("6-15周岁残疾儿童", s["total"])
 for col, (key, label) in zip(cols[1:], schema.PLACEMENTS.items(), strict=True):
@@ -23,10 +22,12 @@ lessons = f"，累计送教 {s['home_lessons']} 次" if s["home_lessons"] is not
 st.info(f"送教上门 {s['home_teaching']} 人，其中建档立卡家庭 {s['home_teaching_poor']} 人{lessons}。")
 
 big = view.mode == "briefing"
-ui.chart(figures.placements_chart(s, big=big), key="sped_chart")
+ui.chart(chart, key="sped_chart")
 by = ui.choice("分类", labels.SPECIAL_ED_SPLITS, "sped_by")
-table = privacy.published_placements(metrics.special_ed_by(roster, by), by, local)
-ui.chart(figures.stacked_placements(table, by, big=big), key="sped_stack")
+
+
+table, stack = results.placements_by(view, by)
+ui.chart(stack, key="sped_stack")
 ui.table(table)
 ui.downloads(
     table, view, "残疾儿童安置情况", key="sped", xlsx_sum=privacy.summable(table, privacy.PLACEMENT_COUNTS)

@@ -3,7 +3,8 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import compare, figures, labels, metrics
+from kongchuo_metrics import labels
+from ui import results
 
 view = ui.current_view()
 st.title("辍学趋势（表一）")
@@ -14,23 +15,12 @@ if ui.empty(view.cases):
 c1, c2 = st.columns(2)
 mode = ui.choice("统计节点", labels.DATE_MODES, "trend_dates", c1)
 split = ui.choice("分组", labels.TREND_SPLITS, "trend_split", c2)
-dates = metrics.report_dates(view.ledger.cases, view.ledger.report_dates, mode, end=view.as_of.date())
-trend = metrics.trend(view.cases, dates)
-last_year = compare.last_year_line(view.cases, dates, compare.history_start(view.ledger.cases))
-ceiling = metrics.target_ceiling(view.ledger.schools, view.settings.targets, view.selection)
-big = view.mode == "briefing"
-ui.chart(
-    figures.trend_chart(
-        trend, target=ceiling, target_label="辍学率目标对应人数上限", big=big, last_year=last_year
-    ),
-    key="trend_chart",
-)
+shown = results.table_one(view, mode, split)
+ui.chart(shown.chart, key="trend_chart")
 ui.counting_rule()
-if split != "none":
-    by = metrics.trend(view.cases, dates, by=split)
-    ui.chart(figures.split_trend_chart(by, split, big=big), key="trend_split_chart")
+if shown.split is not None:
+    ui.chart(shown.split, key="trend_split_chart")
 
 st.subheader("表一　劝返进度")
-trend = trend.merge(last_year, on="date", how="left")
-ui.table(trend)
-ui.downloads(trend, view, "控辍保学劝返进度表", key="trend", xlsx_sum=["returned"])
+ui.table(shown.table)
+ui.downloads(shown.table, view, "控辍保学劝返进度表", key="trend", xlsx_sum=["returned"])

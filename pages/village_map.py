@@ -3,17 +3,19 @@
 import streamlit as st
 
 import ui
-from kongchuo_metrics import figures, metrics, privacy
+from kongchuo_metrics import figures, metrics
+from ui import results
 
 view = ui.current_view()
 st.title("村级地图：未返校学生分布")
 ui.caption(view)
-status = ui.followup_status(view)
+stamp = ui.followup_stamp(view)
+status = ui.followup_status(view, stamp=stamp)
 if ui.empty(status, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校学生。"):
     st.stop()
 
-villages, missing = metrics.village_table(status, view.ledger.villages)
-villages = privacy.published_poor(villages)  # 建档立卡 per village: small counts hidden, on the map too
+
+villages, missing, deck = results.village_map(view, status, stamp)
 st.metric(
     "未返校学生", len(status), help="与其他页面同一筛选条件下的在册人数一致，含缺少坐标、未画在图上的个案"
 )
@@ -21,7 +23,6 @@ legend = "　".join(
     f"<span style='color:rgb({c[0]},{c[1]},{c[2]})'>●</span> {label}" for _, label, c in figures.MAP_LEGEND
 )
 st.markdown(f"图例：{legend}　（圆点越大，未返校人数越多；只显示到村，不显示住址）", unsafe_allow_html=True)
-deck = figures.village_deck(villages, figures.load_boundaries(ui.data_dir()), view.selection.townships)
 event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="map_deck", height=560)
 
 if len(missing):

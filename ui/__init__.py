@@ -17,6 +17,7 @@ from .data import (  # noqa: F401
     _LEDGERS,
     delivered_notices,
     duban_brief,
+    followup_stamp,
     followup_status,
     followups_with_notices,
     ledger,
@@ -27,6 +28,7 @@ from .data import (  # noqa: F401
     ranking_rules,
     records_engine,
     reporting_calendar,
+    shared,
 )
 from .downloads import (  # noqa: F401
     _HANDOFF,

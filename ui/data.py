@@ -40,35 +40,80 @@ workflows = OnFirstUse("kongchuo_metrics.records.workflows")
 
 
 class _Held:
-    """A small LRU of loaded ledgers kept in this process, outside Streamlit's caches.
+    """A small LRU kept in this process, outside Streamlit's caches.
 
     Any websocket client, even one that never logged in, can send "clear cache", which empties st.cache_data
     and st.cache_resource for everyone. The ledger itself lives on disk (the versioned store) and, once
     loaded, here: a cleared cache then only costs the cheap scoped views, never a reload of the file.
+
+    `budget` bounds the entries' total size in bytes as well as their number (`weigh` sizes a value). Only one
+    thread builds a missing entry; the others that ask for it meanwhile wait for that one result instead of
+    repeating the work (thirty sessions opening the same page at a meeting build its figures once).
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, budget: float | None = None) -> None:
         self.size = size
+        self.budget = budget
         self.items: dict[tuple, object] = {}
+        self.weights: dict[tuple, int] = {}
         self.lock = threading.Lock()
+        self.building: dict[tuple, threading.Lock] = {}
 
     def get(self, key: tuple, make):
         with self.lock:
             if key in self.items:
                 self.items[key] = self.items.pop(key)  # most recently used last
                 return self.items[key]
-        return self.put(key, make())
+            gate = self.building.setdefault(key, threading.Lock())
+        with gate:
+            with self.lock:
+                if key in self.items:  # built by the thread we waited for
+                    return self.items[key]
+            try:
+                return self.put(key, make())
+            finally:
+                with self.lock:
+                    self.building.pop(key, None)
+
+    def full(self, share: float = 0.8) -> bool:
+        """True when the entries take `share` of the count or byte bound (warming stops there)."""
+        with self.lock:
+            return len(self.items) >= share * self.size or bool(
+                self.budget and sum(self.weights.values()) >= share * self.budget
+            )
 
     def put(self, key: tuple, value):
+        weight = _weigh(value) if self.budget else 0
         with self.lock:
             self.items.pop(key, None)
             self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.pop(next(iter(self.items)))
+            self.weights[key] = weight
+            while len(self.items) > 1 and (
+                len(self.items) > self.size or (self.budget and sum(self.weights.values()) > self.budget)
+            ):
+                oldest = next(iter(self.items))
+                self.items.pop(oldest)
+                self.weights.pop(oldest, None)
         return value
 
 
+def _weigh(value) -> int:
+    """Bytes held by a cached result: its frames' buffers (tuples and dicts of results summed), else 1 KB."""
+    if isinstance(value, pd.DataFrame):
+        return int(value.memory_usage(index=True, deep=False).sum())
+    if isinstance(value, pd.Series):
+        return int(value.memory_usage(index=True, deep=False))
+    if isinstance(value, tuple | list):
+        return sum(_weigh(v) for v in value) + 64
+    if isinstance(value, dict):
+        return sum(_weigh(v) for v in value.values()) + 64
+    return 1024
+
+
 _LEDGERS = _Held(4)
+
+# the server's own threads (no session, no Streamlit element): the start's preload and the warming
+BACKGROUND_THREADS = ("kongchuo-preload", "kongchuo-warm")
 
 
 _SOURCES = _Held(8)
@@ -82,22 +127,40 @@ def _load(path: str, digest: str, coords: str) -> Ledger:
 
 def _read_ledger(path: str, coords: str) -> Ledger:
     # a store version is read from its Arrow snapshot (rebuilt from the raw files when stale), never parsed again
-    with st.spinner("正在读取台账…"):
+    import contextlib
+
+    # a spinner needs a session: the server's start (ui.serve) loads the ledger before anyone has one
+    background = threading.current_thread().name in BACKGROUND_THREADS
+    with contextlib.nullcontext() if background else st.spinner("正在读取台账…"):
         if storage.is_version(Path(path)):
             return storage.load_folder(path, coords)
         return load_ledger(path, coords=coords, mapping=settings().mapping)
 
 
-@st.cache_resource
+_STARTED: dict[str, int] = {}
+
+
 def _start_once(store: str) -> int:
     """At server start: unconfirmed uploads older than a day and half-written versions are removed."""
-    return storage.sweep_incoming(store) + storage.clean_pending(store)
+    with _STARTED_LOCK:
+        if store not in _STARTED:
+            _STARTED[store] = storage.sweep_incoming(store) + storage.clean_pending(store)
+        return _STARTED[store]
 
 
-@st.cache_resource(max_entries=32)
+_STARTED_LOCK = threading.Lock()
+
+
+_SCOPED = _Held(32)
+
+
 def _scoped(path: str, digest: str, coords: str, scope_key: tuple) -> Ledger:
+    """The ledger as a scope may see it, once per version and scope (also from the warming thread)."""
     role, townships, schools = scope_key
-    return access.scoped_ledger(_load(path, digest, coords), access.Scope("", role, townships, schools))
+    scope = access.Scope("", role, townships, schools)
+    return _SCOPED.get(
+        (path, digest, coords, scope_key), lambda: access.scoped_ledger(_load(path, digest, coords), scope)
+    )
 
 
 def _digest(path: Path) -> str:
@@ -147,9 +210,12 @@ def _settings_stamp() -> str:
     return f"{p.stat().st_mtime_ns}|{p.stat().st_size}" if p.exists() else ""
 
 
-def _ledger_key() -> tuple:
+def _ledger_key(scope: access.Scope | None = None) -> tuple:
+    """(ledger path, its digest with the settings', coordinates, scope key): of the session's scope, or of
+    `scope` (the server's start, before any session)."""
     path, _ = ledger_source()
-    return str(path), _digest(path) + _settings_stamp(), settings().coords, current_scope().key()
+    scope = scope or current_scope()
+    return str(path), _digest(path) + _settings_stamp(), settings().coords, scope.key()
 
 
 def ledger() -> Ledger:
@@ -157,9 +223,65 @@ def ledger() -> Ledger:
     return _scoped(*_ledger_key())
 
 
-@st.cache_resource(max_entries=64)
+# Results that depend only on the ledger version (and settings), the scope, the selection and the mode:
+# tables, figures, map layers. Computed once and shared by every session with the same key; bounded in number
+# and bytes. The scope is part of every key, so a result is never handed to a session of another scope.
+_RESULTS = _Held(512, budget=768e6)
+
+
+def forget_results() -> None:
+    """Drop every shared result, scoped ledger and follow-up status (tests start from nothing; the loaded
+    ledgers stay)."""
+    for held in (_RESULTS, _STATUS, _SCOPED, _OPTIONS):
+        with held.lock:
+            held.items.clear()
+            held.weights.clear()
+
+
+def shared(view: View, name: str, make, *extra):
+    """`make()` for this view, computed once for all sessions with the same ledger version, scope, selection
+    and mode, and the same `name` and `extra` (anything else the result depends on, such as a page's choice).
+
+    The result is shared: callers never modify it in place (pandas copy-on-write: derived frames are new).
+    """
+    return _RESULTS.get((view.key, name, *extra), make)
+
+
+def date_bounds(led: Ledger, key: tuple) -> tuple[dt.date, dt.date]:
+    """The ledger's first registration and the day a view opens at (selection.default_as_of), once per
+    version and scope."""
+    from kongchuo_metrics import selection
+
+    def bounds() -> tuple[dt.date, dt.date]:
+        default_day = selection.default_as_of(led)
+        if not len(led.cases):
+            return default_day - dt.timedelta(days=365), default_day
+        return metrics.data_range(led.cases)[0].date(), default_day
+
+    return _RESULTS.get((key, "date_bounds"), bounds)
+
+
+def selected_cases(led: Ledger, key: tuple, sel) -> pd.DataFrame:
+    """The ledger's cases in the selection's places, stage, types and 建档立卡 filter (any date), shared."""
+    import dataclasses
+
+    from kongchuo_metrics import selection
+
+    return _RESULTS.get(
+        (key, "cases", dataclasses.replace(sel, as_of=None)), lambda: selection.select_cases(led.cases, sel)
+    )
+
+
+_OPTIONS = _Held(64)
+
+
 def _options(path: str, digest: str, coords: str, scope_key: tuple, townships: tuple | None) -> list[str]:
     """Filter options from the scoped ledger: townships (townships=None), else the schools of those townships."""
+    key = (path, digest, coords, scope_key, townships)
+    return _OPTIONS.get(key, lambda: _options_of(*key))
+
+
+def _options_of(path: str, digest: str, coords: str, scope_key: tuple, townships: tuple | None) -> list[str]:
     led = _scoped(path, digest, coords, scope_key)
     if townships is None:
         return sorted(set(led.cases["township"].dropna().unique()) | set(led.schools["township"].dropna()))
@@ -172,9 +294,18 @@ def _options(path: str, digest: str, coords: str, scope_key: tuple, townships: t
     return sorted(set(cases["school"].dropna().unique()) | set(schools["school"].dropna()))
 
 
-@st.cache_resource(max_entries=16)
+_STATUS = _Held(16)
+
+
 def _status(
     path: str, digest: str, coords: str, scope_key: tuple, as_of: str, days: int, deliveries: str = ""
+) -> pd.DataFrame:
+    key = (path, digest, coords, scope_key, as_of, days, deliveries)
+    return _STATUS.get(key, lambda: _status_of(*key))
+
+
+def _status_of(
+    path: str, digest: str, coords: str, scope_key: tuple, as_of: str, days: int, deliveries: str
 ) -> pd.DataFrame:
     led = _scoped(path, digest, coords, scope_key)
     # `deliveries` changes with every 送达回证 recorded: delivered notices move the ladder and set deadlines
@@ -186,24 +317,30 @@ def _status(
     return metrics.followup_status(led.cases, led.followups, as_of, days, delivered)
 
 
-def followup_status(view: View, days: int | None = None) -> pd.DataFrame:
+def followup_stamp(view: View, days: int | None = None) -> tuple:
+    """What the view's follow-up status depends on beyond the view itself: the overdue threshold and the
+    delivered notices (which move the ladder). Part of the key of every result derived from that status."""
+    threshold = int(days if days is not None else view.settings.overdue_days)
+    return threshold, notices.delivery_token(records_engine())
+
+
+def followup_status(view: View, days: int | None = None, stamp: tuple | None = None) -> pd.DataFrame:
     """Open cases at the view's date with their ladder step and overdue state, for the view's selection.
 
     Computed once per ledger, scope, date and threshold for the whole scope (the follow-up log can hold
-    millions of visits); a filter change then only selects rows.
+    millions of visits); the selection's rows are then shared by every session with the same view.
+    `stamp` is followup_stamp(view, days) when the page has it already.
     """
-    path, _ = ledger_source()
-    s = settings()
-    full = _status(
-        str(path),
-        _digest(path),
-        s.coords,
-        current_scope().key(),
-        view.as_of.isoformat(),
-        int(days if days is not None else s.overdue_days),
-        notices.delivery_token(records_engine()),
-    )
-    return metrics.select_cases(full, view.selection)
+    stamp = stamp or followup_stamp(view, days)
+
+    def make() -> pd.DataFrame:
+        path, _ = ledger_source()
+        full = _status(
+            str(path), _digest(path), view.settings.coords, view.scope.key(), view.as_of.isoformat(), *stamp
+        )
+        return metrics.select_cases(full, view.selection)
+
+    return shared(view, "followup_status", make, stamp)
 
 
 def reporting_calendar(view: View, day: dt.date) -> pd.DataFrame:
@@ -211,7 +348,9 @@ def reporting_calendar(view: View, day: dt.date) -> pd.DataFrame:
     from kongchuo_metrics import reporting
 
     s = view.settings
-    return reporting.for_ledger(view.ledger, s.weekly_day, s.monthly_day, day)
+    return shared(
+        view, "calendar", lambda: reporting.for_ledger(view.ledger, s.weekly_day, s.monthly_day, day), day
+    )
 
 
 def records_engine():

@@ -14,7 +14,7 @@ import streamlit as st
 
 from kongchuo_metrics import access, audit, exports, metrics, schema
 
-from .data import delivered_notices, duban_brief, ranking_brief, workflows
+from .data import delivered_notices, duban_brief, ranking_brief, shared, workflows
 from .login import SESSION_ENDED, revalidate
 from .session import _audit, audit_path, audit_writable, current_scope, data_dir
 from .widgets import SCREEN_ROWS, public, table
@@ -32,7 +32,18 @@ def case_list(rows: pd.DataFrame, view: View, columns: list[str], title: str, ke
 
     if len(rows) > SCREEN_ROWS:
         st.caption(f"共 {len(rows):,} 条，屏幕上显示前 {SCREEN_ROWS} 条；完整名单请下载。")
-    table(masked(rows.head(SCREEN_ROWS)))
+    head = rows.head(SCREEN_ROWS)
+    # the masked screen rows are shared by every session of this view showing the same rows (by content)
+    try:
+        content = hashlib.blake2b(
+            pd.util.hash_pandas_object(head, index=True).to_numpy().tobytes()
+        ).hexdigest()
+    except TypeError:  # a column of unhashable values: masked for this run alone
+        table(masked(head))
+    else:
+        table(
+            shared(view, "case_list", lambda: masked(head), key, tuple(columns), tuple(head.columns), content)
+        )
     downloads(rows, view, title, key=key, prepare=masked)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from kongchuo_metrics import access, audit
-from kongchuo_metrics.settings import Settings, load_settings
+from kongchuo_metrics.settings import Settings, load_settings, settings_path
 
 ROOT = Path(__file__).resolve().parents[1]  # the project folder (app.py, data/, var/)
 
@@ -36,8 +36,23 @@ def audit_path() -> Path:
 
 
 def settings() -> Settings:
-    """The bureau settings beside the shipped data (targets, overdue days, coordinates)."""
-    return load_settings(data_dir())
+    """The bureau settings beside the shipped data (targets, overdue days, coordinates): read again only when
+    the file changes on disk (a page asks for them several times per run)."""
+    folder = data_dir()
+    path = settings_path(folder)
+    try:
+        s = path.stat()
+        stamp = (str(path), s.st_ino, s.st_mtime_ns, s.st_size)
+    except OSError:
+        stamp = (str(path),)
+    held = _SETTINGS.get("last")
+    if held is None or held[0] != stamp:
+        held = (stamp, load_settings(folder))
+        _SETTINGS["last"] = held
+    return held[1]
+
+
+_SETTINGS: dict[str, tuple] = {}
 
 
 def current_scope() -> access.Scope:

@@ -14,7 +14,7 @@ from kongchuo_metrics import access, metrics, schema, selection
 from kongchuo_metrics.ingest import Ledger
 from kongchuo_metrics.settings import Settings
 
-from .data import _ledger_key, _options, ledger, ledger_source
+from .data import _ledger_key, _options, _scoped, date_bounds, ledger_source, selected_cases
 from .login import _logout_button, require_login
 from .session import _audit, current_scope, settings
 from .widgets import literal
@@ -32,6 +32,8 @@ class View:
     settings: Settings
     scope: access.Scope
     notices: tuple[str, ...] = ()  # URL parameters the sidebar could not honour, said in Chinese
+    # what every result of this view depends on: ledger version and settings, scope, selection, mode
+    key: tuple = ()
 
     @property
     def as_of(self) -> pd.Timestamp:
@@ -40,17 +42,13 @@ class View:
 
 def sidebar() -> View:
     """Render the shared sidebar (filters bound to the URL) and return the view every page uses."""
-    led = ledger()
+    ledger_key = _ledger_key()  # one key for the whole run: the ledger, its options and every shared result
+    led = _scoped(*ledger_key)
     scope = current_scope()
     asked = {k: st.query_params.get_all(k) for k in ("asof", "tsp", "sch")}  # before the widgets clean them
     with st.sidebar:
         st.markdown(f"**{literal(led.meta.get('district') or settings().district or '本区县')}控辍保学看板**")
-        default_day = selection.default_as_of(led)
-        first = (
-            metrics.data_range(led.cases)[0].date()
-            if len(led.cases)
-            else default_day - dt.timedelta(days=365)
-        )
+        first, default_day = date_bounds(led, ledger_key)
         as_of = st.date_input(
             "统计日期",
             value=default_day,
@@ -60,11 +58,11 @@ def sidebar() -> View:
             bind="query-params",
             format="YYYY-MM-DD",
         )
-        towns = _options(*_ledger_key(), None)
+        towns = _options(*ledger_key, None)
         townships = st.multiselect(
             "乡镇", towns, key="tsp", bind="query-params", placeholder="全部乡镇", select_all=False
         )
-        school_opts = _options(*_ledger_key(), tuple(t for t in townships if t in towns))
+        school_opts = _options(*ledger_key, tuple(t for t in townships if t in towns))
         schools = st.multiselect(
             "学校", school_opts, key="sch", bind="query-params", placeholder="全部学校", select_all=False
         )
@@ -112,12 +110,12 @@ def sidebar() -> View:
         st.session_state["_unmask_logged"] = True
     if mode != "unmasked":
         st.session_state["_unmask_logged"] = False
-    cases = metrics.select_cases(led.cases, sel)
+    cases = selected_cases(led, ledger_key, sel)
     dates = sel.dates_upto(led.report_dates)
     notices = selection.dropped_params(
         asked, towns, school_opts, min(first, default_day), max(default_day, dt.date.today())
     ) + selection.after_filled(as_of, default_day)
-    view = View(led, sel, cases, dates, mode, settings(), scope, notices)
+    view = View(led, sel, cases, dates, mode, settings(), scope, notices, (ledger_key, sel, mode))
     return view
 
 
@@ -186,11 +184,16 @@ def frame():
 
 def run_app() -> None:
     """The whole app for one run: the frame, then the page the URL names (app.py is this call)."""
-    page, _ = frame()
+    from . import results
+
+    results.run_started()
     try:
+        page, view = frame()
         page.run()
     finally:
+        results.run_ended()
         _RUN.view = None  # no Streamlit call here: during st.stop even session_state access raises
+    results.warm(view, _options(*view.key[0], None))
 
 
 def current_view() -> View:

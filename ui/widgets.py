@@ -11,8 +11,13 @@ import streamlit as st
 
 from kongchuo_metrics import metrics, privacy
 
+from .data import _Held
+
 if TYPE_CHECKING:
     from .view import View
+
+
+_SCREEN = _Held(256, budget=128e6)
 
 
 EMPTY_MESSAGE = "当前筛选条件下没有个案。请调整左侧的统计日期、乡镇、学校或学段。"
@@ -59,11 +64,24 @@ SCREEN_ROWS = 500
 def table(frame: pd.DataFrame, **kwargs) -> None:
     """A read-only table with Chinese headers and values; blanks as blanks; the small-count rule stated under
     a table that hides cells (privacy.suppress)."""
+    shown, hidden = _on_screen(frame)
+    st.dataframe(shown, hide_index=True, width="stretch", **kwargs)
+    if hidden:
+        st.caption(privacy.SUPPRESSION_RULE)
+
+
+def _on_screen(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """The frame in its screen form and whether it hides cells; for a frame shared between sessions (ui.shared)
+    made once. Keyed on the frame object itself, which the entry holds: an id is never reused while its entry
+    exists, so a lookup that finds the same object finds its own screen form."""
     from kongchuo_metrics.labels import for_screen
 
-    st.dataframe(for_screen(frame), hide_index=True, width="stretch", **kwargs)
-    if privacy.is_suppressed(frame):
-        st.caption(privacy.SUPPRESSION_RULE)
+    held = _SCREEN.items.get(id(frame))
+    if held is not None and held[0] is frame:
+        return held[1], held[2]
+    shown, hidden = for_screen(frame), privacy.is_suppressed(frame)
+    _SCREEN.put(id(frame), (frame, shown, hidden))
+    return shown, hidden
 
 
 def choice(label: str, options: dict[str, str], key: str, where=st) -> str:

@@ -2,6 +2,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+import ui
 from tests.conftest import ROOT
 
 PAGES = {
@@ -24,10 +25,15 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("KONGCHUO_STORE", str(tmp_path / "store"))
     monkeypatch.setenv("KONGCHUO_AUDIT", str(tmp_path / "audit" / "audit.jsonl"))
     monkeypatch.setenv("KONGCHUO_DB", f"sqlite:///{tmp_path / 'records.sqlite'}")
+    monkeypatch.setenv(
+        "KONGCHUO_WARM", "0"
+    )  # no warming thread beside AppTest (test_shared_results turns it on)
     st.cache_resource.clear()
     st.cache_data.clear()
+    ui.data.forget_results()
     yield tmp_path
     st.cache_resource.clear()
+    ui.data.forget_results()
 
 
 def block_audit(tmp_path, monkeypatch) -> None:

@@ -1,0 +1,294 @@
+"""What each page shows, computed from a view (and the page's own choices) once for all sessions: every
+function here returns a shared result (ui.shared), so a page rerun that changes nothing the page depends on,
+or that another session made first, does no work. `warm` computes the likely views of a scope ahead of the
+first visitors: the whole scope and each township, at the opening date, with each page's default choices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+import time
+from typing import NamedTuple
+
+import pandas as pd
+
+from kongchuo_metrics import compare, figures, labels, metrics, privacy
+
+from .data import _RESULTS, date_bounds, followup_stamp, followup_status, shared
+from .view import View
+
+
+def headline(view: View) -> compare.Headline:
+    """The overview's cards (the first figures a visitor sees: computed before its charts)."""
+    return shared(
+        view, "headline", lambda: compare.headline(view.ledger, view.selection, view.settings, overdue=False)
+    )
+
+
+class Overview(NamedTuple):
+    trend: object  # the trend chart
+    towns: pd.DataFrame  # every township; 建档立卡 with small counts hidden
+    bars: object | None  # the chart of the townships with open cases (None when there is none)
+
+
+def overview(view: View) -> Overview:
+    """The overview's trend chart and township table."""
+
+    def make() -> Overview:
+        big = view.mode == "briefing"
+        head = headline(view)
+        trend = figures.trend_chart(
+            metrics.trend(view.cases, view.dates),
+            height=330,
+            big=big,
+            last_year=compare.last_year_line(
+                view.cases, view.dates, compare.history_start(view.ledger.cases)
+            ),
+        )
+        towns = compare.township_changes(view.cases, view.ledger.schools, view.as_of, head.comparison)
+        with_open = towns[towns["open"] > 0]
+        bars = figures.bar_chart(with_open, "township", "open", big=big) if len(with_open) else None
+        return Overview(trend, privacy.published_poor(towns), bars)
+
+    return shared(view, "overview", make)
+
+
+class TableOne(NamedTuple):
+    dates: list
+    table: pd.DataFrame  # 表一 with a year earlier beside it
+    chart: object
+    split: object | None  # the chart per township or stage (None for 不分组)
+
+
+def table_one(view: View, mode: str, split: str) -> TableOne:
+    """表一 at the chosen report dates (labels.DATE_MODES) and its charts, split per labels.TREND_SPLITS."""
+
+    def make() -> TableOne:
+        big = view.mode == "briefing"
+        dates = metrics.report_dates(view.ledger.cases, view.ledger.report_dates, mode, end=view.as_of.date())
+        trend = metrics.trend(view.cases, dates)
+        last_year = compare.last_year_line(view.cases, dates, compare.history_start(view.ledger.cases))
+        ceiling = metrics.target_ceiling(view.ledger.schools, view.settings.targets, view.selection)
+        chart = figures.trend_chart(
+            trend, target=ceiling, target_label="辍学率目标对应人数上限", big=big, last_year=last_year
+        )
+        by = None
+        if split != "none":
+            by = figures.split_trend_chart(metrics.trend(view.cases, dates, by=split), split, big=big)
+        return TableOne(dates, trend.merge(last_year, on="date", how="left"), chart, by)
+
+    return shared(view, "table_one", make, mode, split)
+
+
+class TableTwo(NamedTuple):
+    table: pd.DataFrame  # 建档立卡 per school with small counts hidden
+    total: int
+    bars: object
+
+
+def table_two(view: View, include_zero: bool) -> TableTwo:
+    """表二: open cases per school (every school of the selection with `include_zero`)."""
+
+    def make() -> TableTwo:
+        cmp = compare.compare(view.cases, view.dates, view.as_of, compare.history_start(view.ledger.cases))
+        table = compare.school_changes(view.cases, view.as_of, cmp, mode=view.mode, include_zero=include_zero)
+        bars = figures.bar_chart(table[table["open"] > 0], "school", "open", big=view.mode == "briefing")
+        return TableTwo(privacy.published_poor(table), int(table["open"].sum()), bars)
+
+    return shared(view, "table_two", make, include_zero)
+
+
+class VillageMap(NamedTuple):
+    villages: pd.DataFrame  # 建档立卡 per village with small counts hidden, on the map too
+    missing: pd.DataFrame  # open cases without coordinates
+    deck: object
+
+
+def village_map(view: View, status: pd.DataFrame, stamp: tuple) -> VillageMap:
+    """Open cases per village and the map, from the view's follow-up status (followup_status(view, stamp))."""
+
+    def make() -> VillageMap:
+        from .session import data_dir
+
+        villages, missing = metrics.village_table(status, view.ledger.villages)
+        villages = privacy.published_poor(villages)
+        boundaries = figures.load_boundaries(data_dir())
+        return VillageMap(
+            villages, missing, figures.village_deck(villages, boundaries, view.selection.townships)
+        )
+
+    return shared(view, "village_map", make, stamp)
+
+
+class Placements(NamedTuple):
+    roster: pd.DataFrame  # the special-education roster rows of the selection
+    summary: dict  # published: for a place finer than the county, the one small-count rule
+    chart: object
+
+
+def placements(view: View) -> Placements:
+    def make() -> Placements:
+        roster = metrics.select_special(view.ledger.special_ed, view.selection)
+        summary = privacy.published_special(metrics.special_ed_summary(roster), _local(view))
+        return Placements(roster, summary, figures.placements_chart(summary, big=view.mode == "briefing"))
+
+    return shared(view, "placements", make)
+
+
+def placements_by(view: View, by: str) -> tuple[pd.DataFrame, object]:
+    """The placements per labels.SPECIAL_ED_SPLITS `by`, published, and their stacked chart."""
+
+    def make() -> tuple[pd.DataFrame, object]:
+        table = metrics.special_ed_by(placements(view).roster, by)
+        table = privacy.published_placements(table, by, _local(view))
+        return table, figures.stacked_placements(table, by, big=view.mode == "briefing")
+
+    return shared(view, "placements_by", make, by)
+
+
+def _local(view: View) -> bool:
+    return bool(view.selection.townships or view.selection.schools)
+
+
+class Followup(NamedTuple):
+    ladder: object  # the ladder chart
+    gov: pd.DataFrame  # 政府线责任人
+    edu: pd.DataFrame  # 教育线责任人
+
+
+def followup(view: View, status: pd.DataFrame, stamp: tuple) -> Followup:
+    def make() -> Followup:
+        ladder = figures.ladder_chart(metrics.ladder_counts(status), big=view.mode == "briefing")
+        return Followup(ladder, metrics.owners_table(status, "gov"), metrics.owners_table(status, "edu"))
+
+    return shared(view, "followup", make, stamp)
+
+
+# --- ahead of the first visitors -------------------------------------------------------------------------
+
+_ACTIVE = [0]  # script runs in progress (view.run_app counts them): warming waits while there are any
+_ACTIVE_LOCK = threading.Lock()
+_WARMED: set = set()
+WARM_DONE = threading.Event()  # set when the last warming started has finished (benchmarks wait for it)
+
+
+def run_started() -> None:
+    with _ACTIVE_LOCK:
+        _ACTIVE[0] += 1
+
+
+def run_ended() -> None:
+    with _ACTIVE_LOCK:
+        _ACTIVE[0] -= 1
+
+
+def opening(scope) -> View:
+    """At the server's start (ui.serve), before anyone connects: load the current ledger version and compute
+    every page of the view `scope` opens at (the scope as a whole, the opening date, default choices), so that
+    the first visitor's figures are already there. Returns that view (warm_townships takes it from there)."""
+    from .data import _ledger_key, _options, _scoped, selected_cases
+    from .session import settings
+
+    key = _ledger_key(scope)
+    led = _scoped(*key)
+    _, day = date_bounds(led, key)
+    _options(*key, None), _options(*key, ())  # the sidebar's townships and schools
+    sel = metrics.Selection(as_of=day)
+    base = View(
+        led,
+        sel,
+        selected_cases(led, key, sel),
+        sel.dates_upto(led.report_dates),
+        "list",
+        settings(),
+        scope,
+        (),
+        (key, sel, "list"),
+    )
+    for step in _pages(base):
+        step()
+    return base
+
+
+def warm_townships(base: View) -> None:
+    """Each township's views of `base`'s scope, on this thread (the start's preload), once per version."""
+    from .data import _options
+
+    key = base.key[0]
+    if os.environ.get("KONGCHUO_WARM", "1") == "0" or key in _WARMED:
+        return
+    _WARMED.add(key)
+    WARM_DONE.clear()
+    _warm(base, _options(*key, None), whole=False)
+
+
+def warm(view: View, townships: list[str]) -> None:
+    """Compute, in the background, what each page shows for the scope as a whole and for each of its
+    `townships` at the view's opening date, masked as in the list mode: the views a joint meeting and the
+    townships open first. Once per ledger version and scope; each step waits while any session's script is
+    running, so visitors never wait for it. Results land in the shared cache under exactly the keys the
+    pages ask for."""
+    if os.environ.get("KONGCHUO_WARM", "1") == "0":
+        return
+    ledger_key = view.key[0]
+    if ledger_key in _WARMED:
+        return
+    _WARMED.add(ledger_key)
+    WARM_DONE.clear()
+    threading.Thread(target=_warm, args=(view, townships), name="kongchuo-warm", daemon=True).start()
+
+
+def _warm(base: View, townships: list[str], whole: bool = True) -> None:
+    try:
+        ledger_key = base.key[0]
+        led = base.ledger
+        _, day = date_bounds(led, ledger_key)
+        for places in [*([()] if whole else []), *((t,) for t in townships)]:
+            sel = metrics.Selection(townships=places, as_of=day)
+            cases = metrics.select_cases(led.cases, sel)  # not kept: only the small results are
+            view = dataclasses.replace(
+                base,
+                selection=sel,
+                cases=cases,
+                dates=sel.dates_upto(led.report_dates),
+                mode="list",
+                notices=(),
+                key=(ledger_key, sel, "list"),
+            )
+            for step in _pages(view):
+                _when_idle()
+                if _RESULTS.full():
+                    return
+                step()
+    except Exception:  # noqa: BLE001 - warming is an optimisation: a visitor computes what it could not
+        logging.getLogger(__name__).exception("warming the shared results stopped")
+    finally:
+        WARM_DONE.set()
+
+
+def _pages(view: View) -> list:
+    """What each page computes for the view with its default choices (labels: the first of each)."""
+    return [
+        lambda: headline(view),
+        lambda: overview(view),
+        lambda: table_one(view, next(iter(labels.DATE_MODES)), next(iter(labels.TREND_SPLITS))),
+        lambda: table_two(view, False),
+        lambda: placements_by(view, next(iter(labels.SPECIAL_ED_SPLITS))),
+        lambda: _followup_pages(view),
+    ]
+
+
+def _followup_pages(view: View) -> None:
+    stamp = followup_stamp(view)
+    status = followup_status(view, stamp=stamp)
+    if len(status):
+        village_map(view, status, stamp)
+        followup(view, status, stamp)
+
+
+def _when_idle(poll: float = 0.05) -> None:
+    while _ACTIVE[0] > 0:
+        time.sleep(poll)
