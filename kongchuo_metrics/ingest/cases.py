@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import parsers, schema
+from .. import arrowtext, parsers, schema
 from .columns import _check_text_cells, _flag_col, _parse_date_col, _text_col
 from .problems import Problems, _first_reason, _quarantine
 
@@ -74,18 +74,18 @@ def _build_cases(
         out, t, ["township", "village", "name", "school", "reason", "outcome", "note"], probs
     )
     out = out.drop(columns=["_row", "_sheet"])
-    out["name"] = parsers.without_spaces(out["name"])
+    out["name"] = arrowtext.without_spaces(out["name"])
 
     ids = parsers.parse_ids(df["id_number"]) if "id_number" in df else None
     if ids is not None:
         out["id_number"], out["_id_ok"] = ids.values, ids.extra["checksum_ok"]
         probs.add(df, t, "id_number", ids.warnings)
     else:
-        out["id_number"], out["_id_ok"] = parsers.const_text(None, df.index), False
+        out["id_number"], out["_id_ok"] = arrowtext.const_text(None, df.index), False
 
     birth, _, birth_err = _parse_date_col(df, t, "birth_date", probs)
     probs.add(df, t, "birth_date", birth_err)
-    sex = parsers.parse_sex(df["sex"]) if "sex" in df else parsers.const_text(None, df.index)
+    sex = parsers.parse_sex(df["sex"]) if "sex" in df else arrowtext.const_text(None, df.index)
     if ids is not None:
         id_birth, id_sex = ids.extra["birth"], ids.extra["sex"]
         disagree = birth.notna() & id_birth.notna() & (birth != id_birth)
@@ -106,7 +106,7 @@ def _build_cases(
     if only is None or "stage" in only:
         out["stage"] = parsers.parse_stages(df.get("stage"), grade, out["school"])
     else:
-        out["stage"] = parsers.const_text(None, df.index)
+        out["stage"] = arrowtext.const_text(None, df.index)
     out["case_type"] = parsers.parse_case_types(df.get("case_type"), df.index, default="dropout")
     sheet_suspected = df["_sheet"].astype("str").str.contains("疑似", regex=False)
     if "case_type" not in df and sheet_suspected.any():
@@ -116,7 +116,7 @@ def _build_cases(
 
     registered, reg_prec, reg_err = _parse_date_col(df, t, "registered", probs)
     closed, closed_prec, closed_err = _parse_date_col(df, t, "closed", probs)
-    if not parsers.all_empty(closed_err):
+    if not arrowtext.all_empty(closed_err):
         probs.add(df, t, "closed", closed_err.mask(closed_err != "", closed_err + "，按未返校处理"))
     # a month-only closing date counts from the month's last day: the case stays open until we know it closed
     closed = closed.mask(closed_prec == "month", closed + pd.offsets.MonthEnd(0))
@@ -129,7 +129,7 @@ def _build_cases(
             pd.Series("other", index=df.index).where(out["reason"].notna())
         )
     else:
-        out["reason_category"] = parsers.const_text(None, df.index)
+        out["reason_category"] = arrowtext.const_text(None, df.index)
 
     category = parsers.classify_outcomes(out["outcome"], outcomes or {})
     unknown = out["outcome"].notna() & category.isna()
@@ -149,7 +149,7 @@ def _build_cases(
     out["outcome_category"] = category.where(closing & closed.notna(), "open")
     out["_outcome_unknown"] = unknown & ~said_yes
     out["_closed_undated"] = no_date
-    out["case_no"] = parsers.without_spaces(_text_col(df, "case_no"))
+    out["case_no"] = arrowtext.without_spaces(_text_col(df, "case_no"))
 
     age = ((registered - birth).dt.days / 365.25).astype("float")
     out["age"] = np.floor(age).astype("Int64")
@@ -159,8 +159,8 @@ def _build_cases(
             df, t, "birth_date", odd_age, "辍学时年龄不在 6–15 岁之间", values=out["age"].astype("str")
         )
 
-    reason = parsers.const_text("", df.index)
-    column = parsers.const_text("", df.index)
+    reason = arrowtext.const_text("", df.index)
+    column = arrowtext.const_text("", df.index)
     reason, column = _first_reason(
         reason, column, out["township"].isna() & out["school"].isna(), "缺少乡镇和学校，无法归属", "township"
     )
@@ -169,6 +169,6 @@ def _build_cases(
         reason, column, registered.isna(), "缺少辍学（登记）日期，无法确定统计时点", "registered"
     )
     keep = _quarantine(df, t, reason, column, probs)
-    out["source"] = parsers.join_few(df["_source"], df["_sheet"], "/")
+    out["source"] = arrowtext.join_few(df["_source"], df["_sheet"], "/")
     out["source_row"] = df["_row"]
     return out, keep

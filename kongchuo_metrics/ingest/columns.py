@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import parsers
+from .. import arrowtext, parsers
 from ..parsers import as_text
 from .problems import ERROR, Problems
 
@@ -15,7 +15,7 @@ MAX_CELL_CHARS = 500
 def _text_col(frame: pd.DataFrame, name: str) -> pd.Series:
     if name in frame:
         return as_text(frame[name])
-    return parsers.const_text(None, frame.index)
+    return arrowtext.const_text(None, frame.index)
 
 
 def _check_text_cells(df: pd.DataFrame, table: str, names: list[str], probs: Problems) -> pd.DataFrame:
@@ -28,7 +28,7 @@ def _check_text_cells(df: pd.DataFrame, table: str, names: list[str], probs: Pro
         col = out[name]
         if parsers._is_arrow_text(col):
             # one look in pyarrow first: most columns have neither (no pandas mask per column)
-            if not parsers.leading_or_long(parsers._arrow_text(col), b"=+-@", MAX_CELL_CHARS):
+            if not arrowtext.leading_or_long(parsers._arrow_text(col), b"=+-@", MAX_CELL_CHARS):
                 continue
         formula = col.str.match(r"^[=+\-@]").fillna(False).astype(bool)
         long = col.str.len().gt(MAX_CELL_CHARS).fillna(False).astype(bool)
@@ -46,7 +46,7 @@ def _parse_date_col(df: pd.DataFrame, table: str, name: str, probs: Problems, er
     parsed = parsers.parse_dates(df[name]) if name in df else None
     if parsed is None:
         empty = pd.Series(pd.NaT, index=df.index, dtype="datetime64[s]")
-        return empty, parsers.const_text("", df.index), parsers.const_text("", df.index)
+        return empty, arrowtext.const_text("", df.index), arrowtext.const_text("", df.index)
     probs.add(df, table, name, parsed.warnings)
     return parsed.values, parsed.extra["precision"], parsed.errors
 

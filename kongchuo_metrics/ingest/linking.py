@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from .. import parsers, schema
+from .. import arrowtext, parsers, schema
 from .cases import CASE_COLUMNS
 from .ledger import IngestReport
 from .problems import ERROR, EXCLUDED, Problems
@@ -58,10 +58,10 @@ def _child_codes(keys: pd.Series) -> np.ndarray:
     is its 17 digits, any other key a negative dictionary code (no hash table of a million strings)."""
     import pyarrow.compute as pc
 
-    chars = parsers.fixed_width_matrix(keys, 21)
+    chars = arrowtext.fixed_width_matrix(keys, 21)
     if chars is not None and (chars[:, :3] == np.frombuffer(b"id:", dtype=np.uint8)).all():
-        if parsers.id18_bytes_ok(chars[:, 3:]):  # every key a valid ID (the usual ledger): bytes to numbers
-            return parsers._number(chars[:, 3:20])
+        if arrowtext.id18_bytes_ok(chars[:, 3:]):  # every key a valid ID (the usual ledger): bytes to numbers
+            return arrowtext._number(chars[:, 3:20])
     arr = parsers._arrow_text(keys)
     by_id = pc.and_(pc.starts_with(arr, "id:"), pc.equal(pc.utf8_length(arr), 21))
     by_id = by_id.to_numpy(zero_copy_only=False).astype(bool) if arr.null_count == 0 else None

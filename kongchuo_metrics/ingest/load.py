@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import header_match, parsers, schema
+from .. import arrowtext, header_match, schema
 from ..settings import Mapping
 from .blocking import find_blocking
 from .cases import CASE_COLUMNS, _build_cases
@@ -169,8 +169,8 @@ def load_ledger(
                 report.sheets.append(SheetReport(grid.source, grid.sheet, None, status, None, nonempty, note))
                 continue
             report.columns.extend(raw.columns)
-            raw.frame["_source"] = parsers.const_text(grid.source, raw.frame.index)
-            raw.frame["_sheet"] = parsers.const_text(grid.sheet, raw.frame.index)
+            raw.frame["_source"] = arrowtext.const_text(grid.source, raw.frame.index)
+            raw.frame["_sheet"] = arrowtext.const_text(grid.sheet, raw.frame.index)
             raws[raw.table].append(raw)
             for k, v in raw.excluded.items():
                 report.excluded[k] += v
@@ -280,7 +280,7 @@ def load_ledger(
         cases = cases.take(rows).reset_index(drop=True)
     cases = _fill_township_from_school(cases, built["schools"], probs)
     if only is None or ordered or "case_id" in only or not built["followups"].empty:
-        cases["case_id"] = parsers.numbered("C", cases.index, 6)  # C000001, C000002, ...
+        cases["case_id"] = arrowtext.numbered("C", cases.index, 6)  # C000001, C000002, ...
     if built["followups"].empty:
         followups = pd.DataFrame(
             {

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import privacy, schema
-from ..parsers import all_empty, as_text, const_text
+from ..arrowtext import all_empty, const_text
+from ..parsers import as_text
 from .ledger import PROBLEM_COLUMNS
 
 ERROR, WARNING, EXCLUDED = "错误", "警告", "排除"

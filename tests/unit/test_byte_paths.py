@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pytest
 
 from bench.gen import generate
-from kongchuo_metrics import cli, metrics, parsers
+from kongchuo_metrics import arrowtext, cli, metrics, parsers
 from kongchuo_metrics.ingest import load_ledger
 from kongchuo_metrics.ingest.linking import _child_codes
 
@@ -51,12 +51,12 @@ def _random_texts(n: int, seed: int) -> list[str]:
 @pytest.mark.parametrize("texts", [ODD, _random_texts(3000, 1), ["王芳", "李四", "C000001"] * 20_000])
 def test_clean_bytes_test_never_passes_a_cell_the_regex_would_catch(texts):
     arr = pa.array(texts, pa.large_string())
-    clean, _ = parsers._bytes_clean(arr)
+    clean, _ = arrowtext._bytes_clean(arr)
     if clean:
         assert not pc.any(pc.match_substring_regex(arr, parsers._NEEDS_WORK)).as_py()
     for t in texts:  # cell by cell too: a clean verdict on one cell is exact
         one = pa.array([t], pa.large_string())
-        if parsers._bytes_clean(one)[0]:
+        if arrowtext._bytes_clean(one)[0]:
             assert not pc.any(pc.match_substring_regex(one, parsers._NEEDS_WORK)).as_py(), repr(t)
 
 
@@ -145,12 +145,12 @@ def test_birth_dates_and_check_sums_match_the_arithmetic():
     y, m, d = rng.integers(1880, 2120, n), rng.integers(0, 14, n), rng.integers(0, 33, n)
     text = "".join(f"{a:04d}{b:02d}{c:02d}" for a, b, c in zip(y, m, d, strict=True))
     chars = np.frombuffer(text.encode(), dtype=np.uint8).reshape(n, 8)
-    got, want = parsers._birth_dates(chars), parsers._civil(y, m, d)
+    got, want = arrowtext._birth_dates(chars), arrowtext._civil(y, m, d)
     assert ((got == want) | (np.isnat(got) & np.isnat(want))).all() and np.isnat(got).any()
     digits = rng.integers(48, 58, (n, 17)).astype(np.uint8)
-    want_check = ((digits.astype(np.int64) - 48) * parsers._ID_WEIGHTS).sum(axis=1) % 11
-    assert (parsers._check_index(digits) == want_check).all()
-    assert (parsers._number(digits) == np.array([int(bytes(r)) for r in digits])).all()
+    want_check = ((digits.astype(np.int64) - 48) * arrowtext._ID_WEIGHTS).sum(axis=1) % 11
+    assert (arrowtext._check_index(digits) == want_check).all()
+    assert (arrowtext._number(digits) == np.array([int(bytes(r)) for r in digits])).all()
 
 
 def test_child_codes_from_bytes_are_the_id_digits():
@@ -166,20 +166,20 @@ def test_child_codes_from_bytes_are_the_id_digits():
 def test_numbered_is_zfill(n):
     index = pd.RangeIndex(n)
     want = "C" + pd.Series(np.arange(1, n + 1), index=index).astype("str").str.zfill(6)
-    got = parsers.numbered("C", index, 6)
+    got = arrowtext.numbered("C", index, 6)
     assert got.dtype == "str" and got.equals(want)
 
 
 def test_join_few_and_constant_columns():
     a = pd.Series(["f.xlsx", "f.xlsx", "g.csv", None, "f.xlsx"], dtype="str")
     b = pd.Series(["台账", "疑似", "台账", "台账", None], dtype="str")
-    assert parsers.join_few(a, b, "/").equals((a + "/" + b).astype("str"))
+    assert arrowtext.join_few(a, b, "/").equals((a + "/" + b).astype("str"))
     index = pd.RangeIndex(4)
-    assert parsers.const_text("", index).equals(pd.Series("", index=index, dtype="str"))
-    assert parsers.const_text(None, index).equals(pd.Series(pd.NA, index=index, dtype="str"))
-    assert parsers.all_empty(pd.Series(["", None], dtype="str"))
-    assert not parsers.all_empty(pd.Series(["", "x"], dtype="str").iloc[1:])
-    assert parsers.all_empty(pd.Series(["x", ""], dtype="str").iloc[1:])
+    assert arrowtext.const_text("", index).equals(pd.Series("", index=index, dtype="str"))
+    assert arrowtext.const_text(None, index).equals(pd.Series(pd.NA, index=index, dtype="str"))
+    assert arrowtext.all_empty(pd.Series(["", None], dtype="str"))
+    assert not arrowtext.all_empty(pd.Series(["", "x"], dtype="str").iloc[1:])
+    assert arrowtext.all_empty(pd.Series(["x", ""], dtype="str").iloc[1:])
 
 
 def test_trend_cli_on_a_parquet_with_extra_columns_and_unclassified_outcomes(tmp_path, capsys):
@@ -223,9 +223,9 @@ def test_leading_or_long_never_misses_a_formula_or_a_long_cell(texts):
     formula = pc.any(pc.match_substring_regex(arr, "^[=+\\-@]")).as_py()
     long = pc.any(pc.greater(pc.utf8_length(arr), 500)).as_py()
     if formula or long:
-        assert parsers.leading_or_long(arr, b"=+-@", 500)
+        assert arrowtext.leading_or_long(arr, b"=+-@", 500)
     if all(t is None or (len(t.encode()) <= 500 and (t == "" or t[0] not in "=+-@")) for t in texts):
-        assert not parsers.leading_or_long(arr, b"=+-@", 500)
+        assert not arrowtext.leading_or_long(arr, b"=+-@", 500)
 
 
 def test_shared_episodes_are_the_pairs_held_by_more_than_one_row():

@@ -35,7 +35,8 @@ def _messy(n: int = 3000) -> pd.DataFrame:
     no_date["辍学时间"] = "不详"
     reopened = cases.iloc[140:150].copy()  # one episode twice, differing in columns a pruned load reads too
     reopened[["是否返校", "返校时间", "处置情况"]] = ["否", "", "未返校"]
-    unclassified = cases.iloc[150:160].copy()  # resolution texts nobody classified: open, counted in the report
+    # resolution texts nobody classified: open, counted in the report
+    unclassified = cases.iloc[150:160].copy()
     unclassified[["是否返校", "返校时间"]] = ["否", ""]
     unclassified["处置情况"] = ["情况待核查甲"] * 6 + ["情况待核查乙"] * 4
     out = pd.concat(
