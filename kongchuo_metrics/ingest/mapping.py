@@ -25,8 +25,15 @@ def mask_unknown(values: pd.Series) -> pd.Series:
 
 
 def _samples(col: pd.Series, keep: np.ndarray, field: str | None) -> tuple[str, ...]:
-    kept = col[keep[: len(col)]] if len(keep) == len(col) else col
-    text = as_text(kept.head(2000)).dropna()
+    if len(keep) == len(col):
+        # the first 2000 kept rows, from the shortest prefix holding them (the column is never filtered whole)
+        end = 2000
+        while end < len(keep) and np.count_nonzero(keep[:end]) < 2000:
+            end *= 2
+        head = col.iloc[:end][keep[:end]].head(2000)
+    else:
+        head = col.head(2000)
+    text = as_text(head).dropna()
     text = text[text.str.strip() != ""].drop_duplicates().head(SAMPLES)
     if text.empty:
         return ()
