@@ -246,3 +246,16 @@ def test_shared_episodes_are_the_pairs_held_by_more_than_one_row():
     # one number per pair, two pairs never one number
     pairs = want.assign(e=got.to_numpy()).groupby(["c", "d"])["e"].nunique()
     assert (pairs == 1).all() and got.nunique() == len(pairs)
+
+
+@pytest.mark.parametrize("share", [1.0, 0.3, 0.0005, 0.0])
+def test_column_samples_are_those_of_the_first_kept_rows(share):
+    from kongchuo_metrics.ingest import mapping
+
+    rng = np.random.default_rng(3)
+    n = 20_000
+    col = pd.Series([f"乡镇{i // 997}" for i in range(n)], dtype="str")
+    keep = rng.random(n) < share
+    got = mapping._samples(col, keep, "township")
+    want = parsers.as_text(col[keep].head(2000)).dropna().drop_duplicates().head(mapping.SAMPLES)
+    assert got == tuple(want)
