@@ -30,8 +30,27 @@ from .ingest.ledger import Blocking
 
 TABLES = ("cases", "followups", "special_ed", "schools", "villages")
 _PACKAGE = Path(__file__).resolve().parent
-# the modules whose code decides what a loaded table holds; any change to them invalidates every snapshot
-_CODE_FILES = ("ingest", "parsers", "schema", "merge", "snapshot", "sample")
+# the modules whose code decides what a loaded table holds (reading, merging, the sample and everything they
+# import; tests/unit/test_snapshot_code.py checks the list against the imports): a change to any of them
+# invalidates every snapshot
+_CODE_FILES = (
+    "ingest",
+    "parsers",
+    "arrowtext",
+    "schema",
+    "categories",
+    "header_match",
+    "geo",
+    "privacy",
+    "settings",
+    "merge",
+    "metrics",
+    "followup",
+    "labels",
+    "selection",
+    "snapshot",
+    "sample",
+)
 
 
 def _code_version() -> str:
