@@ -4,8 +4,8 @@
 The navigation is built in `ui.frame`; its docstring says why this one mechanism needs only public API.
 
 `streamlit run app.py` finds the st.App below and serves it; Streamlit then runs this file as `__main__` for
-every session. The App's start (lifespan) begins ui.serve.preload on a thread of its own, so the server
-accepts connections at once while the ledger is loaded and the opening views are computed.
+every session. When the server imports this file, ui.serve.preload starts on a thread of its own, so the
+server accepts connections at once while the ledger is loaded and the opening views are computed.
 """
 
 if __name__ == "__main__":  # a session's run
@@ -13,19 +13,15 @@ if __name__ == "__main__":  # a session's run
 
     ui.run_app()
 else:  # the server: imported by `streamlit run app.py` (or an ASGI server such as uvicorn)
-    import contextlib
     import threading
 
     import streamlit as st
 
-    @contextlib.asynccontextmanager
-    async def _start(_app):
-        def preload() -> None:
-            from ui import serve  # imported here: pandas and plotly load on this thread, not the server's
+    def _preload() -> None:
+        from ui import serve  # imported here: pandas and plotly load on this thread, not the server's
 
-            serve.preload()
+        serve.preload()
 
-        threading.Thread(target=preload, name="kongchuo-preload", daemon=True).start()
-        yield
-
-    app = st.App(__file__, lifespan=_start)
+    # started as the server imports its app, before Streamlit's own start-up, which it overlaps
+    threading.Thread(target=_preload, name="kongchuo-preload", daemon=True).start()
+    app = st.App(__file__)

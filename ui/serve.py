@@ -1,4 +1,4 @@
-"""The server's start (st.App's lifespan in app.py starts `preload`): before the first visitor connects, a thread
+"""The server's start (app.py starts `preload` when the server imports it): before the first visitor connects, a thread
 imports the dashboard, loads the current ledger version from its snapshot and computes the views each scope
 opens first. A server restarted during a meeting shows its first figures as soon as a browser reconnects.
 
