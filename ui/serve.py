@@ -1,5 +1,5 @@
-"""The server's start (app.py starts `preload` when the server imports it): before the first visitor connects, a thread
-imports the dashboard, loads the current ledger version from its snapshot and computes the views each scope
+"""The server's start (app.py starts `preload` when the server imports it): before the first visitor
+connects, a thread imports the dashboard, loads the current ledger version from its snapshot and computes the views each scope
 opens first. A server restarted during a meeting shows its first figures as soon as a browser reconnects.
 
 The thread never holds the server up: Streamlit accepts connections at once, and a visitor who arrives
