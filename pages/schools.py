@@ -13,8 +13,6 @@ if ui.empty(view.cases):
     st.stop()
 
 include_zero = st.toggle("列出所有学校（含已全部返校的学校）", key="schools_all", bind="query-params")
-
-
 table, total, bars = results.table_two(view, include_zero)
 if ui.empty(table, f"{metrics.cn_date(view.as_of)}，所选范围内没有未返校学生。"):
     st.stop()

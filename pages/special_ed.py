@@ -21,11 +21,8 @@ for col, (key, label) in zip(cols[1:], schema.PLACEMENTS.items(), strict=True):
 lessons = f"，累计送教 {s['home_lessons']} 次" if s["home_lessons"] is not None else ""
 st.info(f"送教上门 {s['home_teaching']} 人，其中建档立卡家庭 {s['home_teaching_poor']} 人{lessons}。")
 
-big = view.mode == "briefing"
 ui.chart(chart, key="sped_chart")
 by = ui.choice("分类", labels.SPECIAL_ED_SPLITS, "sped_by")
-
-
 table, stack = results.placements_by(view, by)
 ui.chart(stack, key="sped_stack")
 ui.table(table)
