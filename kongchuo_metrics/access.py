@@ -128,6 +128,14 @@ def scoped_ledger(ledger: Ledger, scope: Scope) -> Ledger:
     else:
         cases, schools, special, villages = c.iloc[0:0], s.iloc[0:0], sp.iloc[0:0], v.iloc[0:0]
     followups = _rows(fu, fu["case_id"].isin(cases["case_id"]))
+    # a part of the county: its small counts follow the rule for places finer than the county
+    meta = {**ledger.meta, "scope_part": scope.describe()}
     return replace(
-        ledger, cases=cases, followups=followups, special_ed=special, schools=schools, villages=villages
+        ledger,
+        cases=cases,
+        followups=followups,
+        special_ed=special,
+        schools=schools,
+        villages=villages,
+        meta=meta,
     )

@@ -183,7 +183,7 @@ def content(
     towns = metrics.townships_table(cases, ledger.schools, as_of)
     status = metrics.followup_status(cases, ledger.followups, as_of, settings.overdue_days)
     head = compare.headline(ledger, sel, settings, status=status, cases=cases)
-    local = bool(sel.townships or sel.schools)
+    local = privacy.finer_than_county(ledger, sel)
     sp = privacy.published_special(
         metrics.special_ed_summary(metrics.select_special(ledger.special_ed, sel)), local
     )

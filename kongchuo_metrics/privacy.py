@@ -196,6 +196,14 @@ def published_placements(by_table: pd.DataFrame, by: str, local: bool) -> pd.Dat
     return suppress(by_table, PLACEMENT_COUNTS) if local or by == "township" else by_table
 
 
+def finer_than_county(ledger, sel) -> bool:
+    """True when the figures cover a place finer than the county: the selection names townships or schools, or
+    the ledger is a township's or school's part of the county (access.scoped_ledger). The special-education
+    counts of such a place follow the small-count rule (published_special, published_placements,
+    published_reasons) on every page, pack and report."""
+    return bool(sel.townships or sel.schools or ledger.meta.get("scope_part"))
+
+
 def published_special(summary: dict, local: bool) -> dict:
     """metrics.special_ed_summary as it may be published: for a place finer than the county (`local`) the
     placement counts are one row of `suppress` with the total as its row total (the cards, the chart, the

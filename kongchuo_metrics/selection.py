@@ -122,6 +122,12 @@ def dropped_params(asked: dict, towns: list, schools: list, first: dt.date, last
     bad_schools = [s for s in asked.get("sch", []) if s not in schools]
     if bad_schools:
         notices.append(f"网址中的学校「{'、'.join(bad_schools)}」不在所选范围内，已忽略。")
+    # the stage and the case types are written into the URL in their Chinese words (小学, 初中; 辍学, ...)
+    for param, words, what in (("stage", STAGES, "学段"), ("ctype", CASE_TYPES, "类型")):
+        bad = [v for v in asked.get(param, []) if v not in words.values()]
+        if bad:
+            allowed = "、".join(words.values())
+            notices.append(f"网址中的{what}「{'、'.join(bad)}」无法识别（可用：{allowed}），已忽略。")
     for raw in asked.get("asof", [])[:1]:
         try:
             day = dt.date.fromisoformat(raw)

@@ -13,7 +13,7 @@ roster, s, chart = results.placements(view)  # s: published (the one small-count
 if ui.empty(roster, "所选范围内没有残疾儿童少年花名册数据。"):
     st.stop()
 
-local = bool(view.selection.townships or view.selection.schools)
+local = privacy.finer_than_county(view.ledger, view.selection)  # finer than the county: the small-count rule
 cols = st.columns(6)
 cols[0].metric("6-15周岁残疾儿童", s["total"])
 for col, (key, label) in zip(cols[1:], schema.PLACEMENTS.items(), strict=True):

@@ -334,10 +334,8 @@ def followup_status(view: View, days: int | None = None, stamp: tuple | None = N
     stamp = stamp or followup_stamp(view, days)
 
     def make() -> pd.DataFrame:
-        path, _ = ledger_source()
-        full = _status(
-            str(path), _digest(path), view.settings.coords, view.scope.key(), view.as_of.isoformat(), *stamp
-        )
+        # the view's own ledger key (its version AND settings stamp: a changed column mapping is another ledger)
+        full = _status(*view.key[0], view.as_of.isoformat(), *stamp)
         return metrics.select_cases(full, view.selection)
 
     return shared(view, "followup_status", make, stamp)

@@ -150,7 +150,7 @@ def placements_by(view: View, by: str) -> tuple[pd.DataFrame, object]:
 
 
 def _local(view: View) -> bool:
-    return bool(view.selection.townships or view.selection.schools)
+    return privacy.finer_than_county(view.ledger, view.selection)
 
 
 class Followup(NamedTuple):

@@ -45,7 +45,8 @@ def sidebar() -> View:
     ledger_key = _ledger_key()  # one key for the whole run: the ledger, its options and every shared result
     led = _scoped(*ledger_key)
     scope = current_scope()
-    asked = {k: st.query_params.get_all(k) for k in ("asof", "tsp", "sch")}  # before the widgets clean them
+    # before the widgets clean them
+    asked = {k: st.query_params.get_all(k) for k in ("asof", "tsp", "sch", "stage", "ctype")}
     with st.sidebar:
         st.markdown(f"**{literal(led.meta.get('district') or settings().district or '本区县')}控辍保学看板**")
         first, default_day = date_bounds(led, ledger_key)

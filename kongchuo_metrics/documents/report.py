@@ -127,7 +127,7 @@ def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
         ladder=metrics.ladder_counts(status),
         special=privacy.published_special(
             metrics.special_ed_summary(metrics.select_special(ledger.special_ed, sel)),
-            bool(sel.townships or sel.schools),
+            privacy.finer_than_county(ledger, sel),
         ),
         over_target=over,
         silent_schools=sorted(silent, key=lambda x: -x[2]),

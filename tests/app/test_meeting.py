@@ -88,9 +88,20 @@ def test_a_dropped_township_or_date_is_said_not_silently_ignored():
     assert metric(at, "在册辍学人数") == "25"  # the whole county, but said so
 
 
+def test_an_unknown_stage_or_case_type_in_the_url_is_said():
+    at = open_page("overview", {"stage": "junior", "ctype": "dropout"})
+    warnings = " ".join(w.value for w in at.warning)
+    assert "学段「junior」" in warnings and "类型「dropout」" in warnings and "已忽略" in warnings
+    assert metric(at, "在册辍学人数") == "25"
+
+
 def test_no_notice_for_a_good_url():
     at = open_page("overview", {"tsp": "三里镇"})
     assert not at.warning
+    stage = open_page("overview", {"stage": "初中"})  # the stage in its Chinese word, as the sidebar writes it
+    assert not stage.warning and stage.segmented_control(key="stage").value == "junior"
+    kind = open_page("overview", {"ctype": "辍学"})
+    assert not kind.warning and kind.multiselect(key="ctype").value == ["dropout"]
 
 
 def test_one_counting_rule_and_one_stat_date_per_page():

@@ -120,3 +120,40 @@ def test_opening_scopes_are_the_users_distinct_scopes_county_first(users):
 
     scopes = serve.opening_scopes()
     assert [s.key() for s in scopes] == [("county_admin", (), ()), ("township", ("三里镇",), ())]
+
+
+def test_a_changed_column_mapping_moves_every_page_of_the_sample_folder(tmp_path, monkeypatch):
+    """No store yet (a fresh install): the ledger is the data folder's file, read with settings.toml's column
+    mapping. Unmapping the return columns makes every child open again, on the follow-up page as well as on
+    the overview (the follow-up status is keyed on the settings too, not only on the file)."""
+    import shutil
+
+    from tests.app.conftest import open_page
+    from tests.conftest import SAMPLE_DIR
+
+    shutil.copytree(SAMPLE_DIR, tmp_path / "data")
+    monkeypatch.setenv("KONGCHUO_DATA", str(tmp_path / "data"))
+    at = open_page("followup")
+    assert metric(at, "未返校个案") == "25"
+    settings = tmp_path / "data" / "settings.toml"
+    text = settings.read_text(encoding="utf-8")
+    unmapped = '\n[columns]\n"是否返校" = ""\n"返校时间" = ""\n"处置情况/去向" = ""\n'
+    settings.write_text(text + unmapped, encoding="utf-8")
+    overview = open_page("overview")
+    opened = metric(overview, "在册辍学人数")
+    assert opened != "25"
+    at.run()
+    assert metric(at, "未返校个案") == opened
+    village = open_page("map")
+    assert metric(village, "未返校学生") == opened
+
+
+def test_a_township_users_special_education_cards_follow_the_small_count_rule(users):
+    """The township user's whole scope is a place finer than the county: its cards hide what the county
+    admin's cards hide for the same township (and what the user's own CSV hides)."""
+    admin = login("admin", "special_ed", query={"tsp": "三里镇"})
+    town = login("sanli", "special_ed")
+    labels = [m.label for m in admin.metric]
+    assert labels == [m.label for m in town.metric]
+    assert [metric(town, x) for x in labels] == [metric(admin, x) for x in labels]
+    assert "<5*" in {metric(town, x) for x in labels}
