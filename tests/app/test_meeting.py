@@ -98,7 +98,9 @@ def test_an_unknown_stage_or_case_type_in_the_url_is_said():
 def test_no_notice_for_a_good_url():
     at = open_page("overview", {"tsp": "三里镇"})
     assert not at.warning
-    stage = open_page("overview", {"stage": "初中"})  # the stage in its Chinese word, as the sidebar writes it
+    stage = open_page(
+        "overview", {"stage": "初中"}
+    )  # the stage in its Chinese word, as the sidebar writes it
     assert not stage.warning and stage.segmented_control(key="stage").value == "junior"
     kind = open_page("overview", {"ctype": "辍学"})
     assert not kind.warning and kind.multiselect(key="ctype").value == ["dropout"]
