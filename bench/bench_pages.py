@@ -63,16 +63,11 @@ def main() -> None:
         os.environ["KONGCHUO_STORE"] = str(Path(tmp) / "store")
         os.environ["KONGCHUO_AUDIT"] = str(Path(tmp) / "audit.jsonl")
         measure("sample ledger (data/)", "三里镇")
-        from bench.gen import generate
+        from bench.gen import generate, write_folder
 
         big = Path(tmp) / "big"
         big.mkdir()
-        cases, followups, schools, villages = generate(args.cases, args.followups)
-        cases.to_parquet(big / "台账.parquet")
-        followups.to_parquet(big / "劝返记录.parquet")
-        schools.to_parquet(big / "学校.parquet")
-        villages.to_parquet(big / "村屯.parquet")
-        del cases, followups
+        write_folder(big, generate(args.cases, args.followups))
         os.environ["KONGCHUO_DATA"] = str(big)
         measure(f"generated ledger: {args.cases:,} cases, {args.followups:,} follow-ups", "第03镇")
 

@@ -80,13 +80,9 @@ def one(label: str, ledger, settings, as_of: dt.date) -> None:
 
 
 def write_generated(folder: Path, n_cases: int, n_followups: int) -> None:
-    from bench.gen import generate
+    from bench.gen import generate, write_folder
 
-    cases, followups, schools, villages = generate(n_cases, n_followups)
-    cases.to_parquet(folder / "台账.parquet")
-    followups.to_parquet(folder / "劝返记录.parquet")
-    schools.to_parquet(folder / "学校.parquet")
-    villages.to_parquet(folder / "村屯.parquet")
+    write_folder(folder, generate(n_cases, n_followups))
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.gen import generate  # noqa: E402
+from bench.gen import generate, write_folder  # noqa: E402
 from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS, free_port  # noqa: E402
 
 
@@ -126,12 +126,7 @@ def main() -> None:
         print(f"load average {'/'.join(f'{x:.2f}' for x in os.getloadavg())}")
         if not (ledger / "台账.parquet").exists():
             ledger.mkdir(exist_ok=True)
-            cases, followups, schools, villages = generate(args.cases, args.followups)
-            cases.to_parquet(ledger / "台账.parquet")
-            followups.to_parquet(ledger / "劝返记录.parquet")
-            schools.to_parquet(ledger / "学校.parquet")
-            villages.to_parquet(ledger / "村屯.parquet")
-            del cases, followups
+            write_folder(ledger, generate(args.cases, args.followups))
         if storage.current(store)[0] is None:
             t = time.perf_counter()
             subprocess.run(

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from bench.gen import generate  # noqa: E402
+from bench.gen import generate, write_folder  # noqa: E402
 from kongchuo_metrics import figures, metrics  # noqa: E402
 from kongchuo_metrics.ingest import load_ledger  # noqa: E402
 
@@ -52,12 +52,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        cases, followups, schools, villages = timed("generate", lambda: generate(args.cases, args.followups))
-        cases.to_parquet(folder / "台账.parquet")
-        followups.to_parquet(folder / "劝返记录.parquet")
-        schools.to_parquet(folder / "学校.parquet")
-        villages.to_parquet(folder / "村屯.parquet")
-        del cases, followups
+        write_folder(folder, timed("generate", lambda: generate(args.cases, args.followups)))
         ledger = timed("load_ledger (4 Parquet files)", lambda: load_ledger(folder))
         print(
             f"{'peak memory (ru_maxrss)':<42} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:8.0f} MB"

@@ -8,6 +8,15 @@ import pandas as pd
 from kongchuo_metrics.parsers import id_check_digit
 
 
+def write_folder(folder, tables) -> None:
+    """A ledger folder of four Parquet files (台账, 劝返记录, 学校, 村屯) from generate()'s tables."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    for frame, name in zip(tables, ("台账", "劝返记录", "学校", "村屯"), strict=True):
+        frame.to_parquet(folder / f"{name}.parquet")
+
+
 def generate(n_cases: int, n_followups: int, n_schools: int = 200, n_villages: int = 2000, seed: int = 1):
     """Canonical-header frames: (cases, followups, schools, villages)."""
     rng = np.random.default_rng(seed)
