@@ -131,20 +131,13 @@ def main() -> None:
             settled = None
             if args.settle:  # a meeting's first visitor opens the dashboard before the others join
                 settled = wait_idle(server) - t0
-            if args.visited:
-                pairs = sorted(
-                    {
-                        step
-                        for steps in [plan(i, args.reruns, args.same_page) for i in range(args.sessions)]
-                        for step in steps
-                    }
-                )
-                session(url, pairs, warm, [])
+            plans = [plan(i, args.reruns, args.same_page) for i in range(args.sessions)]
+            if args.visited:  # every pair of the plan once, by one session (earlier visitors)
+                session(url, sorted({step for steps in plans for step in steps}), warm, [])
             before = server.memory_info().rss
             cpu_before = server.cpu_times()
             latencies: list[float] = []
             errors: list[str] = []
-            plans = [plan(i, args.reruns, args.same_page) for i in range(args.sessions)]
             threads = [
                 threading.Thread(target=session, args=(url, steps, latencies, errors)) for steps in plans
             ]
