@@ -20,7 +20,6 @@ from .data import (  # noqa: F401
     followup_stamp,
     followup_status,
     followups_with_notices,
-    ledger,
     ledger_source,
     notice_listing,
     paper_settings,

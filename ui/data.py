@@ -3,6 +3,7 @@ data the pages read (settings, follow-up status, records database, reporting cal
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import threading
@@ -46,7 +47,7 @@ class _Held:
     and st.cache_resource for everyone. The ledger itself lives on disk (the versioned store) and, once
     loaded, here: a cleared cache then only costs the cheap scoped views, never a reload of the file.
 
-    `budget` bounds the entries' total size in bytes as well as their number (`weigh` sizes a value). Only one
+    `budget` bounds the entries' total size in bytes as well as their number (`_weigh` sizes a value). Only one
     thread builds a missing entry; the others that ask for it meanwhile wait for that one result instead of
     repeating the work (thirty sessions opening the same page at a meeting build its figures once).
     """
@@ -127,8 +128,6 @@ def _load(path: str, digest: str, coords: str) -> Ledger:
 
 def _read_ledger(path: str, coords: str) -> Ledger:
     # a store version is read from its Arrow snapshot (rebuilt from the raw files when stale), never parsed again
-    import contextlib
-
     # a spinner needs a session: the server's start (ui.serve) loads the ledger before anyone has one
     background = threading.current_thread().name in BACKGROUND_THREADS
     with contextlib.nullcontext() if background else st.spinner("正在读取台账…"):
@@ -216,11 +215,6 @@ def _ledger_key(scope: access.Scope | None = None) -> tuple:
     path, _ = ledger_source()
     scope = scope or current_scope()
     return str(path), _digest(path) + _settings_stamp(), settings().coords, scope.key()
-
-
-def ledger() -> Ledger:
-    """The ledger as the current scope may see it (the ONE way pages get data)."""
-    return _scoped(*_ledger_key())
 
 
 # Results that depend only on the ledger version (and settings), the scope, the selection and the mode:

@@ -217,12 +217,8 @@ def warm_townships(base: View) -> None:
     """Each township's views of `base`'s scope, on this thread (the start's preload), once per version."""
     from .data import _options
 
-    key = base.key[0]
-    if os.environ.get("KONGCHUO_WARM", "1") == "0" or key in _WARMED:
-        return
-    _WARMED.add(key)
-    WARM_DONE.clear()
-    _warm(base, _options(*key, None), whole=False)
+    if _claim(base.key[0]):
+        _warm(base, _options(*base.key[0], None), whole=False)
 
 
 def warm(view: View, townships: list[str]) -> None:
@@ -231,14 +227,20 @@ def warm(view: View, townships: list[str]) -> None:
     townships open first. Once per ledger version and scope; each step waits while any session's script is
     running, so visitors never wait for it. Results land in the shared cache under exactly the keys the
     pages ask for."""
+    if _claim(view.key[0]):
+        threading.Thread(target=_warm, args=(view, townships), name="kongchuo-warm", daemon=True).start()
+
+
+def _claim(ledger_key: tuple) -> bool:
+    """True for the one caller that is to warm this ledger version and scope (warming switched on)."""
     if os.environ.get("KONGCHUO_WARM", "1") == "0":
-        return
-    ledger_key = view.key[0]
-    if ledger_key in _WARMED:
-        return
-    _WARMED.add(ledger_key)
-    WARM_DONE.clear()
-    threading.Thread(target=_warm, args=(view, townships), name="kongchuo-warm", daemon=True).start()
+        return False
+    with _ACTIVE_LOCK:
+        if ledger_key in _WARMED:
+            return False
+        _WARMED.add(ledger_key)
+        WARM_DONE.clear()
+    return True
 
 
 def _warm(base: View, townships: list[str], whole: bool = True) -> None:
