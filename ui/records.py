@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
+from kongchuo_metrics.labels import cn_date
+
 from .data import _ledger_key, _options, notice_listing, notices, paper_settings, records_engine, workflows
 from .downloads import DOCX, document_download
 from .session import audit_event
@@ -121,6 +123,9 @@ def notice_controls(view: View, status: pd.DataFrame, pick: str | None, listing:
                 st.error(str(exc))
     elif may_act:
         st.caption("在上方“个案时间线”中选择个案后，可为其发出劝学通知书或限期复学通知书。")
+    done = st.session_state.pop("_fu_nt_delivered", None)
+    if done:  # the run after 登记送达 says what was recorded (the form itself is gone once delivered)
+        st.success(done)
     if listing.empty:
         return
     table(workflows.notice_table(listing, view.mode))
@@ -147,7 +152,13 @@ def notice_controls(view: View, status: pd.DataFrame, pick: str | None, listing:
             place = st.text_input("送达地点", key="fu_nt_place")
             if st.form_submit_button("登记送达"):
                 try:
-                    notices.deliver(engine, scope, int(chosen), day, recipient, place, audit=audit_event)
+                    got = notices.deliver(
+                        engine, scope, int(chosen), day, recipient, place, audit=audit_event
+                    )
+                    st.session_state["_fu_nt_delivered"] = (
+                        f"已登记送达：{got['number']}，送达日期{cn_date(dt.date.fromisoformat(got['delivered_on']))}，"
+                        f"复学限期至{cn_date(dt.date.fromisoformat(got['deadline']))}。"
+                    )
                     st.rerun()
                 except notices.NoticeError as exc:
                     st.error(str(exc))

@@ -101,6 +101,10 @@ def test_issue_and_deliver_a_notice_moves_the_ladder(isolated):
     at.text_input(key="fu_nt_place").input("五里镇某村家中")
     next(b for b in at.button if b.label == "登记送达").click().run()
     assert not at.exception
+    assert any(
+        s.value.startswith("已登记送达：五里镇控辍通字〔2019〕第1号，送达日期2019年6月25日，复学限期至2019年")
+        for s in at.success
+    )
     assert int(metric(at, "已到限期复学通知书及以上环节")) == before + 1
     shown = at.dataframe[-1].value
     assert shown["送达日期"].tolist() == ["2019-06-25"] and shown["受送达人"].tolist() == ["钟*"]

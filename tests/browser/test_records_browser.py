@@ -107,9 +107,11 @@ def test_issue_and_deliver_a_notice(browser, records_server):
             p.page.get_by_role("button", name="下载通知书及送达回证（Word）").click()
         text = " ".join(x.text for x in Document(io.BytesIO(open(info.value.path(), "rb").read())).paragraphs)
         assert "五里镇控辍通字〔2019〕第1号" in text and "送达回证" in text and "钟*" in text
+        p.wait()  # the download's audit callback reruns the page: type into the form it draws
         p.page.get_by_label("受送达人（监护人）").fill("钟父")
         p.page.get_by_label("送达地点").fill("五里镇家中")
         p.page.get_by_role("button", name="登记送达").click()
+        see(p, "已登记送达：五里镇控辍通字〔2019〕第1号")
         p.wait()
         p.page.wait_for_function(
             f"() => [...document.querySelectorAll('[data-testid=stMetric]')].some(e => e.innerText.includes("
