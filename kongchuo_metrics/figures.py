@@ -47,8 +47,19 @@ def count_ticks(top: float, target: int = 5) -> dict:
     return {"tickmode": "linear", "tick0": 0, "dtick": max(1, step), "tickformat": ",d"}
 
 
-def _layout(
-    fig: go.Figure,
+def _merge(into: dict, more: dict) -> dict:
+    """`more` merged into `into` key by key, nested dicts merged too (the later value wins); returns `into`."""
+    for k, v in more.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            _merge(into[k], v)
+        else:
+            into[k] = v
+    return into
+
+
+def _figure(
+    traces: list[dict],
+    layout: dict,
     title: str | None,
     height: int,
     big: bool = False,
@@ -57,8 +68,11 @@ def _layout(
     count_axis: str | None = "y",
     top: float | None = None,
 ) -> go.Figure:
-    """Shared look; margins from the longest tick label (so no label is clipped in print), integer count ticks.
+    """The figure of `traces` (plain trace dicts with their "type") in the shared look, `layout` on top of it;
+    margins from the longest tick label (so no label is clipped in print), integer count ticks.
 
+    Built from plain dicts in one go: plotly validates the whole figure once, where a chain of add_* and
+    update_* calls validates at every step (about ten times the time, and most of a page's first computation).
     `y_labels` / `x_labels`: the category labels of that axis (widest one sets the margin); `count_axis`: the
     axis that holds counts ("x", "y" or None); `top`: the largest count shown (for the tick step).
     """
@@ -74,35 +88,37 @@ def _layout(
         bottom += sizes["tick"] + 10 if widest * len(x_labels) < 900 else widest * 0.72 + 10  # rotated 45
     else:
         bottom += sizes["tick"] * 2 + 10  # count ticks and the axis title
-    fig.update_layout(
-        title={"text": title, "x": 0.01} if title else None,
-        height=height,
-        margin={"l": int(left), "r": 40, "t": 60 if title else 40, "b": int(bottom)},
-        font={"family": FONT, "size": sizes["body"]},
-        separators=".,",
-        legend={
+
+    def axis() -> dict:  # a fresh one per axis: _merge writes into its nested dicts
+        return {
+            "tickfont": {"size": sizes["tick"]},
+            "automargin": True,
+            "title": {"font": {"size": sizes["body"]}},
+        }
+
+    look = {
+        "height": height,
+        "margin": {"l": int(left), "r": 40, "t": 60 if title else 40, "b": int(bottom)},
+        "font": {"family": FONT, "size": sizes["body"]},
+        "separators": ".,",
+        "legend": {
             "orientation": "h",
             "yanchor": "bottom",
             "y": 1.02,
             "x": 0,
             "font": {"size": sizes["legend"]},
         },
-        plot_bgcolor="white",
-        hoverlabel={"font_family": FONT},
-        dragmode=False,
-    )
-    fig.update_xaxes(tickfont={"size": sizes["tick"]}, automargin=True, title_font={"size": sizes["body"]})
-    fig.update_yaxes(
-        tickfont={"size": sizes["tick"]},
-        automargin=True,
-        gridcolor="#e9ecef",
-        rangemode="tozero",
-        title_font={"size": sizes["body"]},
-    )
+        "plot_bgcolor": "white",
+        "hoverlabel": {"font": {"family": FONT}},
+        "dragmode": False,
+        "xaxis": axis(),
+        "yaxis": {**axis(), "gridcolor": "#e9ecef", "rangemode": "tozero"},
+    }
+    if title:
+        look["title"] = {"text": title, "x": 0.01}
     if count_axis:
-        ticks = count_ticks(top if top is not None else 1)
-        (fig.update_yaxes if count_axis == "y" else fig.update_xaxes)(**ticks)
-    return fig
+        look[f"{count_axis}axis"].update(count_ticks(top if top is not None else 1))
+    return go.Figure({"data": traces, "layout": _merge(look, layout)})
 
 
 def date_labels(dates: pd.Series) -> list[str]:
@@ -120,17 +136,18 @@ def date_labels(dates: pd.Series) -> list[str]:
     return [f"{x.year}年{x.month}月{x.day}日" for x in d]
 
 
-def _count_line(fig: go.Figure, x, y, name: str, line: dict, mode: str = "lines+markers", **extra) -> None:
+def _count_line(x, y, name: str, line: dict, mode: str = "lines+markers", **extra) -> dict:
     """One line of head counts over the report dates, with its Chinese hover text (日期, name：n 人)."""
-    fig.add_scatter(
-        x=x,
-        y=y,
-        name=name,
-        mode=mode,
-        line=line,
-        hovertemplate=f"%{{x}}<br>{name}：%{{y:,d}} 人<extra></extra>",
+    return {
+        "type": "scatter",
+        "x": x,
+        "y": y,
+        "name": name,
+        "mode": mode,
+        "line": line,
+        "hovertemplate": f"%{{x}}<br>{name}：%{{y:,d}} 人<extra></extra>",
         **extra,
-    )
+    }
 
 
 def trend_chart(
@@ -150,94 +167,111 @@ def trend_chart(
     The x axis is categorical (one slot per report date): report dates are irregular, and a time axis would
     squeeze 3月25日 and 3月27日 onto one another.
     """
-    fig = go.Figure()
     x = date_labels(trend["date"])
-    fig.add_bar(
-        x=x,
-        y=trend["returned"],
-        name="本期劝返",
-        marker_color=COLORS["returned"],
-        opacity=0.8,
-        text=trend["returned"].astype("object").where(trend["returned"] > 0, ""),  # no "0" on an empty slot
-        textposition="auto",  # inside a tall bar, just above a bar too short to hold its number
-        insidetextanchor="start",  # at the foot of the bar, clear of the open-cases labels above
-        textangle=0,  # never rotated, however thin the bar
-        constraintext="none",
-        hovertemplate="%{x}<br>本期劝返：%{y:,d} 人<extra></extra>",
-    )
-    _count_line(
-        fig,
-        x,
-        trend["open"],
-        "在册辍学",
-        {"color": COLORS["open"], "width": 3},
-        mode="lines+markers+text",
-        text=trend["open"],
-        textposition="top center",
-        cliponaxis=False,
-    )
-    _count_line(fig, x, trend["open_poor"], "其中建档立卡", {"color": COLORS["poor"], "width": 2})
+    traces = [
+        {
+            "type": "bar",
+            "x": x,
+            "y": trend["returned"],
+            "name": "本期劝返",
+            "marker": {"color": COLORS["returned"]},
+            "opacity": 0.8,
+            "text": trend["returned"].astype("object").where(trend["returned"] > 0, ""),  # no "0" on empty
+            "textposition": "auto",  # inside a tall bar, just above a bar too short to hold its number
+            "insidetextanchor": "start",  # at the foot of the bar, clear of the open-cases labels above
+            "textangle": 0,  # never rotated, however thin the bar
+            "constraintext": "none",
+            "hovertemplate": "%{x}<br>本期劝返：%{y:,d} 人<extra></extra>",
+        },
+        _count_line(
+            x,
+            trend["open"],
+            "在册辍学",
+            {"color": COLORS["open"], "width": 3},
+            mode="lines+markers+text",
+            text=trend["open"],
+            textposition="top center",
+            cliponaxis=False,
+        ),
+        _count_line(x, trend["open_poor"], "其中建档立卡", {"color": COLORS["poor"], "width": 2}),
+    ]
     top = max(
         int(trend["open"].max()) if len(trend) else 0, int(trend["returned"].max()) if len(trend) else 0, 1
     )
     if last_year is not None and last_year["open_last_year"].notna().any():
         ly = trend[["date"]].merge(last_year, on="date", how="left")["open_last_year"]
-        _count_line(
-            fig,
-            x,
-            ly.astype("float"),
-            "上年同期在册",
-            {"color": COLORS["open"], "width": 2, "dash": "dot"},
-            marker={"symbol": "circle-open"},
-            opacity=0.6,
-            connectgaps=False,
+        traces.append(
+            _count_line(
+                x,
+                ly.astype("float"),
+                "上年同期在册",
+                {"color": COLORS["open"], "width": 2, "dash": "dot"},
+                marker={"symbol": "circle-open"},
+                opacity=0.6,
+                connectgaps=False,
+            )
         )
         top = max(top, int(ly.max()))
+    layout: dict = {
+        "xaxis": {"type": "category"},
+        "yaxis": {"title": {"text": "人数"}, "range": [0, top * 1.18]},
+    }
     if target is not None:
-        if target <= top * 3:
-            fig.add_hline(
-                y=target,
-                line_dash="dash",
-                line_color=COLORS["target"],
-                annotation_text=f"{target_label} {labels.cn_number(target)} 人",
-                annotation_position="top left",
-            )
+        if target <= top * 3:  # a dashed line across the plot, its label above its left end
+            line = {"xref": "x domain", "yref": "y"}
+            layout["shapes"] = [
+                {"type": "line", **line, "x0": 0, "x1": 1, "y0": target, "y1": target}
+                | {"line": {"color": COLORS["target"], "dash": "dash"}}
+            ]
+            layout["annotations"] = [
+                {
+                    **line,
+                    "x": 0,
+                    "y": target,
+                    "xanchor": "left",
+                    "yanchor": "bottom",
+                    "showarrow": False,
+                    "text": f"{target_label} {labels.cn_number(target)} 人",
+                }
+            ]
         else:
-            fig.add_annotation(
-                xref="paper",
-                yref="paper",
-                x=1,
-                y=1.1,
-                showarrow=False,
-                xanchor="right",
-                text=f"{target_label} {labels.cn_number(target)} 人（远高于当前）",
-                font={"color": COLORS["target"]},
-            )
-    fig.update_xaxes(type="category", title=None)
-    fig.update_yaxes(title="人数", range=[0, top * 1.18])
-    return _layout(fig, title, height, big, x_labels=x, top=top * 1.18)
+            layout["annotations"] = [
+                {
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": 1,
+                    "y": 1.1,
+                    "showarrow": False,
+                    "xanchor": "right",
+                    "text": f"{target_label} {labels.cn_number(target)} 人（远高于当前）",
+                    "font": {"color": COLORS["target"]},
+                }
+            ]
+    return _figure(traces, layout, title, height, big, x_labels=x, top=top * 1.18)
 
 
 def split_trend_chart(
     trend: pd.DataFrame, by: str, title: str | None = None, height: int = 420, big: bool = False
 ) -> go.Figure:
     """Open cases per group over the report dates (one line per township or stage)."""
-    fig = go.Figure()
     value_labels = labels.VALUE_LABELS.get(by, {})
     x_all = date_labels(trend["date"].drop_duplicates().sort_values()) if len(trend) else []
-    for name, grp in trend.groupby(by, sort=True):
+    traces = []
+    for name, grp in trend.groupby(by, sort=True):  # one line per group (a handful), not per case
         shown = _html_text(pd.Series([str(value_labels.get(name, name))])).iloc[0]
-        fig.add_scatter(
-            x=date_labels(grp["date"]),
-            y=grp["open"],
-            name=shown,
-            mode="lines+markers",
-            hovertemplate=f"{shown}<br>%{{x}}<br>在册辍学：%{{y:,d}} 人<extra></extra>",
+        traces.append(
+            {
+                "type": "scatter",
+                "x": date_labels(grp["date"]),
+                "y": grp["open"],
+                "name": shown,
+                "mode": "lines+markers",
+                "hovertemplate": f"{shown}<br>%{{x}}<br>在册辍学：%{{y:,d}} 人<extra></extra>",
+            }
         )
-    fig.update_xaxes(type="category")
-    fig.update_yaxes(title="在册辍学人数")
+    layout = {"xaxis": {"type": "category"}, "yaxis": {"title": {"text": "在册辍学人数"}}}
     top = float(trend["open"].max()) if len(trend) else 1
-    return _layout(fig, title, height, big, x_labels=x_all, top=top)
+    return _figure(traces, layout, title, height, big, x_labels=x_all, top=top)
 
 
 def bar_chart(
@@ -253,25 +287,27 @@ def bar_chart(
     """A horizontal bar chart of `value` per `category`, largest at the top."""
     data = frame.sort_values(value, ascending=True)
     names = data[category].astype("str")
-    fig = go.Figure(
-        go.Bar(
-            x=data[value],
-            y=_html_text(names),
-            orientation="h",
-            marker_color=COLORS.get(color, color),
-            text=data[value],
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate="%{y}<br>" + value_label + "：%{x:,}<extra></extra>",
-        )
-    )
-    fig.update_xaxes(title=value_label)
-    fig.update_yaxes(title=None, type="category")
+    bar = {
+        "type": "bar",
+        "x": data[value],
+        "y": _html_text(names),
+        "orientation": "h",
+        "marker": {"color": COLORS.get(color, color)},
+        "text": data[value],
+        "textposition": "outside",
+        "cliponaxis": False,
+        "hovertemplate": "%{y}<br>" + value_label + "：%{x:,}<extra></extra>",
+    }
     top = float(data[value].max()) if len(data) else 1
-    fig.update_xaxes(range=[0, top * 1.15])  # room for the number outside the longest bar
+    layout = {
+        # room for the number outside the longest bar
+        "xaxis": {"title": {"text": value_label}, "range": [0, top * 1.15]},
+        "yaxis": {"type": "category"},
+    }
     row = 34 if big else 28
-    return _layout(
-        fig,
+    return _figure(
+        [bar],
+        layout,
         title,
         height or max(260, row * len(data) + 110),
         big,
@@ -288,69 +324,69 @@ def placements_chart(
     keys = list(schema.PLACEMENTS)
     # a suppressed count (privacy.published_special) gets no bar, only its mark
     values = [summary[k] if isinstance(summary[k], int) else None for k in keys]
-    fig = go.Figure(
-        go.Bar(
-            x=[schema.PLACEMENTS[k] for k in keys],
-            y=[v or 0 for v in values],
-            marker_color=[PLACEMENT_COLORS[k] for k in keys],
-            text=[summary[k] for k in keys],
-            textposition="outside",
-            hovertemplate="%{x}：%{text} 人<extra></extra>",
-        )
-    )
+    bar = {
+        "type": "bar",
+        "x": [schema.PLACEMENTS[k] for k in keys],
+        "y": [v or 0 for v in values],
+        "marker": {"color": [PLACEMENT_COLORS[k] for k in keys]},
+        "text": [summary[k] for k in keys],
+        "textposition": "outside",
+        "hovertemplate": "%{x}：%{text} 人<extra></extra>",
+    }
     top = max([v for v in values if v is not None] or [1])
-    fig.update_yaxes(title="人数", range=[0, top * 1.18])
-    return _layout(fig, title, height, big, x_labels=[schema.PLACEMENTS[k] for k in keys], top=top * 1.18)
+    layout = {"yaxis": {"title": {"text": "人数"}, "range": [0, top * 1.18]}}
+    x_labels = [schema.PLACEMENTS[k] for k in keys]
+    return _figure([bar], layout, title, height, big, x_labels=x_labels, top=top * 1.18)
 
 
 def stacked_placements(
     by_table: pd.DataFrame, by: str, title: str | None = None, big: bool = False
 ) -> go.Figure:
     """Placements stacked per township / disability type."""
-    fig = go.Figure()
-    for k, name in schema.PLACEMENTS.items():
-        fig.add_bar(
-            y=_html_text(by_table[by].astype("str")),
-            x=pd.to_numeric(
-                by_table[k], errors="coerce"
-            ),  # a suppressed cell (privacy.suppress) is not drawn
-            name=name,
-            orientation="h",
-            marker_color=PLACEMENT_COLORS[k],
-            hovertemplate="%{y}<br>" + name + "：%{x:,d} 人<extra></extra>",
-        )
-    fig.update_layout(barmode="stack")
-    fig.update_xaxes(title="人数")
-    fig.update_yaxes(type="category")
     names = by_table[by].astype("str")
+    shown = _html_text(names)
+    traces = [
+        {
+            "type": "bar",
+            "y": shown,
+            "x": pd.to_numeric(by_table[k], errors="coerce"),  # a suppressed cell (privacy.suppress): no bar
+            "name": name,
+            "orientation": "h",
+            "marker": {"color": PLACEMENT_COLORS[k]},
+            "hovertemplate": "%{y}<br>" + name + "：%{x:,d} 人<extra></extra>",
+        }
+        for k, name in schema.PLACEMENTS.items()
+    ]
+    layout = {"barmode": "stack", "xaxis": {"title": {"text": "人数"}}, "yaxis": {"type": "category"}}
     cells = by_table[list(schema.PLACEMENTS)].apply(pd.to_numeric, errors="coerce")
     top = float(cells.sum(axis=1).max()) if len(by_table) else 1
-    return _layout(
-        fig, title, max(300, 30 * len(by_table) + 110), big, y_labels=names, count_axis="x", top=top
-    )
+    height = max(300, 30 * len(by_table) + 110)
+    return _figure(traces, layout, title, height, big, y_labels=names, count_axis="x", top=top)
 
 
 def ladder_chart(ladder: pd.DataFrame, title: str | None = None, big: bool = False) -> go.Figure:
     """Open and overdue cases per escalation step, in ladder order."""
-    fig = go.Figure()
-    fig.add_bar(
-        x=ladder["label"],
-        y=ladder["open"],
-        name="在册",
-        marker_color=COLORS["open"],
-        hovertemplate="%{x}：%{y:,d} 人<extra></extra>",
-    )
-    fig.add_bar(
-        x=ladder["label"],
-        y=ladder["overdue"],
-        name="其中超期",
-        marker_color=COLORS["overdue"],
-        hovertemplate="%{x} 超期：%{y:,d} 人<extra></extra>",
-    )
-    fig.update_layout(barmode="group")
-    top = float(ladder["open"].max()) if len(ladder) else 1
-    fig.update_yaxes(title="人数", range=[0, max(top, 1) * 1.15])
-    return _layout(fig, title, 340, big, x_labels=list(ladder["label"]), top=max(top, 1) * 1.15)
+    traces = [
+        {
+            "type": "bar",
+            "x": ladder["label"],
+            "y": ladder["open"],
+            "name": "在册",
+            "marker": {"color": COLORS["open"]},
+            "hovertemplate": "%{x}：%{y:,d} 人<extra></extra>",
+        },
+        {
+            "type": "bar",
+            "x": ladder["label"],
+            "y": ladder["overdue"],
+            "name": "其中超期",
+            "marker": {"color": COLORS["overdue"]},
+            "hovertemplate": "%{x} 超期：%{y:,d} 人<extra></extra>",
+        },
+    ]
+    top = max(float(ladder["open"].max()) if len(ladder) else 1, 1)
+    layout = {"barmode": "group", "yaxis": {"title": {"text": "人数"}, "range": [0, top * 1.15]}}
+    return _figure(traces, layout, title, 340, big, x_labels=list(ladder["label"]), top=top * 1.15)
 
 
 # --- the map ----------------------------------------------------------------------------------------------------
@@ -525,60 +561,74 @@ def static_map(
     No geo traces and no tiles (plotly's geo traces fetch a world topojson); longitude/latitude are drawn on
     equal-scaled axes, which is accurate enough at county scale.
     """
-    fig = go.Figure()
-    if boundaries:
-        for f in boundaries.get("features", []):
-            geom = f.get("geometry") or {}
-            polys = (
-                geom.get("coordinates", [])
-                if geom.get("type") == "MultiPolygon"
-                else [geom.get("coordinates", [])]
+    traces: list[dict] = []
+    notes: list[dict] = []
+    for f in (boundaries or {}).get("features", []):  # a county's dozen townships, not its cases
+        geom = f.get("geometry") or {}
+        polys = (
+            geom.get("coordinates", [])
+            if geom.get("type") == "MultiPolygon"
+            else [geom.get("coordinates", [])]
+        )
+        for poly in polys:
+            ring = poly[0] if poly else []
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": [p[0] for p in ring],
+                    "y": [p[1] for p in ring],
+                    "mode": "lines",
+                    "fill": "toself",
+                    "fillcolor": "rgba(233,236,239,0.6)",
+                    "line": {"color": "#495057", "width": 1},
+                    "hoverinfo": "skip",
+                    "showlegend": False,
+                }
             )
-            for poly in polys:
-                ring = poly[0] if poly else []
-                fig.add_scatter(
-                    x=[p[0] for p in ring],
-                    y=[p[1] for p in ring],
-                    mode="lines",
-                    fill="toself",
-                    fillcolor="rgba(233,236,239,0.6)",
-                    line={"color": "#495057", "width": 1},
-                    hoverinfo="skip",
-                    showlegend=False,
-                )
-            props = f.get("properties", {})
-            if props.get("label_lon") is not None:
-                fig.add_annotation(
-                    x=props["label_lon"],
-                    y=props["label_lat"],
-                    text=props.get("township", ""),
-                    showarrow=False,
-                    font={"size": 13, "color": "#212529"},
-                    yshift=14,
-                    bgcolor="rgba(255,255,255,0.8)",
-                )
+        props = f.get("properties", {})
+        if props.get("label_lon") is not None:
+            notes.append(
+                {
+                    "x": props["label_lon"],
+                    "y": props["label_lat"],
+                    "text": props.get("township", ""),
+                    "showarrow": False,
+                    "font": {"size": 13, "color": "#212529"},
+                    "yshift": 14,
+                    "bgcolor": "rgba(255,255,255,0.8)",
+                }
+            )
     for state, label, color in MAP_LEGEND:
         part = villages[villages["state"] == state]
         if part.empty:
             continue
-        fig.add_scatter(
-            x=part["lon"],
-            y=part["lat"],
-            mode="markers",
-            name=label,
-            marker={
-                "size": (part["open"].clip(lower=1) ** 0.5) * 9 + 6,
-                "color": f"rgba({color[0]},{color[1]},{color[2]},0.85)",
-                "line": {"color": "white", "width": 1},
-            },
-            text=_html_text(part["village"]) + "：" + part["open"].astype(str) + "人",
-            hoverinfo="text",
+        traces.append(
+            {
+                "type": "scatter",
+                "x": part["lon"],
+                "y": part["lat"],
+                "mode": "markers",
+                "name": label,
+                "marker": {
+                    "size": (part["open"].clip(lower=1) ** 0.5) * 9 + 6,
+                    "color": f"rgba({color[0]},{color[1]},{color[2]},0.85)",
+                    "line": {"color": "white", "width": 1},
+                },
+                "text": _html_text(part["village"]) + "：" + part["open"].astype(str) + "人",
+                "hoverinfo": "text",
+            }
         )
-    fig = _layout(fig, title, height, count_axis=None)
     lat0 = float(villages["lat"].mean()) if len(villages) else 23.0
-    fig.update_xaxes(visible=False, rangemode="normal")
-    # one degree of longitude is cos(latitude) of a degree of latitude on the ground
-    fig.update_yaxes(
-        visible=False, rangemode="normal", scaleanchor="x", scaleratio=1 / math.cos(math.radians(lat0))
-    )
-    return fig
+    layout = {
+        "xaxis": {"visible": False, "rangemode": "normal"},
+        # one degree of longitude is cos(latitude) of a degree of latitude on the ground
+        "yaxis": {
+            "visible": False,
+            "rangemode": "normal",
+            "scaleanchor": "x",
+            "scaleratio": 1 / math.cos(math.radians(lat0)),
+        },
+    }
+    if notes:
+        layout["annotations"] = notes
+    return _figure(traces, layout, title, height, count_axis=None)
