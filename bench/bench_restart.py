@@ -13,6 +13,7 @@ Run: .venv/bin/python bench/bench_restart.py [--cases 1000000] [--followups 1000
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -60,6 +61,9 @@ def first_figures(env: dict, browser) -> tuple[float, float, float]:
                 time.sleep(0.02)
 
     watcher = threading.Thread(target=health, daemon=True)
+    timeline = Path(tempfile.mkdtemp()) / "timeline.json"
+    env = {**env, "KONGCHUO_TIMELINE": str(timeline)}
+    wall0 = time.time()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
         cwd=ROOT,
@@ -80,6 +84,7 @@ def first_figures(env: dict, browser) -> tuple[float, float, float]:
                 if time.time() > deadline:
                     raise
                 time.sleep(0.05)
+        loaded = time.perf_counter() - t0
         page.wait_for_function(
             "() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
             ".some(e => /\\d/.test(e.innerText))",
@@ -94,6 +99,14 @@ def first_figures(env: dict, browser) -> tuple[float, float, float]:
         print(
             f"  first figure {figure!r} after {seconds:.2f} s ({serving:.2f} s after the server accepted connections)"
         )
+        steps = json.loads(timeline.read_text()) if timeline.exists() else {}
+        phases = {"accepting": up[0] - t0 if up else float("nan"), "page loaded": loaded}
+        phases |= {
+            f"server {k}": v - wall0
+            for k, v in steps.items()
+            if k in ("start", "loaded", "first_scope", "run_started", "run_ended")
+        }
+        print("    " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(phases.items(), key=lambda kv: kv[1])))
         page.close()
         return seconds, serving, peak_rss_mb(proc.pid)
     finally:

@@ -17,6 +17,7 @@ from kongchuo_metrics import access, metrics, storage
 from kongchuo_metrics.ingest import Ledger, load_ledger
 from kongchuo_metrics.settings import settings_path
 
+from . import persist
 from .session import ROOT, current_scope, data_dir, settings, store_dir
 
 if TYPE_CHECKING:
@@ -154,12 +155,18 @@ _SCOPED = _Held(32)
 
 
 def _scoped(path: str, digest: str, coords: str, scope_key: tuple) -> Ledger:
-    """The ledger as a scope may see it, once per version and scope (also from the warming thread)."""
+    """The ledger as a scope may see it, once per version and scope (also from the warming thread); the
+    scope's results kept on disk by an earlier run of the server are read back with it (ui.persist)."""
     role, townships, schools = scope_key
     scope = access.Scope("", role, townships, schools)
-    return _SCOPED.get(
-        (path, digest, coords, scope_key), lambda: access.scoped_ledger(_load(path, digest, coords), scope)
-    )
+    key = (path, digest, coords, scope_key)
+
+    def make() -> Ledger:
+        led = access.scoped_ledger(_load(path, digest, coords), scope)
+        persist.restore(key)
+        return led
+
+    return _SCOPED.get(key, make)
 
 
 def _digest(path: Path) -> str:
@@ -224,8 +231,13 @@ _RESULTS = _Held(512, budget=768e6)
 
 
 def forget_results() -> None:
-    """Drop every shared result, scoped ledger and follow-up status (tests start from nothing; the loaded
-    ledgers stay)."""
+    """Drop every shared result, scoped ledger and follow-up status, and what was restored from disk (tests
+    start from nothing; the loaded ledgers stay), and which ledgers were warmed."""
+    from . import results
+
+    persist.forget()
+    with results._ACTIVE_LOCK:
+        results._WARMED.clear()
     for held in (_RESULTS, _STATUS, _SCOPED, _OPTIONS):
         with held.lock:
             held.items.clear()
@@ -238,7 +250,8 @@ def shared(view: View, name: str, make, *extra):
 
     The result is shared: callers never modify it in place (pandas copy-on-write: derived frames are new).
     """
-    return _RESULTS.get((view.key, name, *extra), make)
+    key = (view.key, name, *extra)
+    return _RESULTS.get(key, lambda: persist.take(key, make))
 
 
 def date_bounds(led: Ledger, key: tuple) -> tuple[dt.date, dt.date]:
@@ -252,7 +265,7 @@ def date_bounds(led: Ledger, key: tuple) -> tuple[dt.date, dt.date]:
             return default_day - dt.timedelta(days=365), default_day
         return metrics.data_range(led.cases)[0].date(), default_day
 
-    return _RESULTS.get((key, "date_bounds"), bounds)
+    return _RESULTS.get((key, "date_bounds"), lambda: persist.take((key, "date_bounds"), bounds))
 
 
 def selected_cases(led: Ledger, key: tuple, sel) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from kongchuo_metrics import compare, figures, labels, metrics, privacy
 
+from . import persist, serve
 from .data import _RESULTS, date_bounds, followup_stamp, followup_status, shared
 from .view import View
 
@@ -170,6 +171,9 @@ def followup(view: View, status: pd.DataFrame, stamp: tuple) -> Followup:
 # --- ahead of the first visitors -------------------------------------------------------------------------
 
 _ACTIVE = [0]  # script runs in progress (view.run_app counts them): warming waits while there are any
+_LAST_END = [0.0]  # when the last script run ended (time.monotonic)
+# after a run ends, the server still has to send what it drew: warming keeps off the interpreter for this long
+QUIET = 0.5
 _ACTIVE_LOCK = threading.Lock()
 _WARMED: set = set()
 WARM_DONE = threading.Event()  # set when the last warming started has finished (benchmarks wait for it)
@@ -178,17 +182,21 @@ WARM_DONE = threading.Event()  # set when the last warming started has finished 
 def run_started() -> None:
     with _ACTIVE_LOCK:
         _ACTIVE[0] += 1
+    serve.first("run_started")
 
 
 def run_ended() -> None:
     with _ACTIVE_LOCK:
         _ACTIVE[0] -= 1
+        _LAST_END[0] = time.monotonic()
+    serve.first("run_ended")
 
 
 def opening(scope) -> View:
     """At the server's start (ui.serve), before anyone connects: load the current ledger version and compute
-    every page of the view `scope` opens at (the scope as a whole, the opening date, default choices), so that
-    the first visitor's figures are already there. Returns that view (warm_townships takes it from there)."""
+    the page the view `scope` opens at (the overview of the scope as a whole at the opening date), so that the
+    first visitor's figures are already there. Returns that view (warm_townships takes it from there: the
+    scope's other pages, then its townships)."""
     from .data import _ledger_key, _options, _scoped, selected_cases
     from .session import settings
 
@@ -208,17 +216,17 @@ def opening(scope) -> View:
         (),
         (key, sel, "list"),
     )
-    for step in _pages(base):
-        step()
+    headline(base), overview(base)  # the overview page; the other pages wait for the warming
     return base
 
 
 def warm_townships(base: View) -> None:
-    """Each township's views of `base`'s scope, on this thread (the start's preload), once per version."""
+    """The other pages of `base`'s scope, then each township's views, on this thread (the start's preload),
+    once per version; like warm(), each step waits while a session's script runs."""
     from .data import _options
 
     if _claim(base.key[0]):
-        _warm(base, _options(*base.key[0], None), whole=False)
+        _warm(base, _options(*base.key[0], None))
 
 
 def warm(view: View, townships: list[str]) -> None:
@@ -243,12 +251,12 @@ def _claim(ledger_key: tuple) -> bool:
     return True
 
 
-def _warm(base: View, townships: list[str], whole: bool = True) -> None:
+def _warm(base: View, townships: list[str]) -> None:
     try:
         ledger_key = base.key[0]
         led = base.ledger
         _, day = date_bounds(led, ledger_key)
-        for places in [*([()] if whole else []), *((t,) for t in townships)]:
+        for places in [(), *((t,) for t in townships)]:
             sel = metrics.Selection(townships=places, as_of=day)
             cases = metrics.select_cases(led.cases, sel)  # not kept: only the small results are
             view = dataclasses.replace(
@@ -265,6 +273,8 @@ def _warm(base: View, townships: list[str], whole: bool = True) -> None:
                 if _RESULTS.full():
                     return
                 step()
+        _when_idle()
+        persist.save(ledger_key)  # the next start shows all of this at once
     except Exception:  # noqa: BLE001 - warming is an optimisation: a visitor computes what it could not
         logging.getLogger(__name__).exception("warming the shared results stopped")
     finally:
@@ -292,5 +302,7 @@ def _followup_pages(view: View) -> None:
 
 
 def _when_idle(poll: float = 0.05) -> None:
-    while _ACTIVE[0] > 0:
+    """Return once no script is running and none has ended in the last QUIET seconds (its page is being sent:
+    a warming step holds the interpreter for up to a second at a million cases, which the sending waits for)."""
+    while _ACTIVE[0] > 0 or time.monotonic() - _LAST_END[0] < QUIET:
         time.sleep(poll)

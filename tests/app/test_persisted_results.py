@@ -1,0 +1,110 @@
+"""Issue 16: instant after a restart. The results a server computed for a ledger version are kept on disk
+(ui.persist); a restarted server shows every page it had computed without computing it again, writes no row
+about a child, and ignores a file that was altered or that another user could write."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+
+import pytest
+
+import ui
+from kongchuo_metrics import compare, figures
+from tests.app.conftest import metric, open_page
+
+
+@pytest.fixture
+def computed(monkeypatch):
+    """Every headline and trend chart built, by name."""
+    calls = []
+    for module, name in ((compare, "headline"), (figures, "trend_chart")):
+        real = getattr(module, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def first_run(isolated, monkeypatch) -> list:
+    """A server's start: its preload computes the opening views and warms every township, then keeps them on
+    disk. Returns the results files."""
+    from ui import serve
+
+    monkeypatch.setenv("KONGCHUO_WARM", "1")
+    serve.preload()
+    monkeypatch.setenv("KONGCHUO_WARM", "0")
+    return sorted((isolated / "store" / "results").glob("*.pkl"))
+
+
+def restart() -> None:
+    """What a new server process has: no result in memory, only the files."""
+    ui.data.forget_results()
+
+
+def test_a_restarted_server_shows_every_warmed_page_without_computing_it(isolated, monkeypatch, computed):
+    files = first_run(isolated, monkeypatch)
+    assert len(files) == 1 and files[0].stat().st_mode & 0o077 == 0  # the server's user alone reads it
+    restart()
+    computed.clear()
+    at = open_page("overview")
+    assert metric(at, "在册辍学人数") == "25"
+    town = open_page("overview", {"tsp": "三里镇"})
+    assert metric(town, "在册辍学人数") == "6"
+    trend = open_page("trend", {"tsp": "五里镇"})
+    assert not trend.exception and trend.get("plotly_chart")
+    assert computed == []  # the county's and the townships' figures came from the file
+
+
+def test_the_file_holds_no_row_about_a_child(isolated, monkeypatch, sample_ledger):
+    [path] = first_run(isolated, monkeypatch)
+    data = path.read_bytes()
+    entries = pickle.loads(data[32:])
+    names = {key[1] for key, _ in entries}
+    assert {"overview", "headline", "table_one", "table_two", "placements_by", "followup"} <= names
+    assert not names & ui.persist.SKIPPED
+    # the special-education roster and the map's cases without coordinates are rows about children
+    assert not names & {"placements", "village_map"}
+    for full_name in sample_ledger.cases["name"].dropna().unique():  # no child's name, in any encoding
+        assert str(full_name).encode("utf-8") not in data
+        assert all(str(full_name).encode("utf-8") not in blob for _, blob in entries)
+
+
+def test_an_altered_file_is_ignored_and_the_figures_computed_again(isolated, monkeypatch, computed):
+    [path] = first_run(isolated, monkeypatch)
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    restart()
+    computed.clear()
+    at = open_page("overview")
+    assert metric(at, "在册辍学人数") == "25"
+    assert "headline" in computed
+
+
+def test_a_file_another_user_may_write_is_ignored(isolated, monkeypatch, computed):
+    [path] = first_run(isolated, monkeypatch)
+    os.chmod(path, 0o666)
+    restart()
+    computed.clear()
+    at = open_page("overview", {"tsp": "三里镇"})
+    assert metric(at, "在册辍学人数") == "6"
+    assert "headline" in computed
+
+
+def test_a_changed_settings_file_is_another_set_of_results(isolated, monkeypatch, computed):
+    data = isolated / "data"
+    shutil.copytree(ui.session.ROOT / "data", data)
+    monkeypatch.setenv("KONGCHUO_DATA", str(data))
+    first_run(isolated, monkeypatch)
+    settings = data / "settings.toml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "\n# 已修改\n", encoding="utf-8")
+    restart()
+    computed.clear()
+    at = open_page("overview")
+    assert metric(at, "在册辍学人数") == "25"
+    assert "headline" in computed  # the kept results belong to the old settings: computed afresh
