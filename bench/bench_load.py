@@ -7,7 +7,7 @@ loopback port). Prints errors, p50/p95 latency per rerun, the server's memory be
 load average (the machine may be shared) and, from one session alone afterwards, the server time per warm
 rerun (no queueing).
 
-Run: .venv/bin/python bench/bench_load.py [--sessions 30] [--reruns 3] [--same-page]
+Run: .venv/bin/python bench/bench_load.py [--sessions 30] [--reruns 3] [--same-page] [--settle | --restart]
 (--same-page is the issue-6 pattern: every rerun of a session on one page, township alternating.)
 """
 
@@ -114,6 +114,12 @@ def main() -> None:
         help="after the first visit, wait until the server is idle (its warming done) before the load",
     )
     ap.add_argument(
+        "--restart",
+        action="store_true",
+        help="a first server warms up and stops; the load runs against a second one started on the same store "
+        "(the kept results, ui.persist), right after its first visit",
+    )
+    ap.add_argument(
         "--visited",
         action="store_true",
         help="every (page, township) of the plan visited once by one session before the load (earlier visitors)",
@@ -123,6 +129,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = {"KONGCHUO_STORE": f"{tmp}/store", "KONGCHUO_AUDIT": f"{tmp}/audit.jsonl"}
         proc, url = start_server(env, Path(tmp))
+        if args.restart:  # the server that ran before: visited, warmed up (its results kept on disk), stopped
+            session(url, [("", "")], [], [])
+            wait_idle(psutil.Process(proc.pid))
+            proc.terminate()
+            proc.wait(10)
+            proc, url = start_server(env, Path(tmp))
         try:
             server = psutil.Process(proc.pid)
             warm: list = []
@@ -161,6 +173,8 @@ def main() -> None:
     lat = sorted(latencies)
     p95 = lat[max(0, int(len(lat) * 0.95) - 1)] if lat else float("nan")
     print(f"sessions {args.sessions} x reruns {args.reruns} on {url} in {wall:.1f}s")
+    if args.restart:
+        print("a restarted server: the first one warmed up and stopped; this one keeps its results")
     if settled is not None:
         print(f"server idle {settled:.1f}s after the first visit began (warming done), then the load started")
     print(f"completed reruns: {len(lat)} / {args.sessions * args.reruns}")

@@ -110,6 +110,9 @@ def test_the_servers_start_computes_the_opening_view_before_anyone_connects(head
     at = open_page("overview")
     assert metric(at, "在册辍学人数") == "25"  # the reference figure, from the preloaded result
     assert len(headlines) == computed  # the visitor computed nothing
+    import shutil
+
+    shutil.rmtree(ui.persist.folder())  # neither in memory nor kept on disk (tests/app/test_persisted_results)
     ui.data.forget_results()
     again = open_page("overview")
     assert metric(again, "在册辍学人数") == "25" and len(headlines) == computed + 1
