@@ -39,12 +39,13 @@ def case_list(rows: pd.DataFrame, view: View, columns: list[str], title: str, ke
             pd.util.hash_pandas_object(head, index=True).to_numpy().tobytes()
         ).hexdigest()
     except TypeError:  # a column of unhashable values: masked for this run alone
-        table(masked(head))
+        shown = masked(head)
     else:
-        table(
-            shared(view, "case_list", lambda: masked(head), key, tuple(columns), tuple(head.columns), content)
+        shown = shared(
+            view, "case_list", lambda: masked(head), key, tuple(columns), tuple(head.columns), content
         )
-    downloads(rows, view, title, key=key, prepare=masked)
+    table(shown)
+    downloads(rows, view, title, key=key, prepare=masked, prepared_columns=list(shown.columns))
 
 
 TABLE_LABELS = schema.TABLE_LABELS
@@ -203,11 +204,18 @@ def audited_download(
 
 
 def downloads(
-    frame: pd.DataFrame, view: View, title: str, key: str, xlsx_sum: list[str] | None = None, prepare=None
+    frame: pd.DataFrame,
+    view: View,
+    title: str,
+    key: str,
+    xlsx_sum: list[str] | None = None,
+    prepare=None,
+    prepared_columns: list[str] | None = None,
 ) -> None:
     """CSV (and optionally government-format xlsx) download buttons for a table, audited, named after the filters.
 
-    `prepare` (e.g. masking) runs on the frame when the button is clicked, so long lists cost nothing until then.
+    `prepare` (e.g. masking) runs on the frame when the button is clicked, so long lists cost nothing until then;
+    `prepared_columns` are its columns when the caller has them already (else prepare runs on no rows).
     """
     if len(frame) == 0:
         return
@@ -216,7 +224,9 @@ def downloads(
         st.error("审计日志无法写入，下载已停用。请联系管理员检查 var/audit 文件夹的权限。")
         return
     base = f"{title}_{view.selection.slug()}"
-    columns = [str(c) for c in (prepare(frame.head(0)) if prepare else frame).columns]
+    if prepared_columns is None:
+        prepared_columns = list((prepare(frame.head(0)) if prepare else frame).columns)
+    columns = [str(c) for c in prepared_columns]
     if prepare is not None:
         raw = frame
         frame = None  # built on click

@@ -20,6 +20,7 @@ of truth.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import pickle
@@ -69,6 +70,33 @@ def file_for(ledger_key: tuple) -> Path:
     return folder() / f"{name}.pkl"
 
 
+class _Pickler(pickle.Pickler):
+    """Plotly figures go in as their plain spec without the template (plotly adds its default template again
+    when the figure is built): unpickling a figure as such validates the whole template, ten times the time
+    of building the figure again."""
+
+    def reducer_override(self, obj):
+        from plotly.basedatatypes import BaseFigure
+
+        if isinstance(obj, BaseFigure):
+            spec = obj.to_plotly_json()
+            layout = {k: v for k, v in spec["layout"].items() if k != "template"}
+            return _figure, ({"data": spec["data"], "layout": layout},)
+        return NotImplemented
+
+
+def _figure(spec: dict):
+    import plotly.graph_objects as go
+
+    return go.Figure(spec)
+
+
+def _dumps(value) -> bytes:
+    out = io.BytesIO()
+    _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return out.getvalue()
+
+
 def _about_people(value) -> bool:
     """True when a table inside `value` has a personal column (schema.PERSONAL_FIELDS, or its Chinese label)."""
     import pandas as pd
@@ -113,7 +141,7 @@ def save(ledger_key: tuple) -> int:
         entries.update((k, b) for k, b in _SPARE.items() if _ledger_of(k) == ledger_key)
     for k, v in held:
         try:
-            entries[k] = pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)
+            entries[k] = _dumps(v)
         except Exception:  # noqa: BLE001 - a value that cannot be pickled is computed again next time
             continue
     if not entries or frozenset(entries) == _RESTORED.get(ledger_key):

@@ -4,6 +4,7 @@ about a child, and ignores a file that was altered or that another user could wr
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import shutil
@@ -108,3 +109,20 @@ def test_a_changed_settings_file_is_another_set_of_results(isolated, monkeypatch
     at = open_page("overview")
     assert metric(at, "在册辍学人数") == "25"
     assert "headline" in computed  # the kept results belong to the old settings: computed afresh
+
+
+def test_a_kept_figure_is_the_figure_that_was_computed(sample_ledger):
+    from kongchuo_metrics import metrics
+
+    trend = metrics.trend(sample_ledger.cases, sample_ledger.report_dates)
+    for fig in (
+        figures.trend_chart(trend, target=40),
+        figures.ladder_chart(
+            metrics.ladder_counts(
+                metrics.followup_status(sample_ledger.cases, sample_ledger.followups, "2019-06-25", 14)
+            )
+        ),
+    ):
+        again = pickle.loads(ui.persist._dumps({"chart": fig}))["chart"]
+        # data, layout and plotly's default template, as the browser receives them
+        assert json.loads(again.to_json()) == json.loads(fig.to_json())
