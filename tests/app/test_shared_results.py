@@ -112,7 +112,9 @@ def test_the_servers_start_computes_the_opening_view_before_anyone_connects(head
     assert len(headlines) == computed  # the visitor computed nothing
     import shutil
 
-    shutil.rmtree(ui.persist.folder())  # neither in memory nor kept on disk (tests/app/test_persisted_results)
+    shutil.rmtree(
+        ui.persist.folder()
+    )  # neither in memory nor kept on disk (tests/app/test_persisted_results)
     ui.data.forget_results()
     again = open_page("overview")
     assert metric(again, "在册辍学人数") == "25" and len(headlines) == computed + 1
