@@ -120,6 +120,8 @@ def _ledger_of(key: tuple) -> tuple | None:
         return None
     if isinstance(head[0], str):  # (ledger key, name, ...): a per-version result such as the date bounds
         return head if key[1] not in SKIPPED else None
+    if len(head) != 3:
+        return None
     ledger_key, _selection, mode = head  # (view key, name, *extra)
     return ledger_key if mode != "unmasked" and key[1] not in SKIPPED else None
 
@@ -185,11 +187,10 @@ def restore(ledger_key: tuple) -> int:
         LOG.warning("ignored %s: its contents do not match their digest", path)
         return 0
     try:
-        entries = pickle.loads(payload)
+        kept = {k: b for k, b in pickle.loads(payload) if _ledger_of(k) == ledger_key}
     except Exception:  # noqa: BLE001 - a damaged file is ignored, never trusted
         LOG.warning("ignored %s: unreadable", path)
         return 0
-    kept = {k: b for k, b in entries if _ledger_of(k) == ledger_key}
     with _SPARE_LOCK:
         _SPARE.update(kept)
     _RESTORED[ledger_key] = frozenset(kept)

@@ -19,6 +19,7 @@ LOG = logging.getLogger(__name__)
 # what the start did, for the log and the benchmark: seconds from the preload's start to each step; with
 # KONGCHUO_TIMELINE set, also written to that file as wall-clock times (bench/bench_restart.py reads them)
 TIMELINE: dict[str, float] = {}
+WALL: dict[str, float] = {}
 READY = threading.Event()
 
 
@@ -39,9 +40,6 @@ def _mark(step: str, t0: float) -> None:
         WALL[step] = time.time()
         with open(path, "w", encoding="utf-8") as f:
             json.dump(WALL, f)
-
-
-WALL: dict[str, float] = {}
 
 
 def preload() -> None:
