@@ -150,6 +150,7 @@ def save(ledger_key: tuple) -> int:
         return 0
     payload = pickle.dumps(list(entries.items()), protocol=pickle.HIGHEST_PROTOCOL)
     target = file_for(ledger_key)
+    tmp = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=".results-", dir=target.parent)  # created 0600
@@ -160,6 +161,8 @@ def save(ledger_key: tuple) -> int:
         _prune(target.parent)
     except OSError:
         LOG.exception("could not keep the shared results in %s", target.parent)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)  # no half-written file left behind
         return 0
     _RESTORED[ledger_key] = frozenset(entries)
     return len(entries)
