@@ -502,3 +502,6 @@ DERIVED_LABELS.update(
 # every personal column of a list (the 户主's name too) and the integer key derived from the ID number
 PERSONAL_FIELDS = PERSONAL_FIELDS | {f.name for fields in LIST_FIELDS.values() for f in fields if f.personal}
 PERSONAL_FIELDS = PERSONAL_FIELDS | {"id_key"}
+
+# columns of derived tables that list children by name, masked or not (the schools table's 未返校学生)
+NAME_LIST_COLUMNS: frozenset[str] = frozenset({"names", "names_full"})

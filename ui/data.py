@@ -15,10 +15,9 @@ import streamlit as st
 
 from kongchuo_metrics import access, metrics, storage
 from kongchuo_metrics.ingest import Ledger, load_ledger
-from kongchuo_metrics.settings import settings_path
 
 from . import persist
-from .session import ROOT, current_scope, data_dir, settings, store_dir
+from .session import ROOT, current_scope, data_dir, settings, settings_fingerprint, store_dir
 
 if TYPE_CHECKING:
     from .view import View
@@ -213,8 +212,7 @@ def ledger_source() -> tuple[Path, str]:
 
 
 def _settings_stamp() -> str:
-    p = settings_path(data_dir())
-    return f"{p.stat().st_mtime_ns}|{p.stat().st_size}" if p.exists() else ""
+    return "|" + settings_fingerprint()
 
 
 def _ledger_key(scope: access.Scope | None = None) -> tuple:

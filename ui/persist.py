@@ -98,13 +98,19 @@ def _dumps(value) -> bytes:
 
 
 def _about_people(value) -> bool:
-    """True when a table inside `value` has a personal column (schema.PERSONAL_FIELDS, or its Chinese label)."""
+    """True when a table inside `value` has a personal column or lists children by name (schema.PERSONAL_FIELDS,
+    schema.NAME_LIST_COLUMNS, or their Chinese labels)."""
     import pandas as pd
 
-    from kongchuo_metrics import schema
+    from kongchuo_metrics import labels, schema
 
     if isinstance(value, pd.DataFrame):
-        personal = schema.PERSONAL_FIELDS | {schema.field_label(f) for f in schema.PERSONAL_FIELDS}
+        fields = schema.PERSONAL_FIELDS | schema.NAME_LIST_COLUMNS
+        personal = (
+            fields
+            | {schema.field_label(f) for f in fields}
+            | {labels.COLUMN_LABELS.get(f, f) for f in fields}
+        )
         return any(str(c) in personal for c in value.columns)
     if isinstance(value, tuple | list):
         return any(_about_people(v) for v in value)

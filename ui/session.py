@@ -3,6 +3,7 @@ who is looking; the audit line every action writes for that person."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -35,16 +36,20 @@ def audit_path() -> Path:
     return Path(os.environ.get("KONGCHUO_AUDIT", ROOT / "var" / "audit" / "audit.jsonl"))
 
 
-def settings() -> Settings:
-    """The bureau settings beside the shipped data (targets, overdue days, coordinates): read again only when
-    the file changes on disk (a page asks for them several times per run)."""
-    folder = data_dir()
-    path = settings_path(folder)
+def settings_fingerprint() -> str:
+    """The digest of the settings file's contents ("" without one): part of every cached result's key, so a
+    changed target or mapping is another set of results even when the file keeps its size and time."""
     try:
-        s = path.stat()
-        stamp = (str(path), s.st_ino, s.st_mtime_ns, s.st_size)
+        return hashlib.sha256(settings_path(data_dir()).read_bytes()).hexdigest()[:16]
     except OSError:
-        stamp = (str(path),)
+        return ""
+
+
+def settings() -> Settings:
+    """The bureau settings beside the shipped data (targets, overdue days, coordinates): parsed again only when
+    the file's contents change (a page asks for them several times per run)."""
+    folder = data_dir()
+    stamp = (str(settings_path(folder)), settings_fingerprint())
     held = _SETTINGS.get("last")
     if held is None or held[0] != stamp:
         held = (stamp, load_settings(folder))

@@ -9,10 +9,11 @@ import os
 import pickle
 import shutil
 
+import pandas as pd
 import pytest
 
 import ui
-from kongchuo_metrics import compare, figures
+from kongchuo_metrics import compare, figures, privacy
 from tests.app.conftest import metric, open_page
 
 
@@ -66,13 +67,17 @@ def test_the_file_holds_no_row_about_a_child(isolated, monkeypatch, sample_ledge
     data = path.read_bytes()
     entries = pickle.loads(data[32:])
     names = {key[1] for key, _ in entries}
-    assert {"overview", "headline", "table_one", "table_two", "placements_by", "followup"} <= names
+    assert {"overview", "headline", "table_one", "placements_by", "followup"} <= names
     assert not names & ui.persist.SKIPPED
-    # the special-education roster and the map's cases without coordinates are rows about children
-    assert not names & {"placements", "village_map"}
-    for full_name in sample_ledger.cases["name"].dropna().unique():  # no child's name, in any encoding
-        assert str(full_name).encode("utf-8") not in data
-        assert all(str(full_name).encode("utf-8") not in blob for _, blob in entries)
+    # the special-education roster, the map's cases without coordinates and the schools table's 未返校学生
+    # list children
+    assert not names & {"placements", "village_map", "table_two"}
+    # no child's name, full or masked as on screen (张*三) or in 汇报模式 (张**), in the file or in any entry
+    names = sample_ledger.cases["name"].dropna().drop_duplicates()
+    shown = pd.concat([names, privacy.mask_names(names, "list"), privacy.mask_names(names, "briefing")])
+    for name in shown.unique():
+        assert str(name).encode("utf-8") not in data, name
+        assert all(str(name).encode("utf-8") not in blob for _, blob in entries), name
 
 
 def test_an_altered_file_is_ignored_and_the_figures_computed_again(isolated, monkeypatch, computed):
@@ -97,18 +102,26 @@ def test_a_file_another_user_may_write_is_ignored(isolated, monkeypatch, compute
     assert "headline" in computed
 
 
-def test_a_changed_settings_file_is_another_set_of_results(isolated, monkeypatch, computed):
+def test_a_changed_settings_file_is_another_set_of_results(isolated, monkeypatch):
+    """Even when the edit keeps the file's size and modification time (a tool that preserves timestamps)."""
     data = isolated / "data"
     shutil.copytree(ui.session.ROOT / "data", data)
     monkeypatch.setenv("KONGCHUO_DATA", str(data))
     first_run(isolated, monkeypatch)
-    settings = data / "settings.toml"
-    settings.write_text(settings.read_text(encoding="utf-8") + "\n# 已修改\n", encoding="utf-8")
-    restart()
-    computed.clear()
     at = open_page("overview")
-    assert metric(at, "在册辍学人数") == "25"
-    assert "headline" in computed  # the kept results belong to the old settings: computed afresh
+    assert any("目标 ≤1.5%" in (m.delta or "") for m in at.metric)
+    settings = data / "settings.toml"
+    before = settings.stat()
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(
+        text.replace("dropout_rate_junior_max = 1.5", "dropout_rate_junior_max = 0.5"), "utf-8"
+    )
+    os.utime(settings, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert settings.stat().st_size == before.st_size and settings.stat().st_mtime_ns == before.st_mtime_ns
+    restart()
+    again = open_page("overview")
+    assert metric(again, "在册辍学人数") == "25"
+    assert any("目标 ≤0.5%" in (m.delta or "") for m in again.metric)  # the new target, not the kept one
 
 
 def test_a_kept_figure_is_the_figure_that_was_computed(sample_ledger):
