@@ -70,6 +70,8 @@ def test_township_user_sees_only_their_township(users, page):
             assert all(str(s).startswith("三里") for s in frame["学校"]), page
     if page == "overview":
         assert metric(at, "在册辍学人数") == "6"
+        # the line under the title names what the user sees, not 全部
+        assert any(c.value.startswith("乡镇：三里镇；") for c in at.caption), [c.value for c in at.caption]
     if page == "schools":
         assert tables(at)[0]["在册辍学人数"].sum() == 6
     if page == "special_ed":
