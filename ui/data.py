@@ -235,8 +235,7 @@ def forget_results() -> None:
     from . import results
 
     persist.forget()
-    with results._ACTIVE_LOCK:
-        results._WARMED.clear()
+    results.forget_warming()
     for held in (_RESULTS, _STATUS, _SCOPED, _OPTIONS):
         with held.lock:
             held.items.clear()

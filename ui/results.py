@@ -239,6 +239,12 @@ def warm(view: View, townships: list[str]) -> None:
         threading.Thread(target=_warm, args=(view, townships), name="kongchuo-warm", daemon=True).start()
 
 
+def forget_warming() -> None:
+    """Forget which ledgers were warmed (ui.data.forget_results: tests start from nothing)."""
+    with _ACTIVE_LOCK:
+        _WARMED.clear()
+
+
 def _claim(ledger_key: tuple) -> bool:
     """True for the one caller that is to warm this ledger version and scope (warming switched on)."""
     if os.environ.get("KONGCHUO_WARM", "1") == "0":
