@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from ..access import Scope
+from ..privacy import mask_people
 from .db import next_number, now, transaction
 from .keys import locate
 
@@ -206,7 +207,8 @@ def as_followups(notices: pd.DataFrame, cases: pd.DataFrame) -> pd.DataFrame:
             "deadline": (delivered + days).astype("datetime64[s]"),
             "step": done["kind"].astype("str"),
             "method": ("送达" + done["kind"] + " " + done["number"]).astype("str"),
-            "person": done["recipient"].astype("str"),
+            # the recipient is the guardian: masked as guardians are in every list (王*), never the full name
+            "person": mask_people(done["recipient"].astype("str")),
             "result": pd.Series("已送达", index=done.index, dtype="str"),
         }
     )

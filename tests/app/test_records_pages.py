@@ -106,6 +106,8 @@ def test_issue_and_deliver_a_notice_moves_the_ladder(isolated):
         for s in at.success
     )
     assert int(metric(at, "已到限期复学通知书及以上环节")) == before + 1
+    cells = " ".join(str(v) for d in at.dataframe for v in d.value.astype("str").to_numpy().ravel())
+    assert "钟父" not in cells and "钟*" in cells  # the guardian who signed, masked in the timeline too
     shown = at.dataframe[-1].value
     assert shown["送达日期"].tolist() == ["2019-06-25"] and shown["受送达人"].tolist() == ["钟*"]
     counts = [
