@@ -14,14 +14,36 @@ if __name__ == "__main__":  # a session's run
     ui.run_app()
 else:  # the server: imported by `streamlit run app.py` (or an ASGI server such as uvicorn)
     import threading
+    import time
 
     import streamlit as st
+    from starlette.middleware import Middleware
+
+    _http = [0, 0.0]  # HTTP requests in flight, when the last one ended (monotonic): see ui.serve
+
+    class _Activity:
+        """ASGI middleware counting the HTTP requests (a browser fetching the dashboard's files; not the
+        websocket): the start's warming keeps off while a new visitor's page is being built."""
+
+        def __init__(self, app) -> None:
+            self.app = app
+
+        async def __call__(self, scope, receive, send) -> None:
+            if scope["type"] != "http":
+                await self.app(scope, receive, send)
+                return
+            _http[0] += 1  # on the event loop's thread only
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                _http[0] -= 1
+                _http[1] = time.monotonic()
 
     def _preload() -> None:
         from ui import serve  # imported here: pandas and plotly load on this thread, not the server's
 
-        serve.preload()
+        serve.preload(http=_http)
 
     # started as the server imports its app, before Streamlit's own start-up, which it overlaps
     threading.Thread(target=_preload, name="kongchuo-preload", daemon=True).start()
-    app = st.App(__file__)
+    app = st.App(__file__, middleware=[Middleware(_Activity)])

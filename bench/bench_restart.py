@@ -6,7 +6,7 @@ measures, in Debian's chromium, the time from the server process start until the
 is drawn. Also prints the in-process time to read the stored snapshot against parsing the raw files again,
 and the server's peak memory.
 
-Run: .venv/bin/python bench/bench_restart.py [--cases 1000000] [--followups 1000000] [--runs 2] [--dir DIR]
+Run: .venv/bin/python bench/bench_restart.py [--cases 1000000] [--followups 1000000] [--runs 5] [--dir DIR]
 (--dir keeps the generated ledger and the imported store there, and reuses them when present)
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,71 +39,71 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def first_figures(env: dict, browser) -> tuple[float, float, float]:
-    # `browser`: a Browser (each page its own new profile) or a BrowserContext (pages share its cache)
-    """Seconds from the server process's start to the first KPI value in the browser, the same from the moment
-    the server accepts connections (its health check answers), and the server's peak MB."""
-    import threading
+def _wait_health(port: int, t0: float, limit: float = 120) -> float:
+    """Poll the health check (a plain HTTP client, as a load balancer would) until it answers; its time."""
     import urllib.request
 
-    port = free_port()
-    t0 = time.perf_counter()
-    up: list[float] = []
+    while time.perf_counter() - t0 < limit:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
+                return time.perf_counter()
+        except OSError:
+            time.sleep(0.01)
+    raise TimeoutError("the server never answered its health check")
 
-    def health() -> None:
-        while time.perf_counter() - t0 < 120:
-            try:
-                if (
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read()
-                    == b"ok"
-                ):
-                    up.append(time.perf_counter())
-                    return
-            except OSError:
-                time.sleep(0.02)
 
-    watcher = threading.Thread(target=health, daemon=True)
+def _start(env: dict, port: int) -> tuple[subprocess.Popen, Path, float]:
     timeline = Path(tempfile.mkdtemp()) / "timeline.json"
-    env = {**env, "KONGCHUO_TIMELINE": str(timeline)}
     wall0 = time.time()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
         cwd=ROOT,
-        env=env,
+        env={**env, "KONGCHUO_TIMELINE": str(timeline)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    watcher.start()
+    return proc, timeline, wall0
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
     try:
-        page = browser.new_page()
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.time() + 120
-        while True:  # connect as soon as the port answers, like a browser left open on the URL
-            try:
-                # "commit": the server has begun to answer; a longer load is waited for, never restarted
-                page.goto(url, timeout=2000, wait_until="commit")
-                break
-            except Exception:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.05)
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+METRIC = (
+    "() => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => /\\d/.test(e.innerText))"
+)
+
+
+def first_figures(env: dict, opener) -> tuple[float, float, float]:
+    """Seconds from the server process's start to the first KPI value in the browser, the same from the moment
+    the server accepts connections (its health check answers), and the server's peak MB.
+
+    `opener`: a Browser (each page its own new profile) or a BrowserContext (pages share its HTTP cache). The
+    page is open before the server starts and goes to the URL as soon as the health check answers. (A page
+    left open on the dashboard while the server restarts keeps showing its figures: Streamlit reconnects
+    without rerunning, so there is nothing to time there.)"""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    page = opener.new_page()  # the browser is open before the server starts
+    t0 = time.perf_counter()
+    proc, timeline, wall0 = _start(env, port)
+    try:
+        up = _wait_health(port, t0)
+        page.goto(url, timeout=120000, wait_until="commit")
         loaded = time.perf_counter() - t0
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('[data-testid=stMetricValue]')]"
-            ".some(e => /\\d/.test(e.innerText))",
-            timeout=120000,
-            polling=50,
-        )
+        page.wait_for_function(METRIC, timeout=120000, polling=50)
         done = time.perf_counter()
         seconds = done - t0
-        watcher.join(5)
-        serving = done - up[0] if up else float("nan")
         figure = page.locator("[data-testid='stMetricValue']").first.inner_text()
         print(
-            f"  first figure {figure!r} after {seconds:.2f} s ({serving:.2f} s after the server accepted connections)"
+            f"  first figure {figure!r} after {seconds:.2f} s ({done - up:.2f} s after the server accepted connections)"
         )
         steps = json.loads(timeline.read_text()) if timeline.exists() else {}
-        phases = {"accepting": up[0] - t0 if up else float("nan"), "page loaded": loaded}
+        phases = {"accepting": up - t0, "page loaded": loaded}
         phases |= {
             f"server {k}": v - wall0
             for k, v in steps.items()
@@ -110,20 +111,16 @@ def first_figures(env: dict, browser) -> tuple[float, float, float]:
         }
         print("    " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(phases.items(), key=lambda kv: kv[1])))
         page.close()
-        return seconds, serving, peak_rss_mb(proc.pid)
+        return seconds, done - up, peak_rss_mb(proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=1_000_000)
     ap.add_argument("--followups", type=int, default=1_000_000)
-    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--dir", help="keep the generated ledger and store here (reused when present)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
@@ -176,10 +173,15 @@ def main() -> None:
             first_figures(env, context)
             again = [first_figures(env, context) for _ in range(args.runs)]
             browser.close()
-        for label, runs in (("new browser profile", results), ("browser that had the dashboard open", again)):
+        for label, runs in (
+            ("new browser profile", results),
+            ("browser that had the dashboard open", again),
+        ):
+            seconds = sorted(r[0] for r in runs)
             print(
-                f"fresh server -> first figures, {label}: best {min(r[0] for r in runs):.2f} s of {len(runs)} from "
-                f"the process's start, {min(r[1] for r in runs):.2f} s from accepting connections (target <= 3 s); "
+                f"fresh server -> first figures, {label}: best {seconds[0]:.2f} s, median "
+                f"{statistics.median(seconds):.2f} s, worst {seconds[-1]:.2f} s of {len(runs)} from the process's "
+                f"start; best {min(r[1] for r in runs):.2f} s from accepting connections (target <= 3 s); "
                 f"server peak memory {max(r[2] for r in runs):.0f} MB (the start's preload and warming included)"
             )
 

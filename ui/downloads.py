@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from kongchuo_metrics import access, audit, exports, metrics, schema
+from kongchuo_metrics import access, audit, exports, labels, metrics, schema
 
 from .data import delivered_notices, duban_brief, ranking_brief, shared, workflows
 from .login import SESSION_ENDED, revalidate
@@ -359,20 +359,24 @@ def report_button(view: View) -> None:
     """Generate the Word 情况通报/工作总结/简报 for the current filters; the download is audited like any other.
 
     A county admin may add the full-name annex: generating it writes an unmask line, downloading a download line.
+    The Word writer is imported at the first click, not on every overview's first run (python-docx and the
+    layout code are a server's slowest first import).
     """
-    from kongchuo_metrics.documents import report
-
     if not audit_writable():
         st.error("审计日志无法写入，Word 材料生成已停用。")
         return
     scope = current_scope()
     c1, c2 = st.columns([1, 2], vertical_alignment="bottom")
-    kind = c1.selectbox("材料类型", list(report.KINDS), format_func=report.KINDS.get, key="ov_report_kind")
+    kind = c1.selectbox(
+        "材料类型", list(labels.REPORT_KINDS), format_func=labels.REPORT_KINDS.get, key="ov_report_kind"
+    )
     annex = False
     if scope.can_unmask:
         annex = c2.checkbox("附完整姓名名单（将记入审计）", key="ov_report_annex")
     key = (view.selection, scope.key(), kind, annex)
     if st.button("生成 Word 通报", key="ov_report_make", icon=":material/description:"):
+        from kongchuo_metrics.documents import report
+
         with st.spinner("正在生成 Word 材料…"):
             _chart_browser()
             try:
@@ -396,7 +400,7 @@ def report_button(view: View) -> None:
         result = stored[1]
         name = result.file_name(view.selection)
         audited_download(
-            f"下载 {report.KINDS[result.kind]}（Word）",
+            f"下载 {labels.REPORT_KINDS[result.kind]}（Word）",
             lambda: result.docx,
             name,
             "ov_report_docx",

@@ -174,6 +174,9 @@ _ACTIVE = [0]  # script runs in progress (view.run_app counts them): warming wai
 _LAST_END = [0.0]  # when the last script run ended (time.monotonic)
 # after a run ends, the server still has to send what it drew: warming keeps off the interpreter for this long
 QUIET = 0.5
+# after a browser's last request for the dashboard's files (a new visitor's page is still being built on the
+# machine's cores): warming keeps off for this long
+HTTP_QUIET = 1.0
 _ACTIVE_LOCK = threading.Lock()
 _WARMED: set = set()
 WARM_DONE = threading.Event()  # set when the last warming started has finished (benchmarks wait for it)
@@ -309,6 +312,7 @@ def _followup_pages(view: View) -> None:
 
 def _when_idle(poll: float = 0.05) -> None:
     """Return once no script is running and none has ended in the last QUIET seconds (its page is being sent:
-    a warming step holds the interpreter for up to a second at a million cases, which the sending waits for)."""
-    while _ACTIVE[0] > 0 or time.monotonic() - _LAST_END[0] < QUIET:
+    a warming step holds the interpreter for up to a second at a million cases, which the sending waits for),
+    and no browser has fetched a file in the last HTTP_QUIET seconds (serve.Activity)."""
+    while _ACTIVE[0] > 0 or time.monotonic() - _LAST_END[0] < QUIET or not serve.http_quiet(HTTP_QUIET):
         time.sleep(poll)

@@ -42,7 +42,21 @@ def _mark(step: str, t0: float) -> None:
             json.dump(WALL, f)
 
 
-def preload() -> None:
+# HTTP requests in flight and when the last one ended (time.monotonic), counted by app.py's ASGI middleware
+# (st.App's public `middleware`) and handed over by `preload`: a browser opening the dashboard fetches its
+# scripts from this process and then builds the page on the machine's cores, so the warming keeps off meanwhile
+_HTTP = [0, 0.0]
+
+
+def http_quiet(seconds: float) -> bool:
+    """True when no HTTP request is in flight and none ended in the last `seconds`."""
+    return _HTTP[0] == 0 and time.monotonic() - _HTTP[1] >= seconds
+
+
+def preload(http: list | None = None) -> None:
+    global _HTTP  # noqa: PLW0603 - the server's one counter, shared with the middleware that keeps it
+    if http is not None:
+        _HTTP = http
     t0 = _T0[0] = time.perf_counter()
     _mark("start", t0)
     try:
