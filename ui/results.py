@@ -171,9 +171,12 @@ def followup(view: View, status: pd.DataFrame, stamp: tuple) -> Followup:
 # --- ahead of the first visitors -------------------------------------------------------------------------
 
 _ACTIVE = [0]  # script runs in progress (view.run_app counts them): warming waits while there are any
-_LAST_END = [0.0]  # when the last script run ended (time.monotonic)
+_QUIET_UNTIL = [0.0]  # warming waits until then (time.monotonic): set when a script run ends
 # after a run ends, the server still has to send what it drew: warming keeps off the interpreter for this long
 QUIET = 0.5
+# after a new visitor's first run: their browser is still loading the page's scripts and building it on the
+# machine's cores (on 2 cores, a warming step beside it delayed a new visitor's first figures by up to 1 s)
+VISITOR_QUIET = 2.0
 # after a browser's last request for the dashboard's files (a new visitor's page is still being built on the
 # machine's cores): warming keeps off for this long
 HTTP_QUIET = 1.0
@@ -188,10 +191,11 @@ def run_started() -> None:
     serve.first("run_started")
 
 
-def run_ended() -> None:
+def run_ended(new_visitor: bool = False) -> None:
     with _ACTIVE_LOCK:
         _ACTIVE[0] -= 1
-        _LAST_END[0] = time.monotonic()
+        quiet = time.monotonic() + (VISITOR_QUIET if new_visitor else QUIET)
+        _QUIET_UNTIL[0] = max(_QUIET_UNTIL[0], quiet)
     serve.first("run_ended")
 
 
@@ -281,6 +285,7 @@ def _warm(base: View, townships: list[str]) -> None:
                 _when_idle()
                 if _RESULTS.full():
                     return
+                serve.first("warm_step", times=10_000)  # each step's start, for the log and its test
                 step()
         _when_idle()
         persist.save(ledger_key)  # the next start shows all of this at once
@@ -312,7 +317,8 @@ def _followup_pages(view: View) -> None:
 
 def _when_idle(poll: float = 0.05) -> None:
     """Return once no script is running and none has ended in the last QUIET seconds (its page is being sent:
-    a warming step holds the interpreter for up to a second at a million cases, which the sending waits for),
-    and no browser has fetched a file in the last HTTP_QUIET seconds (serve.Activity)."""
-    while _ACTIVE[0] > 0 or time.monotonic() - _LAST_END[0] < QUIET or not serve.http_quiet(HTTP_QUIET):
+    a warming step holds the interpreter for up to a second at a million cases, which the sending waits for;
+    VISITOR_QUIET after a new visitor's first run), and no browser has fetched a file in the last HTTP_QUIET
+    seconds (app.py's middleware)."""
+    while _ACTIVE[0] > 0 or time.monotonic() < _QUIET_UNTIL[0] or not serve.http_quiet(HTTP_QUIET):
         time.sleep(poll)

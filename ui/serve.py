@@ -26,20 +26,33 @@ READY = threading.Event()
 _T0 = [time.perf_counter()]  # the preload's start (set again by preload)
 
 
+_MARKS = threading.RLock()  # the sessions' script threads, the preload and the warming all mark
+
+
 def first(step: str, times: int = 3) -> None:
     """Marks the first `times` times `step` happens (the first sessions' runs: when they start and end)."""
-    for n in range(1, times + 1):
-        if f"{step} {n}" not in TIMELINE:
-            _mark(f"{step} {n}", _T0[0])
-            return
+    with _MARKS:
+        for n in range(1, times + 1):
+            if f"{step} {n}" not in TIMELINE:
+                _mark(f"{step} {n}", _T0[0])
+                return
 
 
 def _mark(step: str, t0: float) -> None:
+    with _MARKS:
+        _write(step, t0)
+
+
+def _write(step: str, t0: float) -> None:
     TIMELINE[step] = time.perf_counter() - t0
     if path := os.environ.get("KONGCHUO_TIMELINE"):
         WALL[step] = time.time()
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(WALL, f)
+        try:  # replaced whole, so a reader never sees half of it; a timeline never stops a run
+            with open(f"{path}.tmp", "w", encoding="utf-8") as f:
+                json.dump(WALL, f)
+            os.replace(f"{path}.tmp", path)
+        except OSError:
+            LOG.warning("kongchuo timeline %s not written", path)
 
 
 # HTTP requests in flight and when the last one ended (time.monotonic), counted by app.py's ASGI middleware

@@ -189,11 +189,14 @@ def run_app() -> None:
     from . import results
 
     results.run_started()
+    # a new visitor's browser builds the page for a while after this run: the warming waits longer for it
+    visitor = "kc_visited" not in st.session_state
+    st.session_state["kc_visited"] = True
     try:
         page, view = frame()
         page.run()
     finally:
-        results.run_ended()
+        results.run_ended(new_visitor=visitor)
         _RUN.view = None  # no Streamlit call here: during st.stop even session_state access raises
     results.warm(view, _options(*view.key[0], None))
 
