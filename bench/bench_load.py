@@ -14,6 +14,7 @@ Run: .venv/bin/python bench/bench_load.py [--sessions 30] [--reruns 3] [--same-p
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -92,9 +93,18 @@ def session(url: str, steps: list, latencies: list, errors: list, timeout: float
         ws.close()
 
 
-def wait_idle(server, quiet: float = 1.0, limit: float = 300) -> float:
-    """Block until the server process has used under 5% of a core for `quiet` seconds; returns the time."""
+def wait_idle(server, timeline: Path, quiet: float = 1.0, limit: float = 300) -> float:
+    """Block until the server's start has ended its warming (its timeline's "done": the warming also waits a
+    while after a new visitor, when the server is idle but not done) and the process has then used under 5%
+    of a core for `quiet` seconds; returns the time."""
     deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        try:
+            if "done" in json.loads(timeline.read_text()):
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.2)
     while time.perf_counter() < deadline:
         before = sum(server.cpu_times()[:2])
         time.sleep(quiet)
@@ -127,13 +137,19 @@ def main() -> None:
     args = ap.parse_args()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
-        env = {"KONGCHUO_STORE": f"{tmp}/store", "KONGCHUO_AUDIT": f"{tmp}/audit.jsonl"}
+        timeline = Path(tmp) / "timeline.json"
+        env = {
+            "KONGCHUO_STORE": f"{tmp}/store",
+            "KONGCHUO_AUDIT": f"{tmp}/audit.jsonl",
+            "KONGCHUO_TIMELINE": str(timeline),
+        }
         proc, url = start_server(env, Path(tmp))
         if args.restart:  # the server that ran before: visited, warmed up (its results kept on disk), stopped
             session(url, [("", "")], [], [])
-            wait_idle(psutil.Process(proc.pid))
+            wait_idle(psutil.Process(proc.pid), timeline)
             proc.terminate()
             proc.wait(10)
+            timeline.unlink()
             proc, url = start_server(env, Path(tmp))
         try:
             server = psutil.Process(proc.pid)
@@ -142,7 +158,7 @@ def main() -> None:
             session(url, [("", "")], warm, [])
             settled = None
             if args.settle:  # a meeting's first visitor opens the dashboard before the others join
-                settled = wait_idle(server) - t0
+                settled = wait_idle(server, timeline) - t0
             plans = [plan(i, args.reruns, args.same_page) for i in range(args.sessions)]
             if args.visited:  # every pair of the plan once, by one session (earlier visitors)
                 session(url, sorted({step for steps in plans for step in steps}), warm, [])

@@ -130,6 +130,11 @@ def scoped_ledger(ledger: Ledger, scope: Scope) -> Ledger:
     followups = _rows(fu, fu["case_id"].isin(cases["case_id"]))
     # a part of the county: its small counts follow the rule for places finer than the county
     meta = {**ledger.meta, "scope_part": scope.describe()}
+    # the places it is the part of: named by titles and documents where a selection names none
+    if scope.role == "township":
+        meta["scope_places"] = {"townships": tuple(scope.townships), "schools": ()}
+    elif scope.role == "school":
+        meta["scope_places"] = {"townships": tuple(scope.townships), "schools": tuple(scope.schools)}
     return replace(
         ledger,
         cases=cases,

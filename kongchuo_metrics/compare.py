@@ -352,5 +352,5 @@ def headline(
         comparison=c,
         rates=tuple(s["rates"]),
         overdue=int(status["overdue"].sum()) if status is not None else None,
-        place=place_name(selection, district),
+        place=place_name(selection.named(ledger), district),
     )

@@ -205,9 +205,10 @@ def content(
     figs["placements"] = figures.placements_chart(sp, height=CHART_SIZES["placements"][1])
     if len(villages):
         figs["map"] = figures.static_map(villages, boundaries, height=CHART_SIZES["map"][1])
-    scope = "；".join(p for p in sel.describe().split("；") if not p.startswith("统计日期"))
+    named = sel.named(ledger)  # a township user's pack is titled with the township
+    scope = "；".join(p for p in named.describe().split("；") if not p.startswith("统计日期"))
     return Content(
-        title=scope_title("控辍保学工作情况汇报", sel, district),
+        title=scope_title("控辍保学工作情况汇报", named, district),
         scope=scope,
         as_of=as_of,
         district=district,

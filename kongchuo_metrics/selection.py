@@ -4,7 +4,7 @@ types, 建档立卡 only and the as-of date, with the one implementation of filt
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -67,6 +67,19 @@ class Selection:
         frames = [ledger.cases[["township", "school"]], ledger.schools[["township", "school"]]]
         both = pd.concat([f[self.mask(f)] for f in frames], ignore_index=True)  # mask skips absent columns
         return sorted(set(both["township"].dropna())), sorted(set(both["school"].dropna()))
+
+    def named(self, ledger) -> Selection:
+        """The selection as captions, export titles, the pack and the Word report name it: on a township's or
+        school's part of the county (access.scoped_ledger, a township or school user) a selection naming no
+        place covers that part, which is named, never the county. Only for naming: the figures come from the
+        ledger as scoped and the selection as chosen."""
+        part = ledger.meta.get("scope_places") or {}
+        named = self
+        if not self.townships and part.get("townships"):
+            named = replace(named, townships=tuple(part["townships"]))
+        if not self.schools and part.get("schools"):
+            named = replace(named, schools=tuple(part["schools"]))
+        return named
 
     def dates_upto(self, report_dates) -> list[pd.Timestamp]:
         """The report dates on or before the as-of date, or the as-of date alone when there is none."""

@@ -241,7 +241,8 @@ def downloads(
     rows = len(raw) if prepare is not None else len(frame)
     district = view.ledger.meta.get("district") or view.settings.district or ""
     scoped = export_title(view, title)
-    scope = "；".join(p for p in view.selection.describe().split("；") if not p.startswith("统计日期"))
+    named = view.selection.named(view.ledger)
+    scope = "；".join(p for p in named.describe().split("；") if not p.startswith("统计日期"))
     heading = f"{scoped}（{scope}；统计日期：{metrics.cn_date(view.as_of)}）"
     # a row that sizes to its buttons: no column cuts 「下载 Excel（公文格式）」 short
     row = st.container(horizontal=True, gap="small")
@@ -277,7 +278,7 @@ def export_title(view: View, title: str) -> str:
     """The title of an export of `title` for the view: the place, stage and type it covers, never the county
     name alone for a filtered view."""
     district = view.ledger.meta.get("district") or view.settings.district or ""
-    return exports.scope_title(title, view.selection, district)
+    return exports.scope_title(title, view.selection.named(view.ledger), district)
 
 
 def pack_button(view: View) -> None:

@@ -3,7 +3,6 @@ its slide links, captions."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import threading
 from dataclasses import dataclass
@@ -222,11 +221,7 @@ def caption(view: View, rule: bool = True) -> None:
         st.warning(literal(warning))
     for notice in view.notices:
         st.warning(literal(notice))
-    shown = view.selection
-    if not shown.townships and view.scope.townships:  # a township user's 全部 is their own townships
-        shown = dataclasses.replace(shown, townships=tuple(view.scope.townships))
-    if not shown.schools and view.scope.schools:
-        shown = dataclasses.replace(shown, schools=tuple(view.scope.schools))
+    shown = view.selection.named(view.ledger)  # a township user's 全部 is their own townships
     st.caption(f"{literal(shown.describe())}　｜　{ledger_line(view)}")
     accepted = view.ledger.report.accepted_blocking
     if accepted:

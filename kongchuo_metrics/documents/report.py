@@ -487,7 +487,8 @@ def _build(ledger, sel, settings, kind, annex, duban, ranking, started) -> Repor
     h, c = f.head, f.head.comparison
     place = h.place
     issuer = _issuer(ledger, settings, f.district)
-    region = f.district if not (sel.townships or sel.schools) else place
+    named = sel.named(ledger)  # a township user's report is about the township, never the county
+    region = f.district if not (named.townships or named.schools) else place
     doc = L.new_document()
     if kind == "简报":
         _brief(doc, f, sel, settings, issuer, region)
@@ -526,7 +527,9 @@ def _build(ledger, sel, settings, kind, annex, duban, ranking, started) -> Repor
         if len(f.schools):
             _table_two(doc, f)
         _table_towns(doc, f, "三")
-        if ranking is not None and len(ranking) and not (sel.townships or sel.schools):  # the county's papers
+        if (
+            ranking is not None and len(ranking) and not (named.townships or named.schools)
+        ):  # the county's papers
             _ranking(doc, ranking)
         if f.special["total"]:
             L.heading(doc, "（三）残疾儿童少年入学安置", 2)
