@@ -22,14 +22,15 @@ else:  # the server: imported by `streamlit run app.py` (or an ASGI server such 
     _http = [0, 0.0]  # HTTP requests in flight, when the last one ended (monotonic): see ui.serve
 
     class _Activity:
-        """ASGI middleware counting the HTTP requests (a browser fetching the dashboard's files; not the
-        websocket): the start's warming keeps off while a new visitor's page is being built."""
+        """ASGI middleware counting the HTTP requests for files (a browser fetching the dashboard's scripts,
+        styles and media; not the websocket): the start's warming keeps off while a new visitor's page is built."""
 
         def __init__(self, app) -> None:
             self.app = app
 
         async def __call__(self, scope, receive, send) -> None:
-            if scope["type"] != "http":
+            # health checks (a load balancer may ask every second) and host-config are not a page being built
+            if scope["type"] != "http" or scope.get("path", "").startswith("/_stcore/"):
                 await self.app(scope, receive, send)
                 return
             _http[0] += 1  # on the event loop's thread only
