@@ -193,7 +193,13 @@ TEMPLATE_SHEETS = {
 VILLAGE_STATES = {"poor": "有建档立卡个案", "overdue": "有超期未跟进个案", "open": "有未返校个案"}
 # the reporting calendar (reporting.py)
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-REPORT_STATES = {"on_time": "按时报送", "late": "迟报", "missing": "未报（已过截止日）", "due": "待报"}
+REPORT_STATES = {
+    "on_time": "按时报送",
+    "late": "迟报",
+    "missing": "未报（已过截止日）",
+    "due": "待报",
+    "due_missed": "待报（上期未报）",
+}
 # the township ranking's components (ranking.py)
 RANKING_COMPONENTS = {
     "base": "基础分",

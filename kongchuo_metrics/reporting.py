@@ -57,7 +57,13 @@ def state(rhythm: Rhythm, submitted: list[dt.date], today: dt.date) -> tuple[str
     inside = [d for d in submitted if start <= d <= min(end, today)]
     if inside:
         return ("on_time" if min(inside) <= deadline else "late"), deadline
-    return ("missing" if today > deadline else "due"), deadline
+    if today > deadline:
+        return "missing", deadline
+    # not due yet: a township that reported before but skipped the previous period is said to have skipped it
+    # (a bare 待报 read as "fine" for one whose last report was months ago)
+    before, last, _ = rhythm.period(start - dt.timedelta(days=1))
+    skipped = not any(before <= d <= last for d in submitted) and any(d < before for d in submitted)
+    return ("due_missed" if skipped else "due"), deadline
 
 
 def submissions(meta: dict, townships: list[str], fallback: str = "") -> dict[str, list[dt.date]]:

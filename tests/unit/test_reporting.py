@@ -34,6 +34,36 @@ def test_monthly_states_at_the_edges(submitted, today, expected):
     assert reporting.state(MONTHLY, submitted, today)[0] == expected
 
 
+@pytest.mark.parametrize(
+    ("rhythm", "submitted", "today", "expected"),
+    [
+        (MONTHLY, [D(2026, 9, 20)], D(2026, 11, 10), "due_missed"),  # reported in September, not in October
+        (MONTHLY, [D(2026, 9, 20), D(2026, 10, 21)], D(2026, 11, 10), "due"),  # October was reported
+        (
+            MONTHLY,
+            [D(2026, 10, 30)],
+            D(2026, 11, 10),
+            "due",
+        ),  # a late October report still counts for October
+        (
+            MONTHLY,
+            [],
+            D(2026, 11, 10),
+            "due",
+        ),  # never reported (a township new to the ledger): no period skipped
+        (MONTHLY, [D(2026, 9, 20)], D(2026, 11, 23), "missing"),  # past this period's deadline: missing wins
+        (WEEKLY, [D(2026, 11, 12)], D(2026, 11, 23), "due_missed"),  # reported two weeks ago, not last week
+        (WEEKLY, [D(2026, 11, 19)], D(2026, 11, 23), "due"),
+    ],
+)
+def test_a_period_not_due_yet_says_when_the_previous_one_was_skipped(rhythm, submitted, today, expected):
+    assert reporting.state(rhythm, submitted, today)[0] == expected
+    table = reporting.calendar_table({"甲镇": submitted}, [rhythm], today)
+    words = {"due": "待报", "due_missed": "待报（上期未报）", "missing": "未报（已过截止日）"}
+    assert table["state"].tolist() == [words[expected]]
+    assert reporting.not_reported(table) == (["甲镇"] if expected == "missing" else [])
+
+
 def test_a_short_month_moves_the_deadline_to_its_last_day():
     feb = reporting.Rhythm("monthly", 30)
     assert feb.period(D(2026, 2, 10)) == (D(2026, 2, 1), D(2026, 2, 28), D(2026, 2, 28))
