@@ -3,6 +3,8 @@ read from settings.toml beside the ledger; the mappings are also written back th
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import os
 import re
@@ -82,8 +84,18 @@ def read_toml(folder: str | Path | None) -> dict:
     if folder is None:
         return {}
     try:
-        return tomllib.loads(settings_path(folder).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        text = settings_path(folder).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    return copy.deepcopy(_parsed(text))  # callers may change what they get
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(text: str) -> dict:
+    """The file's text parsed once per distinct content (a page run asks several times; an edit is new text)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
         return {}
 
 
