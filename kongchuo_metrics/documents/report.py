@@ -560,7 +560,7 @@ def _build(ledger, sel, settings, kind, annex, duban, ranking, started) -> Repor
             lead="（三）" if int(f.status["overdue"].sum()) else "（二）",
         )
         L.signature(doc, issuer, metrics.cn_date(_document_date(settings)))
-        _note(doc, f, sel)
+        _note(doc, f, named)  # a township user's 范围 is their township
     if annex:
         _annex(doc, f, ledger, sel)
     return Report(L.to_bytes(doc), kind, annex, h, time.perf_counter() - started)

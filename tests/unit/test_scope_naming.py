@@ -61,6 +61,7 @@ def test_headline_pack_and_word_report_of_a_township_user_name_the_township(coun
     assert "关于三里镇控辍保学工作进展情况的通报" in text
     assert f"截至2019年6月25日，三里镇在册辍学学生{head.open}人" in text
     assert "全区在册辍学学生" not in text
+    assert "范围：乡镇：三里镇" in text and "乡镇：全部" not in text  # the note under the report
     # the county's own report still names the district
     whole = Document(io.BytesIO(report.build(county, sel, settings, "通报").docx))
     assert any(p.text.startswith("关于覃塘区") for p in whole.paragraphs)
