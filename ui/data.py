@@ -98,15 +98,10 @@ class _Held:
         return value
 
 
-SMALL_ROWS = 2048  # frames shorter than this are weighed by their shape, not their buffers
-
-
 def _weigh(value) -> int:
     """Bytes held by a cached result: its frames' buffers (tuples and dicts of results summed), else 1 KB."""
     # the arrays' own sizes: memory_usage() builds a labelled Series per call, 6x the time at every put
     if isinstance(value, pd.DataFrame):
-        if len(value) < SMALL_ROWS:  # a page's table: 64 bytes a cell is plenty, and a column walk costs more
-            return 1024 + 64 * (len(value) + 1) * max(1, value.shape[1])
         return int(sum(col.array.nbytes for _, col in value.items()) + value.index.nbytes)
     if isinstance(value, pd.Series):
         return int(value.array.nbytes + value.index.nbytes)
