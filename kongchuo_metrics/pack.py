@@ -206,7 +206,7 @@ def content(
     if len(villages):
         figs["map"] = figures.static_map(villages, boundaries, height=CHART_SIZES["map"][1])
     named = sel.named(ledger)  # a township user's pack is titled with the township
-    scope = "；".join(p for p in named.describe().split("；") if not p.startswith("统计日期"))
+    scope = named.describe(dated=False)
     return Content(
         title=scope_title("控辍保学工作情况汇报", named, district),
         scope=scope,

@@ -86,8 +86,9 @@ class Selection:
         day = self.day
         return [d for d in report_dates if d <= day] or [day]
 
-    def describe(self) -> str:
-        """The filters in words, e.g. 乡镇：黄练镇；学段：初中；统计日期：2019年6月25日."""
+    def describe(self, dated: bool = True) -> str:
+        """The filters in words, e.g. 乡镇：黄练镇；学段：初中；统计日期：2019年6月25日 (without the date when
+        not `dated`: a 范围 line that states its date elsewhere)."""
         parts = [f"乡镇：{'、'.join(self.townships)}" if self.townships else "乡镇：全部"]
         if self.schools:
             parts.append(f"学校：{'、'.join(self.schools)}")
@@ -97,7 +98,7 @@ class Selection:
             parts.append("类型：" + "、".join(CASE_TYPES[t] for t in self.case_types))
         if self.poor_only:
             parts.append("仅建档立卡")
-        if self.as_of:
+        if self.as_of and dated:
             parts.append(f"统计日期：{cn_date(self.as_of)}")
         return "；".join(parts)
 

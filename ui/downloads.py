@@ -241,8 +241,7 @@ def downloads(
     rows = len(raw) if prepare is not None else len(frame)
     district = view.ledger.meta.get("district") or view.settings.district or ""
     scoped = export_title(view, title)
-    named = view.selection.named(view.ledger)
-    scope = "；".join(p for p in named.describe().split("；") if not p.startswith("统计日期"))
+    scope = view.selection.named(view.ledger).describe(dated=False)
     heading = f"{scoped}（{scope}；统计日期：{metrics.cn_date(view.as_of)}）"
     # a row that sizes to its buttons: no column cuts 「下载 Excel（公文格式）」 short
     row = st.container(horizontal=True, gap="small")
