@@ -40,19 +40,15 @@ def first(step: str, times: int = 3) -> None:
 
 def _mark(step: str, t0: float) -> None:
     with _MARKS:
-        _write(step, t0)
-
-
-def _write(step: str, t0: float) -> None:
-    TIMELINE[step] = time.perf_counter() - t0
-    if path := os.environ.get("KONGCHUO_TIMELINE"):
-        WALL[step] = time.time()
-        try:  # replaced whole, so a reader never sees half of it; a timeline never stops a run
-            with open(f"{path}.tmp", "w", encoding="utf-8") as f:
-                json.dump(WALL, f)
-            os.replace(f"{path}.tmp", path)
-        except OSError:
-            LOG.warning("kongchuo timeline %s not written", path)
+        TIMELINE[step] = time.perf_counter() - t0
+        if path := os.environ.get("KONGCHUO_TIMELINE"):
+            WALL[step] = time.time()
+            try:  # replaced whole, so a reader never sees half of it; a timeline never stops a run
+                with open(f"{path}.tmp", "w", encoding="utf-8") as f:
+                    json.dump(WALL, f)
+                os.replace(f"{path}.tmp", path)
+            except OSError:
+                LOG.warning("kongchuo timeline %s not written", path)
 
 
 # HTTP requests in flight and when the last one ended (time.monotonic), counted by app.py's ASGI middleware
