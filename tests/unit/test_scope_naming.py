@@ -27,10 +27,8 @@ def settings():
 
 
 @pytest.fixture(scope="module")
-def county():
-    from kongchuo_metrics.ingest import load_ledger
-
-    return load_ledger(SAMPLE_DIR)
+def county(sample_ledger):
+    return sample_ledger
 
 
 def test_a_selection_on_a_townships_part_is_named_with_that_township(county):
