@@ -49,7 +49,10 @@ class Scope:
             return "乡镇：" + "、".join(self.townships)
         if self.role == "school" and self.schools:
             towns = "、".join(self.townships)
-            return "学校：" + (f"{towns} " if towns else "") + "、".join(self.schools)
+            names = "、".join(
+                s.replace(SCHOOL_SEP, "") for s in self.schools
+            )  # 三里镇/三里二中 -> 三里镇三里二中
+            return "学校：" + (f"{towns} " if towns else "") + names
         return "无权限"
 
     def key(self) -> tuple:
@@ -117,6 +120,10 @@ def scoped_ledger(ledger: Ledger, scope: Scope) -> Ledger:
         villages = _rows(v, v["township"].isin(t))
     elif scope.role == "school" and scope.schools:
         pairs = school_pairs(scope, ledger)
+        places = {
+            "townships": tuple(dict.fromkeys(t for t, _ in pairs if t)),
+            "schools": tuple(dict.fromkeys(n for _, n in pairs if n)),
+        }
         cases = _rows(c, _in_pairs(c, pairs))
         schools = _rows(s, _in_pairs(s, pairs))
         special = _rows(sp, _in_pairs(sp, pairs))
@@ -127,14 +134,16 @@ def scoped_ledger(ledger: Ledger, scope: Scope) -> Ledger:
         )
     else:
         cases, schools, special, villages = c.iloc[0:0], s.iloc[0:0], sp.iloc[0:0], v.iloc[0:0]
+        places = {"townships": (), "schools": ()}
     followups = _rows(fu, fu["case_id"].isin(cases["case_id"]))
     # a part of the county: its small counts follow the rule for places finer than the county
     meta = {**ledger.meta, "scope_part": scope.describe()}
     # the places it is the part of: named by titles and documents where a selection names none
+    # (a school user's townships are those of its schools: "三里镇/三里二中" names 三里镇 and 三里二中)
     if scope.role == "township":
         meta["scope_places"] = {"townships": tuple(scope.townships), "schools": ()}
-    elif scope.role == "school":
-        meta["scope_places"] = {"townships": tuple(scope.townships), "schools": tuple(scope.schools)}
+    elif scope.role == "school" and scope.schools:
+        meta["scope_places"] = places
     return replace(
         ledger,
         cases=cases,

@@ -33,6 +33,10 @@ def scope_title(title: str, sel, district: str = "") -> str:
     from . import schema
 
     place = "、".join(sel.schools) or "、".join(sel.townships) or district
+    if title.startswith("各乡镇") and (sel.schools or len(sel.townships) == 1):
+        title = title[
+            len("各乡镇") :
+        ]  # one township's (or school's) table: 三里镇辍学情况, not 三里镇各乡镇…
     stage = schema.STAGES.get(sel.stage, "") if sel.stage else ""
     kinds = "、".join(schema.CASE_TYPES.get(t, t) for t in sel.case_types)
     extra = "；".join(

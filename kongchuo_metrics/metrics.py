@@ -375,6 +375,16 @@ class Rate:
         return self.value <= self.target if self.kind == "max" else self.value >= self.target
 
 
+def _no_enrolment(schools: pd.DataFrame, sel: Selection, stage: str) -> str:
+    """Why a stage's dropout rate has no denominator: every school of the places reports 0 pupils of that stage
+    (a junior school has no primary pupils), or some school's figure is missing from the school table."""
+    col = f"enrol_{stage}"
+    s = sel.apply(schools)
+    if col in s and len(s) and s[col].notna().all():
+        return f"所选范围没有{schema.STAGES[stage]}在校生，不计算该学段辍学率"
+    return "学校表缺少该学段在校生数，无法计算"
+
+
 def rates(cases: pd.DataFrame, schools: pd.DataFrame, sel: Selection, targets: Targets) -> list[Rate]:
     """Dropout rate per stage, consolidation rate and the 建档立卡 red line at the selection's date, each against
     its target; `cases` are the selection's (metrics.select_cases), the enrolment is its places'."""
@@ -389,7 +399,7 @@ def rates(cases: pd.DataFrame, schools: pd.DataFrame, sel: Selection, targets: T
         n = int(((open_["stage"] == stage) & (open_["case_type"] == "dropout")).sum())
         den = enrol[stage]
         value = round(n / den * 100, 3) if den else None
-        note = "" if den else "学校表缺少该学段在校生数，无法计算"
+        note = "" if den else _no_enrolment(schools, sel, stage)
         out.append(
             Rate(f"dropout_{stage}", f"{schema.STAGES[stage]}辍学率", value, n, den, target, "max", note)
         )

@@ -287,8 +287,22 @@ def section_titles(c: Content) -> list[str]:
     ]
 
 
+def quality_counts(ledger: Ledger) -> dict:
+    """The load's counts the pack's last page states: the county's read, loaded, quarantined and excluded rows,
+    or, on a township's or school's part of the county, only that part's cases (the county's counts are not
+    theirs to see)."""
+    if ledger.meta.get("scope_part"):
+        return {"part_cases": len(ledger.cases)}
+    return {k: getattr(ledger.report, k) for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_excluded")}
+
+
 def _quality_text(c: Content) -> str:
     q = c.quality
+    if "part_cases" in q:  # a township's or school's part: the county's load counts are not theirs to see
+        return (
+            f"数据质量：本范围载入个案 {q['part_cases']} 条；台账的读取、隔离和排除由区县在导入时统一核查。"
+            f"缺少坐标的未返校个案 {c.missing} 个。"
+        )
     return (
         f"数据质量：读取 {q.get('rows_read', '—')} 行，载入 {q.get('rows_loaded', '—')} 行，"
         f"隔离 {q.get('rows_quarantined', '—')} 行，排除 {q.get('rows_excluded', '—')} 行；"
@@ -458,7 +472,14 @@ def build_pptx(
             para.text = line
             para.font.size = Pt(size)
 
-    def table(s, frame: pd.DataFrame, x=left, y=top, w=width, rows_max=12, size=12):
+    def table(s, frame: pd.DataFrame, x=left, y=top, w=width, rows_max=12, size=12, title: str = ""):
+        if title:
+            text(s, [title], x, y, w, size=size + 2)
+            s.shapes[-1].text_frame.paragraphs[0].font.bold = True
+            y += Emu(450000)
+        if frame.empty:  # as the PDF: 「无。」, never a header over no rows
+            text(s, ["无。"], x, y, w, size=size)
+            return
         shown = labels.for_screen(frame.head(rows_max))
         rows, cols = len(shown) + 1, max(len(shown.columns), 1)
         shape = s.shapes.add_table(rows, cols, x, y, w, Emu(330000 * rows))
@@ -496,12 +517,12 @@ def build_pptx(
     picture(s, "schools", x=left + Emu(6500000), w=Emu(4700000))
     s = slide(titles[4])
     text(s, [f"超期个案 {c.overdue} 人，处于限期复学通知书及以上环节 {c.notice} 人。"])
-    table(s, c.by_town, y=top + Emu(700000), w=Emu(3600000))
-    table(s, c.owners, x=left + Emu(3800000), y=top + Emu(700000), w=Emu(3600000))
-    table(s, c.ladder, x=left + Emu(7600000), y=top + Emu(700000), w=Emu(3600000))
+    table(s, c.by_town, y=top + Emu(700000), w=Emu(3600000), title="按乡镇")
+    table(s, c.owners, x=left + Emu(3800000), y=top + Emu(700000), w=Emu(3600000), title="按政府线责任人")
+    table(s, c.ladder, x=left + Emu(7600000), y=top + Emu(700000), w=Emu(3600000), title="按环节")
     s = slide(titles[5])
     table(s, c.placements, w=Emu(4200000))
-    table(s, c.reasons, y=top + Emu(2300000), w=Emu(4200000))
+    table(s, c.reasons, y=top + Emu(2300000), w=Emu(4200000), title="未入学/未安置原因")
     picture(s, "placements", x=left + Emu(4600000), w=Emu(6600000))
     s = slide(titles[6])
     picture(s, "map", w=Emu(9600000))
@@ -526,10 +547,7 @@ def make_pack(
     if not chromium_path():
         raise PackError(MISSING_CHROMIUM)
     start = time.perf_counter()
-    quality = {
-        k: getattr(ledger.report, k)
-        for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_excluded")
-    }
+    quality = quality_counts(ledger)
     import kaleido
 
     # one browser for every chart, MathJax off: kaleido's default would fetch MathJax from a CDN

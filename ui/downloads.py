@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from kongchuo_metrics import access, audit, exports, labels, metrics, schema
+from kongchuo_metrics.documents.papers import papers
 
 from .data import delivered_notices, duban_brief, ranking_brief, shared, workflows
 from .login import SESSION_ENDED, revalidate
@@ -223,7 +224,8 @@ def downloads(
         st.session_state.pop("_download_refused", None)
         st.error("审计日志无法写入，下载已停用。请联系管理员检查 var/audit 文件夹的权限。")
         return
-    base = f"{title}_{view.selection.slug()}"
+    named = view.selection.named(view.ledger)  # a township user's files carry the township's name
+    base = f"{title}_{named.slug()}"
     if prepared_columns is None:
         prepared_columns = list((prepare(frame.head(0)) if prepare else frame).columns)
     columns = [str(c) for c in prepared_columns]
@@ -241,7 +243,7 @@ def downloads(
     rows = len(raw) if prepare is not None else len(frame)
     district = view.ledger.meta.get("district") or view.settings.district or ""
     scoped = export_title(view, title)
-    scope = view.selection.named(view.ledger).describe(dated=False)
+    scope = named.describe(dated=False)
     heading = f"{scoped}（{scope}；统计日期：{metrics.cn_date(view.as_of)}）"
     # a row that sizes to its buttons: no column cuts 「下载 Excel（公文格式）」 short
     row = st.container(horizontal=True, gap="small")
@@ -256,7 +258,7 @@ def downloads(
         **common,
     )
     if xlsx_sum is not None:
-        unit = view.ledger.meta.get("unit") or f"{district}教育局"
+        unit = papers(view.ledger, district, view.ledger.meta.get("unit", "")).issuer
 
         def build():
             return exports.gov_xlsx(final(), scoped, unit, metrics.cn_date(view.as_of), xlsx_sum, scope=scope)
@@ -316,7 +318,7 @@ def pack_button(view: View) -> None:
     stored = st.session_state.get("pack")
     if stored and stored[0] == key:
         result = stored[1]
-        name = f"控辍保学汇报材料_{view.selection.slug()}"
+        name = f"控辍保学汇报材料_{view.selection.named(view.ledger).slug()}"
         c1, c2, _ = st.columns([1, 1, 3])
         common = {
             "rows": result.pages,
@@ -398,7 +400,7 @@ def report_button(view: View) -> None:
     stored = st.session_state.get("ov_report")
     if stored and stored[0] == key:
         result = stored[1]
-        name = result.file_name(view.selection)
+        name = result.file_name(view.selection.named(view.ledger))
         audited_download(
             f"下载 {labels.REPORT_KINDS[result.kind]}（Word）",
             lambda: result.docx,

@@ -24,6 +24,7 @@ from ..labels import REPORT_KINDS
 from ..ranking import previous_words
 from ..settings import Settings
 from . import layout as L
+from .papers import Papers, papers
 
 KINDS = REPORT_KINDS
 ANNEX_ROWS = 3000  # a name list longer than this belongs in the dashboard, not on paper
@@ -426,10 +427,6 @@ def _document_date(settings: Settings) -> dt.date:
         return dt.date.today()
 
 
-def _issuer(ledger: Ledger, settings: Settings, district: str) -> str:
-    return settings.issuer or f"{district}教育局"
-
-
 def _note(doc, f: Facts, sel: metrics.Selection) -> None:
     note = (
         f"（数据截至{metrics.cn_date(f.head.as_of)}，范围：{sel.describe()}。{metrics.counting_rule()}"
@@ -486,27 +483,26 @@ def _build(ledger, sel, settings, kind, annex, duban, ranking, started) -> Repor
     f = facts(ledger, sel, settings)
     h, c = f.head, f.head.comparison
     place = h.place
-    issuer = _issuer(ledger, settings, f.district)
+    paper = papers(ledger, f.district, settings.issuer)
     named = sel.named(ledger)  # a township user's report is about the township, never the county
     region = f.district if not (named.townships or named.schools) else place
     doc = L.new_document()
     if kind == "简报":
-        _brief(doc, f, sel, settings, issuer, region)
+        _brief(doc, f, sel, settings, paper, region)
     else:
         if kind == "通报":
             L.title(doc, f"关于{region}控辍保学工作进展情况的通报")
-            county = "县" if f.district.endswith("县") else "区"
-            L.paragraph(doc, f"各乡镇人民政府，{county}直有关单位，各中小学校：", indent=False)
+            L.paragraph(doc, paper.notice_to, indent=False)
             L.paragraph(
                 doc,
                 f"现将截至{metrics.cn_date(h.as_of)}{region}控辍保学工作进展情况通报如下。",
             )
         else:
             L.title(doc, f"{region}{_school_year(h.as_of)}控辍保学工作总结")
-            L.paragraph(doc, f"{f.district}人民政府：", indent=False)
+            L.paragraph(doc, paper.summary_to, indent=False)
             L.paragraph(
                 doc,
-                f"{_school_year(h.as_of)}以来，我局会同各乡镇认真落实控辍保学工作责任，现将工作情况总结如下。",
+                f"{_school_year(h.as_of)}以来，{paper.working_with}认真落实控辍保学工作责任，现将工作情况总结如下。",
             )
         if duban is not None and len(duban):
             _duban_items(doc, duban)
@@ -559,7 +555,7 @@ def _build(ledger, sel, settings, kind, annex, duban, ranking, started) -> Repor
             "秋季学期开学前后的排查和动态销号安排",
             lead="（三）" if int(f.status["overdue"].sum()) else "（二）",
         )
-        L.signature(doc, issuer, metrics.cn_date(_document_date(settings)))
+        L.signature(doc, paper.issuer, metrics.cn_date(_document_date(settings)))
         _note(doc, f, named)  # a township user's 范围 is their township
     if annex:
         _annex(doc, f, ledger, sel)
@@ -606,7 +602,7 @@ def _duban_items(doc, items: pd.DataFrame) -> None:
     L.table(doc, list(items.columns), items.astype("str").values.tolist(), left_columns=(0, 2), font_pt=10.5)
 
 
-def _brief(doc, f: Facts, sel, settings: Settings, issuer: str, region: str) -> None:
+def _brief(doc, f: Facts, sel, settings: Settings, paper: Papers, region: str) -> None:
     """简报: 报头 (name, 期号, 编发单位 and date over a red rule), one article, 报送 line; one page."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt, RGBColor
@@ -620,7 +616,7 @@ def _brief(doc, f: Facts, sel, settings: Settings, issuer: str, region: str) -> 
     issue.add_run("期")
     issue.alignment = WD_ALIGN_PARAGRAPH.CENTER
     issue.paragraph_format.first_line_indent = Pt(0)
-    line = L.paragraph(doc, f"{issuer}编", indent=False)
+    line = L.paragraph(doc, f"{paper.issuer}编", indent=False)
     line.add_run("\t" + metrics.cn_date(_document_date(settings)))
     line.paragraph_format.tab_stops.add_tab_stop(Pt(L.text_width_mm() / 25.4 * 72), alignment=2)
     _rule(line)
@@ -641,8 +637,7 @@ def _brief(doc, f: Facts, sel, settings: Settings, issuer: str, region: str) -> 
     L.placeholder(doc, "本期工作动态或典型做法（一至两句）")
     note = L.paragraph(doc, f"（数据截至{metrics.cn_date(h.as_of)}，口径见看板说明。）")
     note.runs[0].font.size = Pt(12)
-    county = "县" if f.district.endswith("县") else "区"
-    foot = L.paragraph(doc, f"报送：{county}人民政府　　抄送：各乡镇人民政府，各中小学校", indent=False)
+    foot = L.paragraph(doc, paper.brief_foot, indent=False)
     foot.runs[0].font.size = Pt(14)
     _rule(foot, top=True)
 
