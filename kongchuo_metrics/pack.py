@@ -293,7 +293,10 @@ def quality_counts(ledger: Ledger) -> dict:
     theirs to see)."""
     if ledger.meta.get("scope_part"):
         return {"part_cases": len(ledger.cases)}
-    return {k: getattr(ledger.report, k) for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_excluded")}
+    return {
+        k: getattr(ledger.report, k)
+        for k in ("rows_read", "rows_loaded", "rows_quarantined", "rows_excluded")
+    }
 
 
 def _quality_text(c: Content) -> str:

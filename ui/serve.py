@@ -8,6 +8,7 @@ before the work is done waits only for the part its own page needs (the shared c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -62,6 +63,18 @@ def http_quiet(seconds: float) -> bool:
     return _HTTP[0] == 0 and time.monotonic() - _HTTP[1] >= seconds
 
 
+@contextlib.contextmanager
+def _quiet(logger: str):
+    """Within the block, the named logger writes errors only."""
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def preload(http: list | None = None) -> None:
     global _HTTP  # noqa: PLW0603 - the server's one counter, shared with the middleware that keeps it
     if http is not None:
@@ -71,6 +84,10 @@ def preload(http: list | None = None) -> None:
     try:
         import ui  # noqa: F401 - pandas, plotly and the core: what the first run would import
 
+        from .view import page_config
+
+        with _quiet("streamlit.runtime.scriptrunner_utils.script_run_context"):  # its "no session" warning
+            page_config()  # no session yet: Streamlit only checks the icon (its emoji catalog, 0.2 s once)
         _mark("imported", t0)
         from . import persist, results
         from .data import _ledger_key, _scoped
