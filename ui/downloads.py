@@ -15,6 +15,7 @@ import streamlit as st
 from kongchuo_metrics import access, audit, exports, labels, metrics, schema
 from kongchuo_metrics.documents.papers import papers
 
+from . import turns
 from .data import delivered_notices, duban_brief, ranking_brief, shared, workflows
 from .login import SESSION_ENDED, revalidate
 from .session import _audit, audit_path, audit_writable, current_scope, data_dir
@@ -296,7 +297,7 @@ def pack_button(view: View) -> None:
         return
     key = (view.selection, current_scope().key())
     if st.button("生成汇报材料（PDF / PPT）", key="pack_make", icon=":material/picture_as_pdf:"):
-        with st.spinner("正在生成汇报材料…"):
+        with st.spinner("正在生成汇报材料…"), turns.step_aside():  # seconds, mostly a browser drawing
             try:
                 result = pack.make_pack(
                     workflows.with_notices(view.ledger, delivered_notices(view)),
@@ -379,7 +380,7 @@ def report_button(view: View) -> None:
     if st.button("生成 Word 通报", key="ov_report_make", icon=":material/description:"):
         from kongchuo_metrics.documents import report
 
-        with st.spinner("正在生成 Word 材料…"):
+        with st.spinner("正在生成 Word 材料…"), turns.step_aside():  # seconds, mostly kaleido
             _chart_browser()
             try:
                 result = report.build(

@@ -12,6 +12,7 @@ import streamlit as st
 import ui
 from kongchuo_metrics import exports, merge, reporting, schema, storage
 from kongchuo_metrics.ingest import Ledger, LedgerError
+from ui import turns
 
 state = st.session_state
 
@@ -51,7 +52,8 @@ def stage_uploads(store: Path, files, coords: str) -> dict:
             entry.pop("error", None)
             entry["mapping"] = mapping
             try:
-                entry["sub"] = storage.load_submission(entry["path"], f.name, coords, mapping=mapping)
+                with turns.step_aside():  # seconds for a county's workbook
+                    entry["sub"] = storage.load_submission(entry["path"], f.name, coords, mapping=mapping)
             except LedgerError as exc:
                 entry["error"] = str(exc)
     return staged
@@ -255,13 +257,14 @@ def import_section(view: ui.View) -> None:
         help=None if ready else "有文件无法导入、未选所属乡镇或仍有阻断问题，整批不能导入",
     ):
         try:
-            version = storage.commit(
-                store,
-                batch,
-                view.scope.user,
-                coords,
-                audit=lambda phase, **f: ui.audit_event("accept", phase=phase, **f),
-            )
+            with turns.step_aside():
+                version = storage.commit(
+                    store,
+                    batch,
+                    view.scope.user,
+                    coords,
+                    audit=lambda phase, **f: ui.audit_event("accept", phase=phase, **f),
+                )
         except storage.VersionError as exc:
             st.error(str(exc))
         else:

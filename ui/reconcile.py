@@ -12,6 +12,7 @@ import streamlit as st
 from kongchuo_metrics import schema
 from kongchuo_metrics.ingest import LedgerError
 
+from . import turns
 from .data import records_engine
 from .downloads import audited_download
 from .session import _audit, audit_writable, store_dir
@@ -47,7 +48,8 @@ def list_upload(kind: str, key: str):
     _audit("upload", file=upload.name, bytes=upload.size, list=kind, sha256=digest)
     try:
         staged.write_bytes(data)
-        table = read_list(staged, kind, name=upload.name)
+        with turns.step_aside():  # seconds for a province's list
+            table = read_list(staged, kind, name=upload.name)
     except LedgerError as exc:
         st.error(f"{schema.LIST_LABELS[kind]}无法使用：{literal(exc)}")
         return None

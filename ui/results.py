@@ -17,7 +17,7 @@ import pandas as pd
 
 from kongchuo_metrics import compare, figures, labels, metrics, privacy
 
-from . import persist, serve
+from . import persist, serve, turns
 from .data import _RESULTS, date_bounds, followup_stamp, followup_status, shared
 from .view import View
 
@@ -186,12 +186,15 @@ WARM_DONE = threading.Event()  # set when the last warming started has finished 
 
 
 def run_started() -> None:
+    """A session's script run begins: the warming keeps off, and the run waits for its turn (ui.turns)."""
     with _ACTIVE_LOCK:
         _ACTIVE[0] += 1
+    turns.take()
     serve.first("run_started")
 
 
 def run_ended(new_visitor: bool = False) -> None:
+    turns.give()
     with _ACTIVE_LOCK:
         _ACTIVE[0] -= 1
         quiet = time.monotonic() + (VISITOR_QUIET if new_visitor else QUIET)

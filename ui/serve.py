@@ -64,15 +64,27 @@ def http_quiet(seconds: float) -> bool:
 
 
 @contextlib.contextmanager
-def _quiet(logger: str):
-    """Within the block, the named logger writes errors only."""
-    log = logging.getLogger(logger)
-    level = log.level
-    log.setLevel(logging.ERROR)
+def _no_session_warnings():
+    """Within the block, this thread's warnings on Streamlit's loggers are dropped: Streamlit warns about a
+    command called outside a session, which the start's calls are on purpose."""
+    me = threading.get_ident()
+
+    class _Drop(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return record.thread != me or record.levelno > logging.WARNING
+
+    drop = _Drop()
+    names = [
+        n for n in list(logging.root.manager.loggerDict) if n == "streamlit" or n.startswith("streamlit.")
+    ]
+    loggers = [logging.getLogger(n) for n in names]
+    for log in loggers:
+        log.addFilter(drop)
     try:
         yield
     finally:
-        log.setLevel(level)
+        for log in loggers:
+            log.removeFilter(drop)
 
 
 def preload(http: list | None = None) -> None:
@@ -86,7 +98,7 @@ def preload(http: list | None = None) -> None:
 
         from .view import page_config
 
-        with _quiet("streamlit.runtime.scriptrunner_utils.script_run_context"):  # its "no session" warning
+        with _no_session_warnings():
             page_config()  # no session yet: Streamlit only checks the icon (its emoji catalog, 0.2 s once)
         _mark("imported", t0)
         from . import persist, results

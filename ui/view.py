@@ -194,10 +194,10 @@ def run_app() -> None:
     """The whole app for one run: the frame, then the page the URL names (app.py is this call)."""
     from . import results
 
-    results.run_started()
     # a new visitor's browser builds the page for a while after this run: the warming waits longer for it
     visitor = "kc_visited" not in st.session_state
     st.session_state["kc_visited"] = True
+    results.run_started()
     try:
         page, view = frame()
         page.run()

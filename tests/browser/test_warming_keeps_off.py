@@ -77,7 +77,7 @@ logging.basicConfig()
 from ui import serve
 from ui.view import page_config
 assert "streamlit.emojis" not in sys.modules
-with serve._quiet("streamlit.runtime.scriptrunner_utils.script_run_context"):
+with serve._no_session_warnings():
     page_config()
 print("streamlit.emojis" in sys.modules)
 """
