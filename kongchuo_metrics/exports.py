@@ -25,6 +25,13 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def subject(title: str, sel) -> str:
+    """The title of a table about one township or school: 辍学情况 for 三里镇, never 三里镇各乡镇辍学情况."""
+    if title.startswith("各乡镇") and (sel.schools or len(sel.townships) == 1):
+        return title[len("各乡镇") :]
+    return title
+
+
 def scope_title(title: str, sel, district: str = "") -> str:
     """An export's title naming what it covers: 三里镇初中未返校学生分校统计表, 覃塘区… only for the whole county.
 
@@ -33,10 +40,7 @@ def scope_title(title: str, sel, district: str = "") -> str:
     from . import schema
 
     place = "、".join(sel.schools) or "、".join(sel.townships) or district
-    if title.startswith("各乡镇") and (sel.schools or len(sel.townships) == 1):
-        title = title[
-            len("各乡镇") :
-        ]  # one township's (or school's) table: 三里镇辍学情况, not 三里镇各乡镇…
+    title = subject(title, sel)
     stage = schema.STAGES.get(sel.stage, "") if sel.stage else ""
     kinds = "、".join(schema.CASE_TYPES.get(t, t) for t in sel.case_types)
     extra = "；".join(

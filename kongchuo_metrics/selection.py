@@ -81,6 +81,13 @@ class Selection:
             named = replace(named, schools=tuple(part["schools"]))
         return named
 
+    def towns_word(self, each: bool = False) -> str:
+        """How running text and headings name the selection's townships: 各乡镇 (各乡镇均 with `each`, before a
+        verb) for the whole county, else the schools or townships it names: a township user reads
+        「三里镇在控制目标以内」, never 「各乡镇…」."""
+        named = "、".join(self.schools) or "、".join(self.townships)
+        return named or ("各乡镇均" if each else "各乡镇")
+
     def dates_upto(self, report_dates) -> list[pd.Timestamp]:
         """The report dates on or before the as-of date, or the as-of date alone when there is none."""
         day = self.day

@@ -57,9 +57,11 @@ with left:
     ui.chart(shown.trend, key="ov_trend")
     ui.counting_rule()
 with right:
-    st.subheader("各乡镇在册辍学人数")
+    st.subheader(f"{view.named.towns_word()}在册辍学人数")  # 各乡镇, or a township user's own township
     towns = shown.towns  # every township; 建档立卡 with small counts hidden
-    if not ui.empty(towns[towns["open"] > 0], "统计日期当天各乡镇均无在册辍学学生。"):
+    if not ui.empty(
+        towns[towns["open"] > 0], f"统计日期当天{view.named.towns_word(each=True)}无在册辍学学生。"
+    ):
         ui.chart(shown.bars, key="ov_towns")
         columns = ["township", "open", "change_prev", "change_last_year", "open_poor", "returned_total"]
         ui.table(towns[[*columns, "dropout_rate"]])

@@ -225,8 +225,8 @@ def downloads(
         st.session_state.pop("_download_refused", None)
         st.error("审计日志无法写入，下载已停用。请联系管理员检查 var/audit 文件夹的权限。")
         return
-    named = view.selection.named(view.ledger)  # a township user's files carry the township's name
-    base = f"{title}_{named.slug()}"
+    named = view.named  # a township user's files carry the township's name
+    base = f"{exports.subject(title, named)}_{named.slug()}"
     if prepared_columns is None:
         prepared_columns = list((prepare(frame.head(0)) if prepare else frame).columns)
     columns = [str(c) for c in prepared_columns]
@@ -248,7 +248,7 @@ def downloads(
     heading = f"{scoped}（{scope}；统计日期：{metrics.cn_date(view.as_of)}）"
     # a row that sizes to its buttons: no column cuts 「下载 Excel（公文格式）」 short
     row = st.container(horizontal=True, gap="small")
-    common = {"rows": rows, "columns": columns, "filters": view.selection.describe(), "mode": view.mode}
+    common = {"rows": rows, "columns": columns, "filters": named.describe(), "mode": view.mode}
     audited_download(
         "下载 CSV",
         lambda: exports.csv_bytes(final(), title=heading),
@@ -280,7 +280,7 @@ def export_title(view: View, title: str) -> str:
     """The title of an export of `title` for the view: the place, stage and type it covers, never the county
     name alone for a filtered view."""
     district = view.ledger.meta.get("district") or view.settings.district or ""
-    return exports.scope_title(title, view.selection.named(view.ledger), district)
+    return exports.scope_title(title, view.named, district)
 
 
 def pack_button(view: View) -> None:
@@ -311,7 +311,7 @@ def pack_button(view: View) -> None:
                 return
         _audit(
             "pack",
-            filters=view.selection.describe(),
+            filters=view.named.describe(),
             pages=result.pages,
             sha256=hashlib.sha256(result.pdf).hexdigest(),
         )
@@ -319,12 +319,12 @@ def pack_button(view: View) -> None:
     stored = st.session_state.get("pack")
     if stored and stored[0] == key:
         result = stored[1]
-        name = f"控辍保学汇报材料_{view.selection.named(view.ledger).slug()}"
+        name = f"控辍保学汇报材料_{view.named.slug()}"
         c1, c2, _ = st.columns([1, 1, 3])
         common = {
             "rows": result.pages,
             "columns": [],
-            "filters": view.selection.describe(),
+            "filters": view.named.describe(),
             "mode": "briefing",
         }
         audited_download(
@@ -396,12 +396,12 @@ def report_button(view: View) -> None:
                 st.error(str(exc))
                 return
         if annex:
-            _audit("unmask", filters=view.selection.describe(), document="report_annex")
+            _audit("unmask", filters=view.named.describe(), document="report_annex")
         st.session_state["ov_report"] = (key, result)
     stored = st.session_state.get("ov_report")
     if stored and stored[0] == key:
         result = stored[1]
-        name = result.file_name(view.selection.named(view.ledger))
+        name = result.file_name(view.named)
         audited_download(
             f"下载 {labels.REPORT_KINDS[result.kind]}（Word）",
             lambda: result.docx,
@@ -410,7 +410,7 @@ def report_button(view: View) -> None:
             rows=result.headline.open,
             columns=["report", result.kind],
             mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            filters=view.selection.describe(),
+            filters=view.named.describe(),
             mode="unmasked" if result.annex else view.mode,
         )
         st.caption(
@@ -442,7 +442,7 @@ def case_file_button(view: View, case_id: str) -> None:
         rows=1,
         columns=["case_file", "full_names" if unmasked else "masked"],
         mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        filters=view.selection.describe(),
+        filters=view.named.describe(),
         mode=view.mode,
         icon=":material/folder_shared:",
     )
@@ -461,7 +461,7 @@ def document_download(label: str, build, view: View, name: str, key: str, mime: 
         rows=rows,
         columns=[],
         mime=mime,
-        filters=view.selection.describe(),
+        filters=view.named.describe(),
         mode=view.mode,
     )
 

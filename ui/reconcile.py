@@ -105,7 +105,7 @@ def feedback_download(view: View, pushed, result, key: str) -> None:
         rows=len(result.pushed),
         columns=["原表各列", "核查结果", "核查日期", "核查人"],
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        filters=view.selection.describe(),
+        filters=view.named.describe(),
         mode="unmasked",
         icon=":material/assignment_return:",
     )

@@ -39,6 +39,11 @@ class View:
     def as_of(self) -> pd.Timestamp:
         return pd.Timestamp(self.selection.as_of)
 
+    @property
+    def named(self) -> metrics.Selection:
+        """The selection as titles name it: a township user's whole view is their township (Selection.named)."""
+        return self.selection.named(self.ledger)
+
 
 def sidebar() -> View:
     """Render the shared sidebar (filters bound to the URL) and return the view every page uses."""

@@ -27,7 +27,7 @@ def _county_word(district: str) -> str:
 
 def papers(ledger, district: str, issuer: str = "") -> Papers:
     """The papers' lines for this ledger: the county's (from `issuer` when set: the settings' 发文机关, the
-    ledger's own 填报单位) or,
+    ledger's own 填报单位; an issuer not naming the ledger's county is another county's and is not used) or,
     on a township's or school's part of the county, that township's or school's."""
     places = ledger.meta.get("scope_places") or {}
     bureau = f"{district}教育局"
@@ -51,10 +51,12 @@ def papers(ledger, district: str, issuer: str = "") -> Papers:
             brief_foot=f"报送：{bureau}　　抄送：各村（社区），各中小学校",
         )
     county = _county_word(district)
+    if issuer and district and district not in issuer:  # the settings name another county's 发文机关
+        issuer = ""
     return Papers(
         issuer=issuer or bureau,
         notice_to=f"各乡镇人民政府，{county}直有关单位，各中小学校：",
         summary_to=f"{district}人民政府：",
         working_with="我局会同各乡镇",
-        brief_foot=f"报送：{county}人民政府　　抄送：各乡镇人民政府，各中小学校",
+        brief_foot=f"报送：{district}人民政府　　抄送：各乡镇人民政府，各中小学校",
     )

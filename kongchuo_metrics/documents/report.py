@@ -69,6 +69,7 @@ class Facts:
     over_target: list[tuple[str, int, int]]  # township, open dropouts, ceiling
     silent_schools: list[tuple[str, int, int]]  # school, open, days since last entry or visit
     not_reported: str = ""  # townships whose report of this period is missing (reporting calendar)
+    named: metrics.Selection = metrics.Selection()  # the selection as the text names it (Selection.named)
 
 
 # the case columns the report reads: filtering a million rows moves every column, so carry only these
@@ -137,6 +138,7 @@ def facts(ledger: Ledger, sel: metrics.Selection, settings: Settings) -> Facts:
                 ledger, settings.weekly_day, settings.monthly_day, as_of.date(), sel.townships
             )
         ),
+        named=sel.named(ledger),
     )
 
 
@@ -211,7 +213,8 @@ def problems(f: Facts, overdue_days: int) -> list[str]:
     if f.not_reported:
         out.append(f"部分乡镇未按时报送。{f.not_reported}统计数字中这些乡镇仍是上次报送的数据，须督促补报。")
     if not out:
-        out.append("从台账数据看，各乡镇均在控制目标以内，无超期个案，建档立卡家庭学生辍学保持清零。")
+        where = f.named.towns_word(each=True)
+        out.append(f"从台账数据看，{where}在控制目标以内，无超期个案，建档立卡家庭学生辍学保持清零。")
     return out
 
 
@@ -319,7 +322,7 @@ def _table_towns(doc, f: Facts, number: str) -> None:
         _n(t["overdue"].sum()),
         _n(t["notice_due"].sum()),
     ]
-    L.caption(doc, f"表{number}　各乡镇在册与超期个案")
+    L.caption(doc, f"表{number}　{f.named.towns_word()}在册与超期个案")
     L.table(
         doc,
         ["乡镇", "在册辍学", "较上期", "较上年同期", "累计劝返", "超期个案", "其中通知书到期"],

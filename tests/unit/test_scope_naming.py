@@ -188,3 +188,28 @@ def test_the_pptx_says_none_where_a_table_has_no_rows(county, settings):
     assert "未入学/未安置原因" in texts and "无。" in texts
     tables = [sh.table for sh in slide.shapes if sh.has_table]
     assert all(len(t.rows) > 1 for t in tables)  # no header over no rows
+
+
+def test_one_places_text_never_says_every_township(county, settings):
+    part = access.scoped_ledger(county, SANLI)
+    named = M.Selection(as_of=AS_OF).named(part)
+    assert (named.towns_word(), named.towns_word(each=True)) == ("三里镇", "三里镇")
+    assert (M.Selection().towns_word(), M.Selection().towns_word(each=True)) == ("各乡镇", "各乡镇均")
+    text = _paragraphs(report.build(part, M.Selection(as_of=AS_OF), settings, "通报").docx)
+    doc = Document(io.BytesIO(report.build(part, M.Selection(as_of=AS_OF), settings, "通报").docx))
+    captions = [p.text for p in doc.paragraphs if p.text.startswith("表")]
+    assert any("三里镇在册与超期个案" in c for c in captions), captions
+    assert not any("各乡镇" in p for p in text), [p for p in text if "各乡镇" in p]
+    whole = Document(io.BytesIO(report.build(county, M.Selection(as_of=AS_OF), settings, "通报").docx))
+    assert any("各乡镇在册与超期个案" in p.text for p in whole.paragraphs)
+
+
+def test_the_countys_brief_goes_to_its_named_government_and_another_countys_issuer_is_not_used(county):
+    from kongchuo_metrics.documents.papers import papers
+
+    assert papers(county, "覃塘区").brief_foot.startswith("报送：覃塘区人民政府")
+    assert papers(county, "平安县", "覃塘区教育局").issuer == "平安县教育局"  # settings of another county
+    assert (
+        papers(county, "覃塘区", "覃塘区控辍保学工作领导小组办公室").issuer
+        == "覃塘区控辍保学工作领导小组办公室"
+    )
