@@ -17,7 +17,7 @@ if scope.role == "county_admin":
     st.subheader("从超期名单生成督办单")
     status = ui.followup_status(view)
     towns = workflows.overdue_by_township(status)
-    ui.empty(towns, f"{view.named.describe()}：没有超期个案，无需督办。")
+    ui.empty(towns, f"{ui.literal(view.named.describe())}：没有超期个案，无需督办。")
     for row in towns.itertuples(index=False):
         line = st.container(horizontal=True, vertical_alignment="center")  # the button as wide as its text
         line.markdown(f"**{row.township}**　超期 {row.overdue} 人（未返校 {row.open} 人）", width="content")

@@ -57,11 +57,11 @@ with left:
     ui.chart(shown.trend, key="ov_trend")
     ui.counting_rule()
 with right:
-    st.subheader(f"{view.named.towns_word()}在册辍学人数")  # 各乡镇, or a township user's own township
+    # 各乡镇, or a township user's own township (a ledger value: shown as typed, never as markdown)
+    st.subheader(f"{ui.literal(view.named.towns_word())}在册辍学人数")
+    nothing = f"统计日期当天{ui.literal(view.named.towns_word(each=True))}无在册辍学学生。"
     towns = shown.towns  # every township; 建档立卡 with small counts hidden
-    if not ui.empty(
-        towns[towns["open"] > 0], f"统计日期当天{view.named.towns_word(each=True)}无在册辍学学生。"
-    ):
+    if not ui.empty(towns[towns["open"] > 0], nothing):
         ui.chart(shown.bars, key="ov_towns")
         columns = ["township", "open", "change_prev", "change_last_year", "open_poor", "returned_total"]
         ui.table(towns[[*columns, "dropout_rate"]])

@@ -32,6 +32,7 @@ from .data import (  # noqa: F401
 from .downloads import (  # noqa: F401
     _HANDOFF,
     DOCX,
+    NOT_FETCHED,
     REFUSED_AUDIT,
     REFUSED_SCOPE,
     TABLE_LABELS,

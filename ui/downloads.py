@@ -57,16 +57,22 @@ class _Handoff:
     """Bytes passed from a download button's click callback (the script thread, which knows the session) to
     the button's data callable (a worker thread without the script context, which hands the bytes over).
 
-    The callback runs first in the rerun the click starts, so it re-checks the session and writes the audit
-    line before any byte exists for the callable; a refusal leaves None, and the callable delivers nothing.
+    A click sends two requests at once: the rerun whose callback checks the session, and the browser's request
+    for the file, which calls the data callable. The callback builds the bytes, waits until the file has been
+    asked for (ASK_WAIT at most), then writes the audit line and releases the bytes: the audit holds a line
+    for every file that left the server and for no other. A click on a button the page had already replaced
+    (the browser asks for a file Streamlit no longer knows) or a forged click without its file request gets
+    no line and no bytes; a refusal leaves None, and the callable delivers nothing.
     """
 
     START_WAIT = 15.0  # a click's callback starts within seconds; a bare file request gets nothing
+    ASK_WAIT = 8.0  # the browser asks for the file at the click: seconds at most on a busy server
     BUILD_WAIT = 600.0  # building a very long list may take minutes
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
         self.items: dict[str, tuple[float, str, bytes | None]] = {}
+        self.asked: dict[str, float] = {}  # token -> when its data callable asked for the bytes
 
     def _set(self, token: str, state: str, payload: bytes | None = None) -> None:
         with self.cond:
@@ -79,6 +85,8 @@ class _Handoff:
             ]
             for old in stale:
                 del self.items[old]
+            for old in [k for k, at in self.asked.items() if now - at > self.BUILD_WAIT]:
+                del self.asked[old]
             self.items[token] = (now, state, payload)
             self.cond.notify_all()
 
@@ -88,13 +96,23 @@ class _Handoff:
     def give(self, token: str, payload: bytes | None) -> None:
         self._set(token, "done", payload)
 
+    def was_asked(self, token: str, timeout: float) -> bool:
+        """Wait until the file of `token` has been asked for (True), at most `timeout` seconds."""
+        with self.cond:
+            return self.cond.wait_for(lambda: token in self.asked, timeout)
+
     def take(self, token: str) -> bytes | None:
         with self.cond:
-            if not self.cond.wait_for(lambda: token in self.items, self.START_WAIT):
-                return None
-            self.cond.wait_for(lambda: self.items.get(token, (0, "done"))[1] == "done", self.BUILD_WAIT)
-            _, state, payload = self.items.pop(token, (0, "", None))
-            return payload if state == "done" else None
+            self.asked[token] = time.monotonic()
+            self.cond.notify_all()
+            try:
+                if not self.cond.wait_for(lambda: token in self.items, self.START_WAIT):
+                    return None
+                self.cond.wait_for(lambda: self.items.get(token, (0, "done"))[1] == "done", self.BUILD_WAIT)
+                _, state, payload = self.items.pop(token, (0, "", None))
+                return payload if state == "done" else None
+            finally:
+                self.asked.pop(token, None)
 
 
 _HANDOFF = _Handoff()
@@ -103,6 +121,9 @@ _HANDOFF = _Handoff()
 REFUSED_AUDIT = (
     "下载已拒绝：审计日志无法写入，文件没有生成。请联系管理员检查 var/audit 文件夹（磁盘空间、权限）。"
 )
+
+
+NOT_FETCHED = "文件没有送出：点击时页面正在刷新，这个下载按钮已经过期。请再点一次下载。"
 
 
 REFUSED_SCOPE = "下载已拒绝：您的账号、角色或范围在页面打开后有变化，请刷新页面后重新下载。"
@@ -117,8 +138,9 @@ def _identity(scope: access.Scope) -> dict:
 
 
 def _serve(token: str, ticket: dict, build) -> str | None:
-    """The click callback: the session is checked again, the audit line written, then the bytes released.
-    Returns the Chinese reason of a refusal (None when the file was released)."""
+    """The click callback: the session is checked again, the bytes built, and once the browser asks for the
+    file the audit line is written and the bytes released. Returns the Chinese reason of a refusal (None when
+    the file was released)."""
     _HANDOFF.start(token)
     payload = None
     try:
@@ -130,6 +152,10 @@ def _serve(token: str, ticket: dict, build) -> str | None:
             return REFUSED_SCOPE
         data = build()
         data = data.encode("utf-8") if isinstance(data, str) else data
+        if not _HANDOFF.was_asked(
+            token, _HANDOFF.ASK_WAIT
+        ):  # nobody is fetching this file: no line, no bytes
+            return NOT_FETCHED
         fields = {k: v for k, v in ticket.items() if k != "who"}
         try:
             audit.record(

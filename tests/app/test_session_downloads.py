@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import json
 import threading
+import time
 
 import pytest
 import streamlit as st
@@ -40,20 +41,39 @@ def _ready(name="sanli", page="schools"):
     return at
 
 
-def _click(at, key):
+_FETCHED: list = []
+
+
+def _fetch_when_clicked(out: list, fetch: bool = True) -> threading.Thread:
+    """The browser's file request, sent with the click: the data callable of the token the click's callback
+    starts, called from another thread, as Streamlit runs it."""
+
+    def browser() -> None:
+        for _ in range(600):
+            building = list(ui._HANDOFF.items)  # started by the click's callback (maybe refused already)
+            if building:
+                if fetch:
+                    out.append(ui._HANDOFF.take(building[0]))
+                return
+            time.sleep(0.01)
+
+    t = threading.Thread(target=browser)
+    t.start()
+    return t
+
+
+def _click(at, key, fetch: bool = True):
     ui._HANDOFF.items.clear()
+    _FETCHED.clear()
     button = next(b for b in at.get("download_button") if b.key == key)
+    browser = _fetch_when_clicked(_FETCHED, fetch)
     button.click().run()
+    browser.join(30)
 
 
 def _released() -> list[bytes | None]:
-    """What the download callables would hand over: taken from another thread, as Streamlit runs them."""
-    out = []
-    for token in list(ui._HANDOFF.items):
-        t = threading.Thread(target=lambda tok=token: out.append(ui._HANDOFF.take(tok)))
-        t.start()
-        t.join(30)
-    return out
+    """What the download callables handed over for the last click."""
+    return list(_FETCHED)
 
 
 def test_download_line_names_the_person_captured_at_render(users, isolated):
@@ -68,6 +88,21 @@ def test_download_line_names_the_person_captured_at_render(users, isolated):
     assert line["columns"][:3] == ["school", "township", "open"]
     assert line["sha256"] == hashlib.sha256(payload[0]).hexdigest()
     assert audit.verify(isolated / "audit" / "audit.jsonl")[0]
+
+
+def test_a_click_whose_file_is_never_fetched_leaves_no_line_and_says_so(users, isolated, monkeypatch):
+    """A click on a button the page had already replaced: Streamlit no longer knows its file and never calls
+    the data callable. The audit must not say the user got a file they never received."""
+    at = _ready()
+    before = [x for x in _log(isolated) if x["event"] == "download"]
+    monkeypatch.setattr(ui._HANDOFF, "ASK_WAIT", 0.3)
+    _click(at, "schools_csv", fetch=False)
+    assert [x for x in _log(isolated) if x["event"] == "download"] == before
+    assert any(ui.NOT_FETCHED == e.value for e in at.error)
+    assert all(state != "done" or payload is None for _, state, payload in ui._HANDOFF.items.values())
+    _click(at, "schools_csv")  # clicked again: the file comes, with its line
+    assert len(_released()) == 1 and _released()[0]
+    assert len([x for x in _log(isolated) if x["event"] == "download"]) == len(before) + 1
 
 
 def test_download_refused_when_the_log_breaks_after_the_page_was_drawn(
