@@ -8,7 +8,6 @@ before the work is done waits only for the part its own page needs (the shared c
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -63,30 +62,6 @@ def http_quiet(seconds: float) -> bool:
     return _HTTP[0] == 0 and time.monotonic() - _HTTP[1] >= seconds
 
 
-@contextlib.contextmanager
-def _no_session_warnings():
-    """Within the block, this thread's warnings on Streamlit's loggers are dropped: Streamlit warns about a
-    command called outside a session, which the start's calls are on purpose."""
-    me = threading.get_ident()
-
-    class _Drop(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            return record.thread != me or record.levelno > logging.WARNING
-
-    drop = _Drop()
-    names = [
-        n for n in list(logging.root.manager.loggerDict) if n == "streamlit" or n.startswith("streamlit.")
-    ]
-    loggers = [logging.getLogger(n) for n in names]
-    for log in loggers:
-        log.addFilter(drop)
-    try:
-        yield
-    finally:
-        for log in loggers:
-            log.removeFilter(drop)
-
-
 def preload(http: list | None = None) -> None:
     global _HTTP  # noqa: PLW0603 - the server's one counter, shared with the middleware that keeps it
     if http is not None:
@@ -96,10 +71,6 @@ def preload(http: list | None = None) -> None:
     try:
         import ui  # noqa: F401 - pandas, plotly and the core: what the first run would import
 
-        from .view import page_config
-
-        with _no_session_warnings():
-            page_config()  # no session yet: Streamlit only checks the icon (its emoji catalog, 0.2 s once)
         _mark("imported", t0)
         from . import persist, results
         from .data import _ledger_key, _scoped

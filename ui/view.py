@@ -170,7 +170,12 @@ def frame():
     Returns the current st.Page and the view, which the page reads with `current_view()` until the run ends.
     """
     briefing = briefing_requested()
-    page_config(briefing)
+    st.set_page_config(
+        page_title="控辍保学数据看板",
+        page_icon="📚",
+        layout="wide",
+        initial_sidebar_state="collapsed" if briefing else "expanded",
+    )
     all_pages = pages()
     st.navigation(all_pages, position="hidden")  # no menu of any kind before the login
     require_login()
@@ -181,18 +186,6 @@ def frame():
         slide_buttons(slides(all_pages), current)
     _RUN.view = view
     return current, view
-
-
-def page_config(briefing: bool = False) -> None:
-    """The page's title, icon and layout. Outside a session (the server's start, ui.serve) Streamlit sends
-    nothing, but still checks the icon against its emoji catalog, which it loads on first use: the first
-    visitor's run then finds it loaded."""
-    st.set_page_config(
-        page_title="控辍保学数据看板",
-        page_icon="📚",
-        layout="wide",
-        initial_sidebar_state="collapsed" if briefing else "expanded",
-    )
 
 
 def run_app() -> None:

@@ -12,7 +12,7 @@ import time
 import urllib.request
 
 from bench.bench_load import session
-from tests.browser.conftest import ROOT, start_server, stop_server
+from tests.browser.conftest import start_server, stop_server
 from ui.results import HTTP_QUIET, VISITOR_QUIET
 
 MARGIN = 0.2  # the client sees a run end and a fetch finish a little after the server does
@@ -63,25 +63,3 @@ def test_warming_waits_for_new_visitors_and_file_fetches(tmp_path):
         stop_server(proc)
     log = "".join(p.read_text() for p in tmp_path.glob("server-*.log"))
     assert "missing ScriptRunContext" not in log  # the start's work outside a session logs no warning
-
-
-def test_the_start_loads_what_a_first_run_checks_its_page_icon_against(tmp_path):
-    """ui.serve's preload calls the page config outside a session: Streamlit sends nothing then, but loads
-    its emoji catalog, which the first visitor's run would otherwise load (a fresh interpreter shows it)."""
-    import subprocess
-    import sys
-
-    probe = """
-import logging, sys
-logging.basicConfig()
-from ui import serve
-from ui.view import page_config
-assert "streamlit.emojis" not in sys.modules
-with serve._no_session_warnings():
-    page_config()
-print("streamlit.emojis" in sys.modules)
-"""
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, cwd=ROOT)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "True"
-    assert "missing ScriptRunContext" not in out.stderr
