@@ -339,6 +339,9 @@ def placements_chart(
     return _figure([bar], layout, title, height, big, x_labels=x_labels, top=top * 1.18)
 
 
+ALL_HIDDEN = "各格人数均少于5人，按小数抑制规则不画条形（见下表）"
+
+
 def stacked_placements(
     by_table: pd.DataFrame, by: str, title: str | None = None, big: bool = False
 ) -> go.Figure:
@@ -360,6 +363,20 @@ def stacked_placements(
     layout = {"barmode": "stack", "xaxis": {"title": {"text": "人数"}}, "yaxis": {"type": "category"}}
     cells = by_table[list(schema.PLACEMENTS)].apply(pd.to_numeric, errors="coerce")
     top = float(cells.sum(axis=1).max()) if len(by_table) else 1
+    if len(by_table) and not top > 0:  # every cell hidden (privacy.suppress): an axis from 0, and why no bar
+        layout["xaxis"]["range"] = [0, 5]
+        layout["annotations"] = [
+            {
+                "text": ALL_HIDDEN,
+                "showarrow": False,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+                "font": {"size": font_sizes(big)["body"], "color": "#495057"},
+            }
+        ]
+        top = 5
     height = max(300, 30 * len(by_table) + 110)
     return _figure(traces, layout, title, height, big, y_labels=names, count_axis="x", top=top)
 

@@ -97,3 +97,20 @@ def test_static_map_has_no_geo_traces(sample_ledger):
     fig = figures.static_map(villages, figures.load_boundaries("data"))
     assert {t.type for t in fig.data} == {"scatter"}
     assert fig.layout.yaxis.scaleanchor == "x"
+
+
+def test_stacked_placements_with_every_cell_hidden_says_why_there_is_no_bar():
+    """A school's own placements are all 1-4 (privacy.suppress hides each): the chart keeps an axis from 0
+    and says why it draws nothing, instead of an empty -1..1 axis."""
+    import pandas as pd
+
+    from kongchuo_metrics import schema
+
+    hidden = pd.DataFrame({"township": ["东河镇"], **{k: ["<5*"] for k in schema.PLACEMENTS}})
+    fig = figures.stacked_placements(hidden, "township")
+    assert tuple(fig.layout.xaxis.range) == (0, 5)
+    assert [a.text for a in fig.layout.annotations] == [figures.ALL_HIDDEN]
+    shown = pd.DataFrame(
+        {"township": ["东河镇"], **{k: [3 if k == "mainstream" else 0] for k in schema.PLACEMENTS}}
+    )
+    assert not figures.stacked_placements(shown, "township").layout.annotations
