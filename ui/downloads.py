@@ -152,9 +152,8 @@ def _serve(token: str, ticket: dict, build) -> str | None:
             return REFUSED_SCOPE
         data = build()
         data = data.encode("utf-8") if isinstance(data, str) else data
-        if not _HANDOFF.was_asked(
-            token, _HANDOFF.ASK_WAIT
-        ):  # nobody is fetching this file: no line, no bytes
+        # nobody is fetching this file (a replaced button, a forged click): no line, no bytes
+        if not _HANDOFF.was_asked(token, _HANDOFF.ASK_WAIT):
             return NOT_FETCHED
         fields = {k: v for k, v in ticket.items() if k != "who"}
         try:

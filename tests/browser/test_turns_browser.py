@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import time
 
-from tests.browser.conftest import Page, start_server, stop_server
+from tests.browser.conftest import Page
+from ui.turns import TURNS
 
 STATUS_GONE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
 
 
-def test_another_viewers_page_shows_while_the_pack_is_made(browser, tmp_path):
-    env = {
-        "KONGCHUO_STORE": str(tmp_path / "store"),
-        "KONGCHUO_AUDIT": str(tmp_path / "audit.jsonl"),
-        "KONGCHUO_SCRIPT_TURNS": "1",
-    }
-    proc, url = start_server(env, tmp_path)
+def test_another_viewers_page_shows_while_the_pack_is_made(browser, server):
+    url, _ = server  # the shared test server runs with the default, one turn
+    assert TURNS == 1
     leader, viewer = Page(browser, url), Page(browser, url)
     try:
         leader.goto()
@@ -46,4 +43,3 @@ def test_another_viewers_page_shows_while_the_pack_is_made(browser, tmp_path):
     finally:
         leader.context.close()
         viewer.context.close()
-        stop_server(proc)
