@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import time
 
-from tests.browser.conftest import Page
-from ui.turns import TURNS
+from tests.browser.conftest import Page, start_server, stop_server
 
 STATUS_GONE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
 
 
-def test_another_viewers_page_shows_while_the_pack_is_made(browser, server):
-    url, _ = server  # the shared test server runs with the default, one turn
-    assert TURNS == 1
+def test_another_viewers_page_shows_while_the_pack_is_made(browser, tmp_path):
+    # a server of its own: its first pack starts the chart browser (seconds), so the pack is slow enough to
+    # tell a viewer who went on beside it from one who waited for it
+    env = {
+        "KONGCHUO_STORE": str(tmp_path / "store"),
+        "KONGCHUO_AUDIT": str(tmp_path / "audit.jsonl"),
+        "KONGCHUO_SCRIPT_TURNS": "1",
+    }
+    proc, url = start_server(env, tmp_path)
     leader, viewer = Page(browser, url), Page(browser, url)
     try:
         leader.goto()
@@ -43,3 +48,4 @@ def test_another_viewers_page_shows_while_the_pack_is_made(browser, server):
     finally:
         leader.context.close()
         viewer.context.close()
+        stop_server(proc)
