@@ -49,9 +49,8 @@ class Scope:
             return "乡镇：" + "、".join(self.townships)
         if self.role == "school" and self.schools:
             towns = "、".join(self.townships)
-            names = "、".join(
-                s.replace(SCHOOL_SEP, "") for s in self.schools
-            )  # 三里镇/三里二中 -> 三里镇三里二中
+            # 三里镇/三里二中 -> 三里镇三里二中
+            names = "、".join(s.replace(SCHOOL_SEP, "") for s in self.schools)
             return "学校：" + (f"{towns} " if towns else "") + names
         return "无权限"
 
@@ -134,7 +133,6 @@ def scoped_ledger(ledger: Ledger, scope: Scope) -> Ledger:
         )
     else:
         cases, schools, special, villages = c.iloc[0:0], s.iloc[0:0], sp.iloc[0:0], v.iloc[0:0]
-        places = {"townships": (), "schools": ()}
     followups = _rows(fu, fu["case_id"].isin(cases["case_id"]))
     # a part of the county: its small counts follow the rule for places finer than the county
     meta = {**ledger.meta, "scope_part": scope.describe()}

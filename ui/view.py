@@ -226,7 +226,7 @@ def caption(view: View, rule: bool = True) -> None:
         st.warning(literal(warning))
     for notice in view.notices:
         st.warning(literal(notice))
-    shown = view.selection.named(view.ledger)  # a township user's 全部 is their own townships
+    shown = view.named  # a township user's 全部 is their own townships
     st.caption(f"{literal(shown.describe())}　｜　{ledger_line(view)}")
     accepted = view.ledger.report.accepted_blocking
     if accepted:

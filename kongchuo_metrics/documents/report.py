@@ -487,7 +487,7 @@ def _build(ledger, sel, settings, kind, annex, duban, ranking, started) -> Repor
     h, c = f.head, f.head.comparison
     place = h.place
     paper = papers(ledger, f.district, settings.issuer)
-    named = sel.named(ledger)  # a township user's report is about the township, never the county
+    named = f.named  # a township user's report is about the township, never the county
     region = f.district if not (named.townships or named.schools) else place
     doc = L.new_document()
     if kind == "简报":
