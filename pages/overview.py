@@ -68,4 +68,4 @@ with right:
         counts = privacy.summable(towns, ["open", "open_poor", "returned_total"])
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns", xlsx_sum=counts)
 
-imports.calendar_section(view, view.as_of.date(), title="各乡镇报送情况")
+imports.calendar_section(view, view.as_of.date(), title=f"{ui.literal(view.named.towns_word())}报送情况")
