@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -134,6 +136,11 @@ def main() -> None:
         action="store_true",
         help="every (page, township) of the plan visited once by one session before the load (earlier visitors)",
     )
+    ap.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="sample the server with py-spy during the load (pip install py-spy) into FILE, collapsed stacks",
+    )
     args = ap.parse_args()
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -169,12 +176,24 @@ def main() -> None:
             threads = [
                 threading.Thread(target=session, args=(url, steps, latencies, errors)) for steps in plans
             ]
+            spy = None
+            if args.profile:
+                spy = subprocess.Popen(
+                    [str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(proc.pid), "-r", "200"]
+                    + ["-f", "raw", "-o", args.profile, "--nonblocking"],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                time.sleep(1.0)
             t = time.perf_counter()
             for th in threads:
                 th.start()
             for th in threads:
                 th.join()
             wall = time.perf_counter() - t
+            if spy:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(30)
             after = server.memory_info().rss
             cpu_after = server.cpu_times()
             load_after = os.getloadavg()

@@ -553,14 +553,24 @@ def village_table(status: pd.DataFrame, villages: pd.DataFrame) -> tuple[pd.Data
     """Open cases aggregated to villages, and the open cases whose village has no coordinates.
 
     First frame: township, village, lon, lat, open, open_poor, overdue, oldest_days, state (poor > overdue > open).
-    Second frame: the case rows (status rows) that cannot be placed on the map.
+    Second frame: the case rows (status rows) that cannot be placed on the map (`unplaced`).
     """
-    t = status.assign(
+    placed = village_counts(status, villages)
+    return placed, unplaced(status, placed)
+
+
+def _with_places(status: pd.DataFrame) -> pd.DataFrame:
+    return status.assign(
         township=status["township"].fillna("（未填乡镇）"),
         village=status["village"].fillna("（未填村）"),
         is_poor=status["poor"].eq(True).fillna(False).astype(int),
         is_overdue=status["overdue"].astype(int),
     )
+
+
+def village_counts(status: pd.DataFrame, villages: pd.DataFrame) -> pd.DataFrame:
+    """The first frame of village_table: the villages with open cases that the map can place."""
+    t = _with_places(status)
     agg = (
         t.groupby(["township", "village"])
         .agg(
@@ -585,10 +595,16 @@ def village_table(status: pd.DataFrame, villages: pd.DataFrame) -> tuple[pd.Data
         .mask(out["open_poor"] > 0, "poor")
     )
     out["state"] = state
-    placed = out["lon"].notna() & out["lat"].notna()
-    no_coords = out.loc[~placed, ["township", "village"]]
-    missing_cases = t.merge(no_coords, on=["township", "village"], how="inner")
-    return out[placed].reset_index(drop=True), missing_cases
+    return out[out["lon"].notna() & out["lat"].notna()].reset_index(drop=True)
+
+
+def unplaced(status: pd.DataFrame, placed: pd.DataFrame) -> pd.DataFrame:
+    """The second frame of village_table: the status rows whose village is not among `placed` (village_counts),
+    in the status order. Every open case is either counted on the map or listed here."""
+    t = _with_places(status)
+    pairs = pd.MultiIndex.from_frame(placed[["township", "village"]].astype(object))
+    here = pd.MultiIndex.from_arrays([t["township"].astype(object), t["village"].astype(object)])
+    return t[~here.isin(pairs)].reset_index(drop=True)
 
 
 # --- summary ------------------------------------------------------------------------------------------------------

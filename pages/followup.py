@@ -61,13 +61,7 @@ with right:
     ui.downloads(shown.edu, view, "教育线责任人", key="fu_edu")
 
 st.subheader("个案时间线")
-options = ui.shared(  # the masked choices, as shared as the list above
-    view,
-    "fu_options",
-    lambda: ui.public(rows.head(ui.SCREEN_ROWS), view).set_index("case_id"),
-    stamp,
-    only_overdue,
-)
+options = results.case_choices(view, status, stamp, only_overdue)  # masked, as shared as the list above
 pick = st.selectbox(
     "选择个案",
     options.index.tolist(),

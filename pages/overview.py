@@ -64,7 +64,7 @@ with right:
     if not ui.empty(towns[towns["open"] > 0], nothing):
         ui.chart(shown.bars, key="ov_towns")
         columns = ["township", "open", "change_prev", "change_last_year", "open_poor", "returned_total"]
-        ui.table(towns[[*columns, "dropout_rate"]])
+        ui.table(towns, [*columns, "dropout_rate"])
         counts = privacy.summable(towns, ["open", "open_poor", "returned_total"])
         ui.downloads(towns, view, "各乡镇辍学情况", key="ov_towns", xlsx_sum=counts)
 

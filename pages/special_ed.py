@@ -9,9 +9,10 @@ from ui import results
 view = ui.current_view()
 st.title("特殊教育：残疾儿童少年安置")
 ui.caption(view)
-roster, s, chart = results.placements(view)  # s: published (the one small-count rule)
+roster = results.roster(view)
 if ui.empty(roster, "所选范围内没有残疾儿童少年花名册数据。"):
     st.stop()
+s, chart = results.placements(view)  # s: published (the one small-count rule)
 
 local = privacy.finer_than_county(view.ledger, view.selection)  # finer than the county: the small-count rule
 cols = st.columns(6)

@@ -48,6 +48,6 @@ if picked:
     )
 else:
     st.caption("点击地图上的村，可在下方查看该村未返校学生（已脱敏）。")
-table = villages[["township", "village", "open", "open_poor", "overdue", "oldest_days", "state"]]
-ui.table(table)
-ui.downloads(table, view, "各村未返校人数", key="map")
+columns = ["township", "village", "open", "open_poor", "overdue", "oldest_days", "state"]
+ui.table(villages, columns)
+ui.downloads(villages[columns], view, "各村未返校人数", key="map")

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 def case_list(rows: pd.DataFrame, view: View, columns: list[str], title: str, key: str) -> None:
     """A masked list of case rows: the first SCREEN_ROWS on screen, every row in the (audited) download."""
 
-    def masked(frame: pd.DataFrame) -> pd.DataFrame:
-        shown = public(frame, view)
+    def masked(frame: pd.DataFrame) -> pd.DataFrame:  # only the listed columns are masked (the rest go)
+        shown = public(frame[[c for c in columns if c in frame]], view)
         return shown[[c for c in columns if c in shown]]
 
     if len(rows) > SCREEN_ROWS:

@@ -18,7 +18,7 @@ import pandas as pd
 from kongchuo_metrics import compare, figures, labels, metrics, privacy
 
 from . import persist, serve, turns
-from .data import _RESULTS, date_bounds, followup_stamp, followup_status, shared
+from .data import _RESULTS, date_bounds, followup_stamp, followup_status, reporting_calendar, shared
 from .view import View
 
 
@@ -85,19 +85,40 @@ def table_one(view: View, mode: str, split: str) -> TableOne:
 
 
 class TableTwo(NamedTuple):
-    table: pd.DataFrame  # 建档立卡 per school with small counts hidden
+    table: pd.DataFrame  # 建档立卡 per school with small counts hidden, with the masked names
     total: int
     bars: object
+
+
+# A result holding a row about a child (a masked name, a case row) is never kept on disk (ui.persist): each
+# result below that shows one is built from a result without it (kept, so a restarted server has it at once)
+# and the part about children, which is cheap to compute again.
+
+
+NAME_COLUMNS = ("names", "names_full")  # metrics.schools_table's column of names (masked, or in full)
 
 
 def table_two(view: View, include_zero: bool) -> TableTwo:
     """表二: open cases per school (every school of the selection with `include_zero`)."""
 
-    def make() -> TableTwo:
+    def counts() -> TableTwo:  # without the names column
         cmp = compare.compare(view.cases, view.dates, view.as_of, compare.history_start(view.ledger.cases))
         table = compare.school_changes(view.cases, view.as_of, cmp, mode=view.mode, include_zero=include_zero)
         bars = figures.bar_chart(table[table["open"] > 0], "school", "open", big=view.mode == "briefing")
+        table = table.drop(columns=[c for c in NAME_COLUMNS if c in table])
         return TableTwo(privacy.published_poor(table), int(table["open"].sum()), bars)
+
+    def make() -> TableTwo:
+        core = shared(view, "table_two_counts", counts, include_zero)
+        names = metrics.schools_table(view.cases, view.as_of, mode=view.mode, include_zero=True)
+        column = next(c for c in NAME_COLUMNS if c in names)
+        keys = ["school", "township"]
+        listed = core.table[keys].merge(names[[*keys, column]], on=keys, how="left")[column]
+        table = core.table.copy()
+        table.insert(
+            list(names.columns).index(column), column, listed.fillna("").astype(names[column].dtype).array
+        )
+        return core._replace(table=table)
 
     return shared(view, "table_two", make, include_zero)
 
@@ -111,30 +132,34 @@ class VillageMap(NamedTuple):
 def village_map(view: View, status: pd.DataFrame, stamp: tuple) -> VillageMap:
     """Open cases per village and the map, from the view's follow-up status (followup_status(view, stamp))."""
 
-    def make() -> VillageMap:
+    def placed() -> tuple[pd.DataFrame, object]:
         from .session import data_dir
 
-        villages, missing = metrics.village_table(status, view.ledger.villages)
-        villages = privacy.published_poor(villages)
+        villages = privacy.published_poor(metrics.village_counts(status, view.ledger.villages))
         boundaries = figures.load_boundaries(data_dir())
-        return VillageMap(
-            villages, missing, figures.village_deck(villages, boundaries, view.selection.townships)
-        )
+        return villages, figures.village_deck(villages, boundaries, view.selection.townships)
+
+    def make() -> VillageMap:
+        villages, deck = shared(view, "village_counts", placed, stamp)
+        return VillageMap(villages, metrics.unplaced(status, villages), deck)
 
     return shared(view, "village_map", make, stamp)
 
 
 class Placements(NamedTuple):
-    roster: pd.DataFrame  # the special-education roster rows of the selection
     summary: dict  # published: for a place finer than the county, the one small-count rule
     chart: object
 
 
+def roster(view: View) -> pd.DataFrame:
+    """The special-education roster rows of the selection."""
+    return shared(view, "roster", lambda: metrics.select_special(view.ledger.special_ed, view.selection))
+
+
 def placements(view: View) -> Placements:
     def make() -> Placements:
-        roster = metrics.select_special(view.ledger.special_ed, view.selection)
-        summary = privacy.published_special(metrics.special_ed_summary(roster), _local(view))
-        return Placements(roster, summary, figures.placements_chart(summary, big=view.mode == "briefing"))
+        summary = privacy.published_special(metrics.special_ed_summary(roster(view)), _local(view))
+        return Placements(summary, figures.placements_chart(summary, big=view.mode == "briefing"))
 
     return shared(view, "placements", make)
 
@@ -143,7 +168,7 @@ def placements_by(view: View, by: str) -> tuple[pd.DataFrame, object]:
     """The placements per labels.SPECIAL_ED_SPLITS `by`, published, and their stacked chart."""
 
     def make() -> tuple[pd.DataFrame, object]:
-        table = metrics.special_ed_by(placements(view).roster, by)
+        table = metrics.special_ed_by(roster(view), by)
         table = privacy.published_placements(table, by, _local(view))
         return table, figures.stacked_placements(table, by, big=view.mode == "briefing")
 
@@ -166,6 +191,18 @@ def followup(view: View, status: pd.DataFrame, stamp: tuple) -> Followup:
         return Followup(ladder, metrics.owners_table(status, "gov"), metrics.owners_table(status, "edu"))
 
     return shared(view, "followup", make, stamp)
+
+
+def case_choices(view: View, status: pd.DataFrame, stamp: tuple, only_overdue: bool) -> pd.DataFrame:
+    """The follow-up page's choice of one case: the first SCREEN_ROWS listed, masked, by case_id."""
+    from .widgets import SCREEN_ROWS
+
+    def make() -> pd.DataFrame:
+        rows = status[status["overdue"]] if only_overdue else status
+        shown = privacy.public_view(rows.head(SCREEN_ROWS)[["case_id", "name", "school"]], view.mode)
+        return shown.set_index("case_id")
+
+    return shared(view, "fu_options", make, stamp, only_overdue)
 
 
 # --- ahead of the first visitors -------------------------------------------------------------------------
@@ -303,8 +340,10 @@ def _pages(view: View) -> list:
     return [
         lambda: headline(view),
         lambda: overview(view),
+        lambda: reporting_calendar(view, view.as_of.date()),  # the overview's 报送情况
         lambda: table_one(view, next(iter(labels.DATE_MODES)), next(iter(labels.TREND_SPLITS))),
         lambda: table_two(view, False),
+        lambda: placements(view),
         lambda: placements_by(view, next(iter(labels.SPECIAL_ED_SPLITS))),
         lambda: _followup_pages(view),
     ]
@@ -316,6 +355,7 @@ def _followup_pages(view: View) -> None:
     if len(status):
         village_map(view, status, stamp)
         followup(view, status, stamp)
+        case_choices(view, status, stamp, False)
 
 
 def _when_idle(poll: float = 0.05) -> None:

@@ -87,6 +87,7 @@ def preload(http: list | None = None) -> None:
         _mark("opening_views", t0)
         for base in bases:  # kept on disk at once: a server stopped before its warming ends restarts as fast
             persist.save(base.key[0])
+        _open_records()
         for base in bases:
             results.warm_townships(base)
         _mark("done", t0)
@@ -95,6 +96,20 @@ def preload(http: list | None = None) -> None:
         LOG.exception("kongchuo preload stopped")
     finally:
         READY.set()
+
+
+def _open_records() -> None:
+    """The records database, opened (and its modules imported) before a visitor's follow-up page needs it; a
+    failure is left for that page to report."""
+    try:
+        from kongchuo_metrics import records
+
+        from .session import ROOT, data_dir
+
+        records.open_db(records.database_url(data_dir(), ROOT))
+        _mark("records", _T0[0])
+    except Exception:  # noqa: BLE001 - the page states what is wrong with the database
+        LOG.warning("kongchuo preload: the records database was not opened", exc_info=True)
 
 
 def opening_scopes() -> list:

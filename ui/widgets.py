@@ -61,26 +61,28 @@ def public(frame: pd.DataFrame, view: View, detail: bool = False) -> pd.DataFram
 SCREEN_ROWS = 500
 
 
-def table(frame: pd.DataFrame, **kwargs) -> None:
-    """A read-only table with Chinese headers and values; blanks as blanks; the small-count rule stated under
-    a table that hides cells (privacy.suppress)."""
-    shown, hidden = _on_screen(frame)
+def table(frame: pd.DataFrame, columns: list[str] | None = None, **kwargs) -> None:
+    """A read-only table with Chinese headers and values (only `columns`, when given); blanks as blanks; the
+    small-count rule stated under a table that hides cells (privacy.suppress)."""
+    shown, hidden = _on_screen(frame, tuple(columns) if columns is not None else None)
     st.dataframe(shown, hide_index=True, width="stretch", **kwargs)
     if hidden:
         st.caption(privacy.SUPPRESSION_RULE)
 
 
-def _on_screen(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
-    """The frame in its screen form and whether it hides cells; for a frame shared between sessions (ui.shared)
-    made once. Keyed on the frame object itself, which the entry holds: an id is never reused while its entry
-    exists, so a lookup that finds the same object finds its own screen form."""
+def _on_screen(frame: pd.DataFrame, columns: tuple | None = None) -> tuple[pd.DataFrame, bool]:
+    """The frame (its `columns`) in its screen form and whether it hides cells; for a frame shared between
+    sessions (ui.shared) made once. Keyed on the frame object itself, which the entry holds: an id is never
+    reused while its entry exists, so a lookup that finds the same object finds its own screen form."""
     from kongchuo_metrics.labels import for_screen
 
-    held = _SCREEN.items.get(id(frame))
+    key = (id(frame), columns)
+    held = _SCREEN.items.get(key)
     if held is not None and held[0] is frame:
         return held[1], held[2]
-    shown, hidden = for_screen(frame), privacy.is_suppressed(frame)
-    _SCREEN.put(id(frame), (frame, shown, hidden))
+    part = frame if columns is None else frame[list(columns)]
+    shown, hidden = for_screen(part), privacy.is_suppressed(part)
+    _SCREEN.put(key, (frame, shown, hidden))
     return shown, hidden
 
 

@@ -69,9 +69,10 @@ def test_the_file_holds_no_row_about_a_child(isolated, monkeypatch, sample_ledge
     names = {key[1] for key, _ in entries}
     assert {"overview", "headline", "table_one", "placements_by", "followup"} <= names
     assert not names & ui.persist.SKIPPED
-    # the special-education roster, the map's cases without coordinates and the schools table's 未返校学生
-    # list children
-    assert not names & {"placements", "village_map", "table_two"}
+    # the special-education roster, the map's cases without coordinates, the schools table's 未返校学生 and the
+    # follow-up page's choice of a case list children: each is built from a kept result without them
+    assert not names & {"roster", "village_map", "table_two", "fu_options"}
+    assert {"table_two_counts", "village_counts", "placements"} <= names
     # no child's name, full or masked as on screen (张*三) or in 汇报模式 (张**), in the file or in any entry
     names = sample_ledger.cases["name"].dropna().drop_duplicates()
     shown = pd.concat([names, privacy.mask_names(names, "list"), privacy.mask_names(names, "briefing")])
