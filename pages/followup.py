@@ -32,7 +32,7 @@ shown = results.followup(view, status, stamp)  # the ladder chart and the owners
 ui.chart(shown.ladder, key="fu_ladder")
 
 only_overdue = st.toggle("只看超期个案", key="fu_overdue")
-rows = status[status["overdue"]] if only_overdue else status
+rows = results.listed(status, only_overdue)
 columns = [
     "case_id",
     "name",

@@ -356,13 +356,20 @@ def reporting_calendar(view: View, day: dt.date) -> pd.DataFrame:
     )
 
 
-def records_engine():
+def open_records():
     """The records database ($KONGCHUO_DB, settings.toml [records] url, else var/records.sqlite), migrated on first
-    use; the page stops with the reason when it cannot be opened."""
+    use; raises records.RecordsError when it cannot be opened."""
+    from kongchuo_metrics import records
+
+    return records.open_db(records.database_url(data_dir(), ROOT))
+
+
+def records_engine():
+    """open_records(); the page stops with the reason when it cannot be opened."""
     from kongchuo_metrics import records
 
     try:
-        return records.open_db(records.database_url(data_dir(), ROOT))
+        return open_records()
     except records.RecordsError as exc:
         st.error(str(exc))
         st.stop()

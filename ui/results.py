@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from kongchuo_metrics import compare, figures, labels, metrics, privacy
+from kongchuo_metrics import compare, figures, labels, metrics, privacy, schema
 
 from . import persist, serve, turns
 from .data import _RESULTS, date_bounds, followup_stamp, followup_status, reporting_calendar, shared
@@ -95,9 +95,6 @@ class TableTwo(NamedTuple):
 # and the part about children, which is cheap to compute again.
 
 
-NAME_COLUMNS = ("names", "names_full")  # metrics.schools_table's column of names (masked, or in full)
-
-
 def table_two(view: View, include_zero: bool) -> TableTwo:
     """表二: open cases per school (every school of the selection with `include_zero`)."""
 
@@ -105,13 +102,13 @@ def table_two(view: View, include_zero: bool) -> TableTwo:
         cmp = compare.compare(view.cases, view.dates, view.as_of, compare.history_start(view.ledger.cases))
         table = compare.school_changes(view.cases, view.as_of, cmp, mode=view.mode, include_zero=include_zero)
         bars = figures.bar_chart(table[table["open"] > 0], "school", "open", big=view.mode == "briefing")
-        table = table.drop(columns=[c for c in NAME_COLUMNS if c in table])
+        table = table.drop(columns=[c for c in schema.NAME_LIST_COLUMNS if c in table])
         return TableTwo(privacy.published_poor(table), int(table["open"].sum()), bars)
 
     def make() -> TableTwo:
         core = shared(view, "table_two_counts", counts, include_zero)
         names = metrics.schools_table(view.cases, view.as_of, mode=view.mode, include_zero=True)
-        column = next(c for c in NAME_COLUMNS if c in names)
+        column = next(c for c in names if c in schema.NAME_LIST_COLUMNS)
         keys = ["school", "township"]
         listed = core.table[keys].merge(names[[*keys, column]], on=keys, how="left")[column]
         table = core.table.copy()
@@ -193,12 +190,17 @@ def followup(view: View, status: pd.DataFrame, stamp: tuple) -> Followup:
     return shared(view, "followup", make, stamp)
 
 
+def listed(status: pd.DataFrame, only_overdue: bool) -> pd.DataFrame:
+    """The follow-up page's list of cases: every open case, or the overdue ones (只看超期个案)."""
+    return status[status["overdue"]] if only_overdue else status
+
+
 def case_choices(view: View, status: pd.DataFrame, stamp: tuple, only_overdue: bool) -> pd.DataFrame:
     """The follow-up page's choice of one case: the first SCREEN_ROWS listed, masked, by case_id."""
     from .widgets import SCREEN_ROWS
 
     def make() -> pd.DataFrame:
-        rows = status[status["overdue"]] if only_overdue else status
+        rows = listed(status, only_overdue)
         shown = privacy.public_view(rows.head(SCREEN_ROWS)[["case_id", "name", "school"]], view.mode)
         return shown.set_index("case_id")
 

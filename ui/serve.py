@@ -102,11 +102,9 @@ def _open_records() -> None:
     """The records database, opened (and its modules imported) before a visitor's follow-up page needs it; a
     failure is left for that page to report."""
     try:
-        from kongchuo_metrics import records
+        from .data import open_records
 
-        from .session import ROOT, data_dir
-
-        records.open_db(records.database_url(data_dir(), ROOT))
+        open_records()
         _mark("records", _T0[0])
     except Exception:  # noqa: BLE001 - the page states what is wrong with the database
         LOG.warning("kongchuo preload: the records database was not opened", exc_info=True)
