@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import compare, figures, labels, metrics, privacy, programs, reporting, schema
+from . import chart_images, compare, figures, labels, metrics, privacy, programs, reporting, schema
 from .ingest import Ledger
 from .settings import Settings
 
@@ -70,22 +70,14 @@ def chart_size(name: str, fig) -> tuple[int, int]:
 def _svg(fig, name: str) -> str:
     """A chart as inline SVG at the size it is printed: its labels stay text in the PDF (searchable, never
     scaled down, and checked by the tests against the figure spec)."""
-    import warnings
-
     width, height = chart_size(name, fig)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "kopts ignored if using a server": the server has them
-        data = fig.to_image(format="svg", width=width, height=height, scale=1).decode("utf-8")
+    data = chart_images.render(fig, "svg", width, height).decode("utf-8")
     return data[data.index("<svg") :]
 
 
 def _png_bytes(fig, name: str) -> bytes:
-    import warnings
-
     width, height = chart_size(name, fig)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return fig.to_image(format="png", width=width, height=height, scale=2)
+    return chart_images.render(fig, "png", width, height, scale=2)
 
 
 def _table(frame: pd.DataFrame, max_rows: int = 18, compact: bool = False) -> str:
@@ -551,15 +543,8 @@ def make_pack(
         raise PackError(MISSING_CHROMIUM)
     start = time.perf_counter()
     quality = quality_counts(ledger)
-    import kaleido
-
-    # one browser for every chart, MathJax off: kaleido's default would fetch MathJax from a CDN
-    kaleido.start_sync_server(mathjax=False, silence_warnings=True)
-    try:
-        c = content(ledger, sel, settings, boundaries, quality, duban)
-        document = build_html(ledger, sel, settings, boundaries, quality, c=c)
-        pptx = build_pptx(ledger, sel, settings, boundaries, c=c) if with_pptx else None
-    finally:
-        kaleido.stop_sync_server(silence_warnings=True)
+    c = content(ledger, sel, settings, boundaries, quality, duban)
+    document = build_html(ledger, sel, settings, boundaries, quality, c=c)
+    pptx = build_pptx(ledger, sel, settings, boundaries, c=c) if with_pptx else None
     pdf = print_pdf(document)
     return Pack(pdf, pptx, pdf_pages(pdf), time.perf_counter() - start)

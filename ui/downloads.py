@@ -374,15 +374,6 @@ def pack_button(view: View) -> None:
         st.caption(f"共 {result.pages} 页，用时 {result.seconds:.1f} 秒。学生姓名只显示姓氏。")
 
 
-@st.cache_resource
-def _chart_browser() -> bool:
-    """kaleido's chart browser, started once per server so a Word report does not wait for it (MathJax off)."""
-    import kaleido
-
-    kaleido.start_sync_server(mathjax=False, silence_warnings=True)
-    return True
-
-
 def report_button(view: View) -> None:
     """Generate the Word 情况通报/工作总结/简报 for the current filters; the download is audited like any other.
 
@@ -406,7 +397,6 @@ def report_button(view: View) -> None:
         from kongchuo_metrics.documents import report
 
         with st.spinner("正在生成 Word 材料…"), turns.step_aside():  # seconds, mostly kaleido
-            _chart_browser()
             try:
                 result = report.build(
                     workflows.with_notices(view.ledger, delivered_notices(view)),

@@ -10,15 +10,13 @@ the full-name annex (the caller audits it). No ID number, birth date or phone is
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import time
-import warnings
 from dataclasses import dataclass
 
 import pandas as pd
 
-from .. import compare, figures, metrics, privacy, reporting, schema
+from .. import chart_images, compare, figures, metrics, privacy, reporting, schema
 from ..ingest import Ledger
 from ..labels import REPORT_KINDS
 from ..ranking import previous_words
@@ -349,20 +347,8 @@ def _table_special(doc, sp: dict, number: str) -> None:
 
 
 def chart_pngs(figs: list[tuple[object, int, int]]) -> list[bytes]:
-    """PNG bytes of (figure, width, height) through one kaleido browser with MathJax off (no CDN request)."""
-    import kaleido
-
-    server = kaleido._global_server  # one browser for all charts; leave it running if someone else opened it
-    started = not server.is_running()
-    if started:
-        kaleido.start_sync_server(mathjax=False, silence_warnings=True)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            return [fig.to_image(format="png", width=w, height=h, scale=2) for fig, w, h in figs]
-    finally:
-        if started:
-            kaleido.stop_sync_server(silence_warnings=True)
+    """PNG bytes of (figure, width, height) through the process's one chart browser (MathJax off)."""
+    return [chart_images.render(fig, "png", w, h, scale=2) for fig, w, h in figs]
 
 
 def _charts(doc, f: Facts, first: int) -> int:
@@ -462,24 +448,9 @@ def build(
         raise ReportError("请指定统计日期。")
     if metrics.select_cases(metrics.figure_columns(ledger.cases), sel).empty:
         raise ReportError("所选范围内没有个案，无法生成材料。")
-    with _chart_browser(kind != "简报"):  # it starts up while the figures are computed
-        return _build(ledger, sel, settings, kind, annex, duban, ranking, started)
-
-
-@contextlib.contextmanager
-def _chart_browser(needed: bool):
-    """Start kaleido's chart browser now (its start-up runs in the background) unless it is running or no chart
-    is needed; stop it afterwards if this started it. chart_pngs then finds it running."""
-    import kaleido
-
-    started = needed and not kaleido._global_server.is_running()
-    if started:
-        kaleido.start_sync_server(mathjax=False, silence_warnings=True)
-    try:
-        yield
-    finally:
-        if started:
-            kaleido.stop_sync_server(silence_warnings=True)
+    if kind != "简报":
+        chart_images.start()  # the chart browser starts up while the figures are computed
+    return _build(ledger, sel, settings, kind, annex, duban, ranking, started)
 
 
 def _build(ledger, sel, settings, kind, annex, duban, ranking, started) -> Report:

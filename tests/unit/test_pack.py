@@ -153,14 +153,8 @@ def svg_labels(svg: str) -> list[tuple[str, float, float, float]]:
 
 
 def test_every_pack_chart_label_is_drawn_inside_its_box(sample_ledger):
-    import kaleido
-
     c = _content(sample_ledger)
-    kaleido.start_sync_server(mathjax=False, silence_warnings=True)
-    try:
-        svgs = {name: pack._svg(fig, name) for name, fig in c.figures.items()}
-    finally:
-        kaleido.stop_sync_server(silence_warnings=True)
+    svgs = {name: pack._svg(fig, name) for name, fig in c.figures.items()}
     for name, svg in svgs.items():
         width, height = pack.chart_size(name, c.figures[name])
         drawn = svg_labels(svg)
