@@ -34,8 +34,10 @@ def case_list(rows: pd.DataFrame, view: View, columns: list[str], title: str, ke
 
     if len(rows) > SCREEN_ROWS:
         st.caption(f"共 {len(rows):,} 条，屏幕上显示前 {SCREEN_ROWS} 条；完整名单请下载。")
+    # the masked screen rows are shared by every session of this view showing the same rows (by the content
+    # of the listed columns, the only ones masked() reads)
     head = rows.head(SCREEN_ROWS)
-    # the masked screen rows are shared by every session of this view showing the same rows (by content)
+    head = head[[c for c in columns if c in head]]
     try:
         content = hashlib.blake2b(
             pd.util.hash_pandas_object(head, index=True).to_numpy().tobytes()
@@ -43,9 +45,7 @@ def case_list(rows: pd.DataFrame, view: View, columns: list[str], title: str, ke
     except TypeError:  # a column of unhashable values: masked for this run alone
         shown = masked(head)
     else:
-        shown = shared(
-            view, "case_list", lambda: masked(head), key, tuple(columns), tuple(head.columns), content
-        )
+        shown = shared(view, "case_list", lambda: masked(head), key, tuple(head.columns), content)
     table(shown)
     downloads(rows, view, title, key=key, prepare=masked, prepared_columns=list(shown.columns))
 

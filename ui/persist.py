@@ -88,7 +88,9 @@ class _Pickler(pickle.Pickler):
 def _figure(spec: dict):
     import plotly.graph_objects as go
 
-    return go.Figure(spec)
+    # the spec of a figure that was validated when it was built: validating it again took 4x the time, for the
+    # same JSON (tests/app/test_persisted_results.py)
+    return go.Figure(spec, _validate=False)
 
 
 def _dumps(value) -> bytes:

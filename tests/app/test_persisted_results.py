@@ -131,6 +131,16 @@ def test_a_kept_figure_is_the_figure_that_was_computed(sample_ledger):
     trend = metrics.trend(sample_ledger.cases, sample_ledger.report_dates)
     for fig in (
         figures.trend_chart(trend, target=40),
+        figures.trend_chart(trend, big=True, last_year=trend[["date"]].assign(open_last_year=3)),
+        figures.split_trend_chart(
+            metrics.trend(sample_ledger.cases, sample_ledger.report_dates, by="township"), "township"
+        ),
+        figures.bar_chart(
+            metrics.townships_table(sample_ledger.cases, sample_ledger.schools, "2019-06-25"),
+            "township",
+            "open",
+        ),
+        figures.placements_chart(metrics.special_ed_summary(sample_ledger.special_ed)),
         figures.ladder_chart(
             metrics.ladder_counts(
                 metrics.followup_status(sample_ledger.cases, sample_ledger.followups, "2019-06-25", 14)
