@@ -8,7 +8,7 @@ import pytest
 
 import ui
 from kongchuo_metrics import auth, compare
-from tests.app.conftest import metric
+from tests.app.conftest import metric, open_page
 from tests.app.test_roles import PASSWORD, login
 
 
@@ -162,3 +162,31 @@ def test_a_township_users_special_education_cards_follow_the_small_count_rule(us
     assert labels == [m.label for m in town.metric]
     assert [metric(town, x) for x in labels] == [metric(admin, x) for x in labels]
     assert "<5*" in {metric(town, x) for x in labels}
+
+
+CHART_PAGES = [
+    ("overview", {}),
+    ("overview", {"tsp": "三里镇"}),
+    ("trend", {"trend_split": "township"}),
+    ("schools", {}),
+    ("special_ed", {}),
+    ("followup", {"briefing": "true"}),
+]
+
+
+def _chart_specs(page, query) -> list[str]:
+    at = open_page(page, query)
+    assert not at.exception
+    return [chart.proto.spec for chart in at.get("plotly_chart")]
+
+
+@pytest.mark.parametrize("page,query", CHART_PAGES)
+def test_a_shared_chart_reaches_the_browser_as_plotly_draws_its_figure(page, query, monkeypatch):
+    """The charts a page sends, from the figure's spec made once (ui.widgets._drawn), are the ones Streamlit
+    makes of the figure itself, on the first run and on a rerun served from the shared results; and no
+    session's drawing changes the spec that the next one is given."""
+    ui.data.forget_results()
+    first, again = _chart_specs(page, query), _chart_specs(page, query)
+    monkeypatch.setattr(ui.widgets, "_drawn", lambda fig: fig)
+    plain = _chart_specs(page, query)
+    assert first and first == again == plain
