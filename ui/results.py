@@ -307,11 +307,15 @@ def _claim(ledger_key: tuple) -> bool:
 
 
 def _warm(base: View, townships: list[str]) -> None:
+    from .data import _options
+
     try:
         ledger_key = base.key[0]
         led = base.ledger
         _, day = date_bounds(led, ledger_key)
         for places in [(), *((t,) for t in townships)]:
+            _when_idle()
+            _options(*ledger_key, places)  # the sidebar's school choices for the township
             sel = metrics.Selection(townships=places, as_of=day)
             cases = metrics.select_cases(led.cases, sel)  # not kept: only the small results are
             view = dataclasses.replace(

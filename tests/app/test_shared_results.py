@@ -77,6 +77,8 @@ def test_warming_computes_each_townships_view_ahead_of_its_visitor(users, headli
     assert results.WARM_DONE.wait(120), "warming did not finish"
     warmed = len(headlines)
     assert warmed >= 11  # the county and each of the ten townships
+    # and the sidebar's school choices of each township
+    assert {k[-1] for k in ui.data._OPTIONS.items} >= {None, (), ("樟木乡",), ("三里镇",)}
     visitor = login("admin2", query={"tsp": "樟木乡"})
     assert len(headlines) == warmed  # already there: the visitor computed nothing
     monkeypatch.setenv("KONGCHUO_WARM", "0")
