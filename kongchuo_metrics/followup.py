@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
+from .grouping import Groups
 
 # the follow-up columns the status reads; a notice from the records database brings the same four
 FOLLOWUP_COLUMNS = ["case_id", "visit_date", "step_level", "deadline"]
@@ -230,7 +231,8 @@ def at_notice_or_beyond(status: pd.DataFrame) -> int:
 
 def ladder_counts(status: pd.DataFrame) -> pd.DataFrame:
     """Open cases per ladder step (every step listed, in ladder order): step, label, open, overdue."""
-    g = status.groupby("step").agg(open=("case_id", "size"), overdue=("overdue", "sum"))
+    grp = Groups({"step": status["step"]})
+    g = grp.keys.assign(open=grp.size(), overdue=grp.total(status["overdue"])).set_index("step")
     g = g.reindex(list(schema.STEP_ORDER), fill_value=0)
     g["label"] = [schema.STEPS[s] for s in g.index]
     return g.reset_index().rename(columns={"index": "step"})[["step", "label", "open", "overdue"]]
@@ -239,7 +241,6 @@ def ladder_counts(status: pd.DataFrame) -> pd.DataFrame:
 def owners_table(status: pd.DataFrame, line: str) -> pd.DataFrame:
     """Open and overdue cases per responsible person on one line ("gov" or "edu"): owner, open, overdue."""
     col = f"{line}_owner"
-    t = status.assign(owner=status[col].fillna("（未明确责任人）"))
-    out = t.groupby("owner").agg(open=("case_id", "size"), overdue=("overdue", "sum")).reset_index()
-    out["overdue"] = out["overdue"].astype("int64")
+    grp = Groups({"owner": status[col].fillna("（未明确责任人）")})
+    out = grp.keys.assign(open=grp.size(), overdue=grp.total(status["overdue"]))
     return out.sort_values(["overdue", "open"], ascending=False).reset_index(drop=True)

@@ -24,6 +24,7 @@ from .followup import (  # noqa: F401  (metrics.followup_status …)
     ladder_counts,
     owners_table,
 )
+from .grouping import Groups
 from .selection import Selection, cn_date, select_cases, select_special  # noqa: F401  (metrics.Selection …)
 from .settings import Targets
 
@@ -326,12 +327,13 @@ def townships_table(cases: pd.DataFrame, schools: pd.DataFrame, as_of) -> pd.Dat
     )
     t["is_poor_open"] = t["is_open"] * t["poor"].eq(True).fillna(False).astype(int)
     t["is_dropout_open"] = t["is_open"] * (t["case_type"] == "dropout").astype(int)
-    out = t.groupby("township").agg(
-        open=("is_open", "sum"),
-        open_poor=("is_poor_open", "sum"),
-        returned_total=("is_ret", "sum"),
-        open_dropout=("is_dropout_open", "sum"),
-    )
+    grp = Groups({"township": t["township"]})
+    out = grp.keys.assign(
+        open=grp.total(t["is_open"]),
+        open_poor=grp.total(t["is_poor_open"]),
+        returned_total=grp.total(t["is_ret"]),
+        open_dropout=grp.total(t["is_dropout_open"]),
+    ).set_index("township")
     enrol = (
         (
             schools.assign(total=schools[["enrol_primary", "enrol_junior"]].sum(axis=1, min_count=1))
@@ -461,7 +463,8 @@ def reasons_table(cases: pd.DataFrame, as_of, by: tuple[str, ...] = ("township",
     )
     for k in by:
         t[k] = t[k].fillna("（未填）")
-    out = t.groupby(keys).agg(registered=("case_id", "size"), open=("is_open", "sum")).reset_index()
+    grp = Groups({k: t[k] for k in keys})
+    out = grp.keys.assign(registered=grp.size(), open=grp.total(t["is_open"]))
     return out.sort_values([*by, "registered"], ascending=[True] * len(by) + [False]).reset_index(drop=True)
 
 
@@ -571,15 +574,12 @@ def _with_places(status: pd.DataFrame) -> pd.DataFrame:
 def village_counts(status: pd.DataFrame, villages: pd.DataFrame) -> pd.DataFrame:
     """The first frame of village_table: the villages with open cases that the map can place."""
     t = _with_places(status)
-    agg = (
-        t.groupby(["township", "village"])
-        .agg(
-            open=("case_id", "size"),
-            open_poor=("is_poor", "sum"),
-            overdue=("is_overdue", "sum"),
-            oldest_days=("open_days", "max"),
-        )
-        .reset_index()
+    grp = Groups({"township": t["township"], "village": t["village"]})
+    agg = grp.keys.assign(
+        open=grp.size(),
+        open_poor=grp.total(t["is_poor"]),
+        overdue=grp.total(t["is_overdue"]),
+        oldest_days=grp.maximum(t["open_days"]),
     )
     coords = villages.dropna(subset=["lon", "lat"]).drop_duplicates(["township", "village"])[
         ["township", "village", "lon", "lat"]

@@ -46,6 +46,7 @@ _CODE_FILES = (
     "merge",
     "metrics",
     "followup",
+    "grouping",
     "labels",
     "selection",
     "snapshot",
