@@ -133,8 +133,8 @@ def _read_ledger(path: str, coords: str) -> Ledger:
     background = threading.current_thread().name in BACKGROUND_THREADS
     with contextlib.nullcontext() if background else st.spinner("正在读取台账…"):
         if storage.is_version(Path(path)):
-            return storage.load_folder(path, coords)
-        return load_ledger(path, coords=coords, mapping=settings().mapping)
+            return storage.load_folder(path, coords).held()
+        return load_ledger(path, coords=coords, mapping=settings().mapping).held()
 
 
 _STARTED: dict[str, int] = {}
