@@ -258,10 +258,19 @@ def township_changes(cases: pd.DataFrame, schools: pd.DataFrame, as_of, c: Compa
     return _open_changes(table, cases, {"township": "（未填乡镇）"}, c)
 
 
-def school_changes(cases: pd.DataFrame, as_of, c: Comparison, mode: str = "list", include_zero: bool = False):
+def school_changes(
+    cases: pd.DataFrame,
+    as_of,
+    c: Comparison,
+    mode: str = "list",
+    include_zero: bool = False,
+    table: pd.DataFrame | None = None,
+):
     """metrics.schools_table (表二) at as_of with change_prev and change_last_year of open cases per school
-    (rows matched on school and township, so that a school name shared by two townships stays apart)."""
-    table = metrics.schools_table(cases, as_of, mode=mode, include_zero=True)
+    (rows matched on school and township, so that a school name shared by two townships stays apart).
+    `table` is that schools table (include_zero=True) when the caller has it already."""
+    if table is None:
+        table = metrics.schools_table(cases, as_of, mode=mode, include_zero=True)
     out = _open_changes(table, cases, {"school": "（未填学校）", "township": "（未填乡镇）"}, c)
     return out if include_zero else out[out["open"] > 0].reset_index(drop=True)
 

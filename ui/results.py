@@ -98,16 +98,22 @@ class TableTwo(NamedTuple):
 def table_two(view: View, include_zero: bool) -> TableTwo:
     """表二: open cases per school (every school of the selection with `include_zero`)."""
 
-    def counts() -> TableTwo:  # without the names column
-        cmp = compare.compare(view.cases, view.dates, view.as_of, compare.history_start(view.ledger.cases))
-        table = compare.school_changes(view.cases, view.as_of, cmp, mode=view.mode, include_zero=include_zero)
-        bars = figures.bar_chart(table[table["open"] > 0], "school", "open", big=view.mode == "briefing")
-        table = table.drop(columns=[c for c in schema.NAME_LIST_COLUMNS if c in table])
-        return TableTwo(privacy.published_poor(table), int(table["open"].sum()), bars)
-
     def make() -> TableTwo:
-        core = shared(view, "table_two_counts", counts, include_zero)
+        # the schools table with its names: on a first computation also the counts' source, after a restart
+        # (the counts kept on disk) only the names' one
         names = metrics.schools_table(view.cases, view.as_of, mode=view.mode, include_zero=True)
+
+        def counts() -> TableTwo:  # without the names column
+            history = compare.history_start(view.ledger.cases)
+            cmp = compare.compare(view.cases, view.dates, view.as_of, history)
+            table = compare.school_changes(
+                view.cases, view.as_of, cmp, mode=view.mode, include_zero=include_zero, table=names
+            )
+            bars = figures.bar_chart(table[table["open"] > 0], "school", "open", big=view.mode == "briefing")
+            table = table.drop(columns=[c for c in schema.NAME_LIST_COLUMNS if c in table])
+            return TableTwo(privacy.published_poor(table), int(table["open"].sum()), bars)
+
+        core = shared(view, "table_two_counts", counts, include_zero)
         column = next(c for c in names if c in schema.NAME_LIST_COLUMNS)
         keys = ["school", "township"]
         listed = core.table[keys].merge(names[[*keys, column]], on=keys, how="left")[column]
