@@ -80,6 +80,28 @@ def find_blocking(
                 "accept",
             )
         )
+    has_outcome = any(c.field == "outcome" for c in case_cols)
+    closed = int(cases["closed"].notna().sum()) if total and "closed" in cases else 0
+    if case_cols and closed and not has_outcome:
+        unread = [c for c in case_cols if c.field is None and c.how == "未识别"]
+        where = "、".join(f"“{c.header}”" for c in unread[:5])
+        out.append(
+            Blocking(
+                "cases:outcome:missing",
+                "cases",
+                "处置情况",
+                f"辍学台账中没有识别出“处置情况”列：{closed} 个填有返校（销号）时间的个案全部按“返校复学”计入劝返人数，"
+                "进入职业学校、特殊教育安置、核实在外就读等无法区分"
+                + (
+                    f"；未识别的列{where}中如有处置情况，请在列对应中指定为“处置情况”，否则把它们设为“不使用”"
+                    if unread
+                    else "；如台账确实没有处置情况，请确认接受"
+                ),
+                closed,
+                total,
+                "map" if unread else "accept",
+            )
+        )
     if total:
         undated = int(cases["_closed_undated"].sum()) if "_closed_undated" in cases else 0
         if _over(undated, total):

@@ -269,3 +269,27 @@ def test_a_ledger_without_a_type_column_says_every_case_counts_as_a_dropout(tmp_
     # with the column, nothing is said
     typed = write_csv(tmp_path / "typed.csv", [case_row(name=f"甲{i}") for i in range(3)], header=CASE_HEADER)
     assert "cases:case_type:missing" not in {b.code for b in load_ledger(typed).report.blocking}
+
+
+def test_a_status_column_nobody_recognised_blocks_the_import_until_it_is_mapped(tmp_path):
+    """QA's township file headed its 处置情况 column 目前状态: the column went unrecognised and every case with
+    a 复学日期 counted as 劝返, 核实在外就读 included, with no more than a line in the column list."""
+    header = [h if h != "处置情况/去向" else "目前状态" for h in CASE_HEADER]
+    rows = [case_row(name=f"甲{i}", returned="是", closed="2019.4.1", outcome="返校复学") for i in range(3)]
+    rows += [case_row(name="乙", returned="", closed="2019.4.2", outcome="核实在外地就读")]
+    rows += [case_row(name="丙")]
+    path = write_csv(tmp_path / "黄练镇.csv", rows, header=header)
+    ledger = load_ledger(path)
+    blocking = {b.code: b for b in ledger.report.open_blocking}
+    problem = blocking["cases:outcome:missing"]
+    assert problem.fix == "map" and "“目前状态”" in problem.message and "4 个" in problem.message
+    mapped = load_ledger(path, mapping=settings.Mapping(columns=(("目前状态", "处置情况"),)))
+    assert "cases:outcome:missing" not in {b.code for b in mapped.report.blocking}
+    categories = mapped.cases.set_index("name")["outcome_category"]
+    assert categories[[f"甲{i}" for i in range(3)]].eq("returned").all()
+    assert categories["乙"] not in ("returned", "vocational") and categories["丙"] == "open"
+    # a ledger that has no status column at all: the consequence is stated and may be accepted
+    bare = [h for h in CASE_HEADER if h != "处置情况/去向"]
+    plain = [[v for h, v in zip(CASE_HEADER, r, strict=True) if h != "处置情况/去向"] for r in rows[:3]]
+    without = load_ledger(write_csv(tmp_path / "bare.csv", plain, header=bare)).report.open_blocking
+    assert [b.fix for b in without if b.code == "cases:outcome:missing"] == ["accept"]
