@@ -352,7 +352,10 @@ def reporting_calendar(view: View, day: dt.date) -> pd.DataFrame:
 
     s = view.settings
     return shared(
-        view, "calendar", lambda: reporting.for_ledger(view.ledger, s.weekly_day, s.monthly_day, day), day
+        view,
+        "calendar",
+        lambda: reporting.for_ledger(view.ledger, s.weekly_day, s.monthly_day, day, view.selection.townships),
+        day,
     )
 
 

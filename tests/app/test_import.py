@@ -141,6 +141,10 @@ def test_reporting_calendar_on_upload_page_and_overview(county):
     assert monthly.loc["黄练镇", "最近报送（填报时间）"] == "2019-07-20"
     assert monthly.loc["黄练镇", "状态"] == "按时报送" and monthly.loc["樟木乡", "状态"] == "待报"
     assert monthly.loc["樟木乡", "最近报送（填报时间）"] == "2019-06-25"
+    # a township chosen in the sidebar: its own section lists that township alone (QA: it listed all ten)
+    one = open_page("overview", {"tsp": "樟木乡"})
+    assert any(h.value == "樟木乡报送情况" for h in one.subheader)
+    assert set(frame_with(one, "报送要求")["乡镇"]) == {"樟木乡"}
     at.switch_page("pages/upload.py").run()
     # the upload page judges at today: no township has reported in today's period (the files are from 2019)
     today = dt.datetime.now(storage.CST).date().isoformat()
