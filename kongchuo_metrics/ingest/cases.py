@@ -83,13 +83,18 @@ def _build_cases(
     else:
         out["id_number"], out["_id_ok"] = arrowtext.const_text(None, df.index), False
 
-    birth, _, birth_err = _parse_date_col(df, t, "birth_date", probs)
+    birth, birth_precision, birth_err = _parse_date_col(df, t, "birth_date", probs)
     probs.add(df, t, "birth_date", birth_err)
     sex = parsers.parse_sex(df["sex"]) if "sex" in df else arrowtext.const_text(None, df.index)
     if ids is not None:
         id_birth, id_sex = ids.extra["birth"], ids.extra["sex"]
-        disagree = birth.notna() & id_birth.notna() & (birth != id_birth)
+        # a 出生年月 without its day (2005-03) agrees with an ID born on any day of that month, which gives the day
+        month_only = birth_precision.eq("month").to_numpy(dtype=bool)
+        same_month = (birth.dt.year == id_birth.dt.year) & (birth.dt.month == id_birth.dt.month)
+        in_month = same_month.fillna(False).to_numpy(dtype=bool) & month_only
+        disagree = birth.notna() & id_birth.notna() & (birth != id_birth) & ~in_month
         probs.where(df, t, "birth_date", disagree, "出生日期与身份证号不一致")
+        birth = birth.mask(in_month, id_birth)
         sex_bad = sex.notna() & id_sex.notna() & (sex != id_sex)
         probs.where(df, t, "sex", sex_bad, "性别与身份证号不一致")
         birth = birth.fillna(id_birth)

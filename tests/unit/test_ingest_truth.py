@@ -293,3 +293,20 @@ def test_a_status_column_nobody_recognised_blocks_the_import_until_it_is_mapped(
     plain = [[v for h, v in zip(CASE_HEADER, r, strict=True) if h != "处置情况/去向"] for r in rows[:3]]
     without = load_ledger(write_csv(tmp_path / "bare.csv", plain, header=bare)).report.open_blocking
     assert [b.fix for b in without if b.code == "cases:outcome:missing"] == ["accept"]
+
+
+def test_a_birth_month_without_its_day_agrees_with_the_id_born_in_that_month(tmp_path):
+    """QA: 出生年月 written 2005-03 beside an ID born 20050313 gave a false 出生日期与身份证号不一致 on every
+    row, which buried the real ones. The ID gives the day; another month is still reported."""
+    header = [*CASE_HEADER, "出生年月"]
+    rows = [
+        [*case_row(name="甲"), "2006-05"],
+        [*case_row(name="乙"), "2006-07"],
+        [*case_row(name="丙"), "2006.5"],
+    ]
+    ledger = load_ledger(write_csv(tmp_path / "a.csv", rows, header=header))
+    problems = ledger.report.problems
+    wrong = problems[problems["problem"] == "出生日期与身份证号不一致"]
+    assert wrong["row"].tolist() == [3]  # 乙 alone (its value masked: a birth date is personal)
+    births = ledger.cases.set_index("name")["birth_date"].dt.strftime("%Y-%m-%d")
+    assert births["甲"] == births["丙"] == "2006-05-12" and births["乙"] == "2006-07-01"
