@@ -48,6 +48,14 @@ class Groups:
         ok = self.codes >= 0
         return np.bincount(self.codes[ok], weights=v[ok], minlength=self.n).round().astype(np.int64)
 
+    def total_or_na(self, values: pd.Series) -> np.ndarray:
+        """Per-group sums of a nullable number column as float, NaN for a group of only missing values
+        (groupby's sum(min_count=1))."""
+        v = values.to_numpy(dtype="float64", na_value=np.nan)
+        ok = (self.codes >= 0) & ~np.isnan(v)
+        sums = np.bincount(self.codes[ok], weights=v[ok], minlength=self.n)
+        return np.where(np.bincount(self.codes[ok], minlength=self.n) > 0, sums, np.nan)
+
     def maximum(self, values: pd.Series) -> pd.Series:
         """Per-group maxima of a nullable integer column, missing values skipped (NA for a group of only NA)."""
         v = values.to_numpy(dtype="float64", na_value=np.nan)

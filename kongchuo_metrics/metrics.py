@@ -334,15 +334,11 @@ def townships_table(cases: pd.DataFrame, schools: pd.DataFrame, as_of) -> pd.Dat
         returned_total=grp.total(t["is_ret"]),
         open_dropout=grp.total(t["is_dropout_open"]),
     ).set_index("township")
-    enrol = (
-        (
-            schools.assign(total=schools[["enrol_primary", "enrol_junior"]].sum(axis=1, min_count=1))
-            .groupby("township")["total"]
-            .sum(min_count=1)
-        )
-        if not schools.empty
-        else pd.Series(dtype="float")
-    )
+    enrol = pd.Series(dtype="float")
+    if not schools.empty:
+        per_school = schools[["enrol_primary", "enrol_junior"]].sum(axis=1, min_count=1)
+        towns = Groups({"township": schools["township"]})
+        enrol = pd.Series(towns.total_or_na(per_school), index=towns.keys["township"])
     out["enrolment"] = enrol.reindex(out.index).astype("Int64")
     rate = out["open_dropout"] / out["enrolment"].astype("float") * 100
     out["dropout_rate"] = rate.where(out["enrolment"].fillna(0) > 0).round(3)

@@ -120,5 +120,14 @@ def test_groups_order_like_groupby_and_drop_missing_keys():
     ref = frame.groupby(["a", "b"]).agg(n=("v", "size"), v=("v", "sum"), d=("d", "max")).reset_index()
     assert g.keys.to_dict("list") == {"a": ["乙", "乙", "甲"], "b": ["x", "y", "x"]}  # 乙 U+4E59 < 甲 U+7532
     assert_frame_equal(g.keys.assign(n=g.size(), v=g.total(values), d=g.maximum(days)), ref)
+    enrol = pd.Series([100, pd.NA, pd.NA, 7, 3, pd.NA], dtype="Int64")
+    by_a = Groups({"a": a})
+    ref_sum = pd.DataFrame({"a": a, "e": enrol}).groupby("a")["e"].sum(min_count=1)
+    assert by_a.keys["a"].tolist() == ref_sum.index.tolist()
+    assert pd.Series(by_a.total_or_na(enrol)).astype("Int64").tolist() == ref_sum.astype("Int64").tolist()
+    only_na = Groups({"a": pd.Series(["甲", "甲"], dtype="str")}).total_or_na(
+        pd.Series([pd.NA, pd.NA], dtype="Int64")
+    )
+    assert np.isnan(only_na).all()
     empty = Groups({"a": a[:0]})
     assert empty.n == 0 and empty.size().tolist() == [] and list(empty.keys.columns) == ["a"]
