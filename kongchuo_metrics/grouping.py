@@ -13,9 +13,9 @@ import pandas as pd
 
 
 class Groups:
-    """The groups of `keys` (name -> column, no missing values: callers fill them, as groupby would drop
-    them): `codes` (each row's group, -1 for a row with a missing key), `keys` (one row per group, sorted as
-    groupby sorts), `n` (how many)."""
+    """The groups of `keys` (name -> column; a row with a missing key is in no group, as groupby drops it):
+    `codes` (each row's group, -1 for such a row), `keys` (one row per group, sorted as groupby sorts them),
+    `n` (how many groups)."""
 
     def __init__(self, keys: dict[str, pd.Series]) -> None:
         combined = None
