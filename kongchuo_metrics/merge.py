@@ -187,15 +187,21 @@ def check_overlap(subs: list[Submission]) -> None:
 # --- stable keys ---------------------------------------------------------------------------------------------
 
 
-def episode_keys(cases: pd.DataFrame) -> pd.Series:
-    """A key per case episode that survives a re-import: the child (valid ID number, else 学籍号, else name +
-    school + registration date) plus the episode's rank among that child's episodes by registration date."""
+def child_keys(cases: pd.DataFrame) -> pd.Series:
+    """The child of each case as a re-import finds it again: valid ID number, else 学籍号, else name + school +
+    registration date."""
     ids_ok = cases["child_key"].str.startswith("id:").fillna(False).astype(bool)
     student = cases["student_no"].str.strip()
     has_student = student.notna() & student.ne("")
     reg = cases["registered"].dt.strftime("%Y%m%d").fillna("?")
     fallback = "n:" + cases["name"].fillna("?") + "|" + cases["school"].fillna("?") + "|" + reg
-    child = fallback.mask(has_student, "s:" + student).mask(ids_ok, cases["child_key"])
+    return fallback.mask(has_student, "s:" + student).mask(ids_ok, cases["child_key"])
+
+
+def episode_keys(cases: pd.DataFrame) -> pd.Series:
+    """A key per case episode that survives a re-import: the child (child_keys) plus the episode's rank among
+    that child's episodes by registration date."""
+    child = child_keys(cases)
     order = pd.DataFrame({"child": child, "reg": cases["registered"]}).sort_values(
         ["child", "reg"], kind="stable"
     )
@@ -475,12 +481,37 @@ def change_lines(base: Ledger | None, subs: list[Submission]) -> list[str]:
             lines.append(
                 f"{label}：替换 {scope} 的 {hit} 条为文件中的 {incoming} 条；其他 {total - hit} 条保留不变。"
             )
+            if table == "cases" and hit:
+                lines += _removed_cases(
+                    frame[mask], [s.ledger.cases[s.scope.mask(s.ledger.cases)] for s in by]
+                )
         outside = sum(
             int((~s.scope.mask(getattr(s.ledger, table))).sum()) for s in by if table != "followups"
         )
         if outside:
             lines.append(f"　　注意：文件中有 {outside} 条{label}不在导入范围内，不会导入。")
     return lines
+
+
+def _removed_cases(replaced: pd.DataFrame, incoming: list[pd.DataFrame]) -> list[str]:
+    """A warning line when cases of the replaced part (same child, same registration date) are not in the
+    files: a township sending only this year's cases drops its earlier ones, and with them the 上年同期
+    (同比) figures of the overview, the pack and the reports."""
+
+    def keys(cases: pd.DataFrame) -> pd.Series:
+        return child_keys(cases) + "@" + cases["registered"].dt.strftime("%Y%m%d").fillna("?")
+
+    kept = pd.concat([keys(c) for c in incoming]) if incoming else pd.Series(dtype="str")
+    gone = replaced[~keys(replaced).isin(kept).to_numpy(dtype=bool)]
+    if gone.empty:
+        return []
+    closed = int(gone["closed"].notna().sum())
+    first, last = (gone["registered"].min(), gone["registered"].max())
+    span = f"{first:%Y-%m-%d} 至 {last:%Y-%m-%d}" if pd.notna(first) else "日期不明"
+    return [
+        f"　　注意：原有 {len(gone)} 个个案（其中 {closed} 个已销号，登记于 {span}）不在文件中，导入后将删除；"
+        "这些个案所在时期的在册、劝返和上年同期（同比）数字会随之改变。如文件只含本学年的个案，请补齐往年个案再导入。"
+    ]
 
 
 DIFF_CHANGES = CHANGE_LABELS

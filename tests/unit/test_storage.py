@@ -459,3 +459,25 @@ def test_the_preview_counts_returns_as_the_overview_does(sample_ledger):
     figures = merge.township_figures(sample_ledger, "2019-06-25").set_index("township")["returned"]
     overview = metrics.trend(sample_ledger.cases, ["2019-06-25"], by="township").set_index("township")
     assert figures.to_dict() == overview["returned_total"].to_dict() and figures.sum() == 77
+
+
+def test_a_township_file_without_its_earlier_cases_says_what_the_import_deletes(county, tmp_path):
+    """QA: 黄练镇 sent only this school year's cases; the import replaced its 32 cases with 27, dropping the
+    earlier ones and the county's 上年同期 figures with them, and the preview only said 替换 32 条为 27 条."""
+    before = storage.load(county, "v0001")
+    start = pd.Timestamp("2018-09-01")
+    mine = before.cases[before.cases["township"] == "黄练镇"]
+    earlier = mine[mine["registered"] < start]
+    assert len(earlier) and earlier["closed"].notna().any()
+    path = township_file(tmp_path, before, "黄练镇", change=lambda c: c[c["registered"] >= start])
+    sub = storage.load_submission(path, path.name, "wgs84", base=before)
+    lines = merge.change_lines(before, [sub])
+    warning = [line for line in lines if "不在文件中" in line]
+    closed = int(earlier["closed"].notna().sum())
+    assert len(warning) == 1 and f"原有 {len(earlier)} 个个案（其中 {closed} 个已销号" in warning[0]
+    assert "上年同期" in warning[0]
+    # the whole township sent again: nothing is said
+    (tmp_path / "full").mkdir()
+    full = township_file(tmp_path / "full", before, "黄练镇")
+    again = storage.load_submission(full, full.name, "wgs84", base=before)
+    assert not [line for line in merge.change_lines(before, [again]) if "不在文件中" in line]
