@@ -243,9 +243,14 @@ def ledger_line(view: View) -> str:
     """数据：version, file（填报时间 date）: the ledger's own date is named 填报时间, never a second 统计日期."""
     meta = view.ledger.meta
     stamp = meta.get("stat_date")
-    filled = f"填报时间 {stamp}" if stamp else f"台账未写填报时间，文件日期 {meta.get('mtime', '')[:10]}"
     version = f"版本 {meta['version']}，" if meta.get("version") else ""
-    return f"数据：{version}{literal(meta.get('source_name', ''))}（{filled}）"
+    names = literal(meta.get("source_name", ""))
+    towns = meta.get("submissions") or {}
+    if len({v.get("file") for v in towns.values() if v.get("file")}) > 1:  # merged from several imports
+        latest = f"，最新填报时间 {stamp}" if stamp else ""
+        return f"数据：{version}{len(towns)} 个乡镇的台账汇总（最近导入 {names}{latest}）"
+    filled = f"填报时间 {stamp}" if stamp else f"台账未写填报时间，文件日期 {meta.get('mtime', '')[:10]}"
+    return f"数据：{version}{names}（{filled}）"
 
 
 # 汇报模式 type, for the back of the room: the KPI number at 2.2x its label (the metric value is itself a

@@ -141,6 +141,15 @@ def test_reporting_calendar_on_upload_page_and_overview(county):
     assert monthly.loc["黄练镇", "最近报送（填报时间）"] == "2019-07-20"
     assert monthly.loc["黄练镇", "状态"] == "按时报送" and monthly.loc["樟木乡", "状态"] == "待报"
     assert monthly.loc["樟木乡", "最近报送（填报时间）"] == "2019-06-25"
+    # the version is a merge: the caption says so, names the file just imported and the newest 填报时间 (QA:
+    # it named the last file alone, with the county's 填报时间, as if it were the whole ledger)
+    overview = open_page("overview")
+    line = next(c.value for c in overview.caption if "数据：" in c.value)
+    assert (
+        "个乡镇的台账汇总（最近导入 " in line
+        and files[0][0].split(".")[0] in line
+        and "最新填报时间 2019-07-20" in line
+    )
     # a township chosen in the sidebar: its own section lists that township alone (QA: it listed all ten)
     one = open_page("overview", {"tsp": "樟木乡"})
     assert any(h.value == "樟木乡报送情况" for h in one.subheader)
