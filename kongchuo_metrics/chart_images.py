@@ -19,28 +19,31 @@ ATTEMPTS = 3
 _LOCK = threading.Lock()
 
 
-def start() -> None:
-    """Start the chart browser now (a page calls this so its first report does not wait for it)."""
+def _open() -> None:
+    """kaleido's sync server with MathJax off; nothing when it is running."""
     import kaleido
 
+    kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+
+
+def start() -> None:
+    """Start the chart browser now (a page calls this so its first report does not wait for it)."""
     with _LOCK:
-        kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+        _open()
 
 
 def restart() -> None:
     import kaleido
 
     kaleido.stop_sync_server(silence_warnings=True)
-    kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+    _open()
 
 
 def render(fig, fmt: str, width: int, height: int, scale: float = 1) -> bytes:
     """The figure as `fmt` ("svg" or "png") bytes at width × height CSS pixels."""
-    import kaleido
-
     with _LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "kopts ignored if using a server": the server has them
-        kaleido.start_sync_server(mathjax=False, silence_warnings=True)
+        _open()
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return fig.to_image(format=fmt, width=width, height=height, scale=scale)

@@ -73,18 +73,27 @@ def table(frame: pd.DataFrame, columns: list[str] | None = None, **kwargs) -> No
 
 def _on_screen(frame: pd.DataFrame, columns: tuple | None = None) -> tuple[pd.DataFrame, bool]:
     """The frame (its `columns`) in its screen form and whether it hides cells; for a frame shared between
-    sessions (ui.shared) made once. Keyed on the frame object itself, which the entry holds: an id is never
-    reused while its entry exists, so a lookup that finds the same object finds its own screen form."""
+    sessions (ui.shared) made once (`_once_per_object`)."""
     from kongchuo_metrics.labels import for_screen
 
-    key = (id(frame), columns)
+    def make() -> tuple[pd.DataFrame, bool]:
+        part = frame if columns is None else frame[list(columns)]
+        return for_screen(part), privacy.is_suppressed(part)
+
+    return _once_per_object(frame, ("screen", columns), make)
+
+
+def _once_per_object(obj, extra: tuple, make):
+    """`make()` once per object (and `extra`), kept in _SCREEN. Keyed on the object itself, which the entry
+    holds: an id is never reused while its entry exists, so a lookup that finds the same object finds its
+    own value."""
+    key = (id(obj), *extra)
     held = _SCREEN.items.get(key)
-    if held is not None and held[0] is frame:
-        return held[1], held[2]
-    part = frame if columns is None else frame[list(columns)]
-    shown, hidden = for_screen(part), privacy.is_suppressed(part)
-    _SCREEN.put(key, (frame, shown, hidden))
-    return shown, hidden
+    if held is not None and held[0] is obj:
+        return held[1]
+    value = make()
+    _SCREEN.put(key, (obj, value))
+    return value
 
 
 def choice(label: str, options: dict[str, str], key: str, where=st) -> str:
@@ -113,15 +122,8 @@ def _drawn(fig):
 
     st.plotly_chart takes a figure's `to_dict()` (a deep copy of data, layout and plotly's default template:
     3 ms of a 30 ms rerun per chart, every rerun) and only reads it. A figure shared between sessions
-    (ui.shared) is never modified, so its dict is made once and handed out again; keyed on the figure object
-    itself, which the entry holds, as `_on_screen` does."""
-    key = ("chart", id(fig))
-    held = _SCREEN.items.get(key)
-    if held is not None and held[0] is fig:
-        return held[1]
-    drawn = _Spec(fig.to_dict())
-    _SCREEN.put(key, (fig, drawn))
-    return drawn
+    (ui.shared) is never modified, so its dict is made once and handed out again (`_once_per_object`)."""
+    return _once_per_object(fig, ("chart",), lambda: _Spec(fig.to_dict()))
 
 
 class _Spec(BaseFigure):
