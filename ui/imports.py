@@ -224,9 +224,11 @@ def import_section(view: ui.View) -> None:
         storage.prepare(store, subs, files, coords, (current.name if current else "", base)) if subs else None
     )
     if errors:
-        st.error(f"{len(errors)} 个文件无法导入，整批不会导入。请移除或修改后重新上传：{'、'.join(errors)}")
+        st.error(
+            f"{len(errors)} 个文件无法导入，整批不会导入。请移除或修改后重新上传：{'、'.join(ui.literal(e) for e in errors)}"
+        )
     elif batch is not None and not batch.ok:
-        st.error("；".join(batch.errors.values()))
+        st.error("；".join(ui.literal(e) for e in batch.errors.values()))
     elif batch is not None:
         as_of = max(merge.filled_date(s.ledger) for s in subs) or view.as_of.date().isoformat()
         st.caption(
@@ -328,5 +330,5 @@ def calendar_section(view: ui.View, day: dt.date | None = None, title: str = "")
     st.caption(f"按 {day.isoformat()} 判断本期报送；报送日期取各乡镇台账的填报时间（没有时取导入日期）。")
     missing = reporting.not_reported(status)
     if missing:
-        st.warning("本期未报送（已过截止日）：" + "、".join(missing))
+        st.warning("本期未报送（已过截止日）：" + "、".join(ui.literal(t) for t in missing))
     ui.table(status)

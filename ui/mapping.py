@@ -11,7 +11,7 @@ from kongchuo_metrics.ingest import mapping as column_mapping
 from kongchuo_metrics.settings import load_settings, save_mapping
 
 from .session import audit_event, current_scope
-from .widgets import table
+from .widgets import literal, table
 
 
 def mapping_step(candidate: Ledger, settings_dir: Path) -> bool:
@@ -76,9 +76,9 @@ def mapping_step(candidate: Ledger, settings_dir: Path) -> bool:
         st.subheader(f"阻断导入的问题（{len(r.open_blocking)} 个未处理）")
         for i, b in enumerate(r.blocking):
             if b.accepted:
-                st.info(f"已确认接受：{b.message}")
+                st.info(f"已确认接受：{literal(b.message)}")
                 continue
-            st.error(b.message)
+            st.error(literal(b.message))
             if b.fix == "accept" or b.code.startswith(("cases:quarantined", "schools:", "sheet:")):
                 if st.checkbox(
                     "我已知晓，接受这个后果并照此导入（将记入审计日志，并在各页说明中注明）",
